@@ -1,0 +1,244 @@
+"""Root command: global options, the lazy group table, and the one error boundary.
+
+Groups are imported only when they run (or when help for them is asked), so ``shifty-ent --help``
+never imports sqlalchemy, httpx or huggingface_hub. Every expected failure is a ``ShiftyError``
+whose exit code is documented; it becomes one line on stderr (a JSON object with ``-o json``) and
+a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from shifty_ent import __version__
+from shifty_ent.core import clicklib
+from shifty_ent.core.errors import Interrupted, InvalidInput, ShiftyError
+from shifty_ent.core.options import (
+    ActorOpt,
+    DbOpt,
+    DebugOpt,
+    JsonOpt,
+    OutputOpt,
+    QuietOpt,
+    TenantOpt,
+)
+from shifty_ent.core.runtime import RootState
+
+# name -> ("module:attribute", one-line help). The attribute is a typer.Typer app.
+GROUPS: dict[str, tuple[str, str]] = {
+    "init": ("shifty_ent.setup.cli:init_app", "Create config, signing key and embedded database."),
+    "config": ("shifty_ent.setup.cli:config_app", "Show the effective settings (secrets masked)."),
+    "db": ("shifty_ent.setup.cli:db_app", "Apply and check state store migrations."),
+    "tenant": ("shifty_ent.setup.cli:tenant_app", "Create and inspect tenants."),
+    "user": ("shifty_ent.setup.cli:user_app", "Manage a tenant's users and roles."),
+    "gpu": ("shifty_ent.gpu.cli:app", "GPU instances on vast.ai: offers, provisioning, costs."),
+    "model": ("shifty_ent.model.cli:app", "Model registry: versions, deployment, training, evals."),
+    "data": ("shifty_ent.data.cli:app", "Retention, certified deletion, workspaces, GDPR export."),
+    "arcade": (
+        "shifty_ent.arcade.cli:app",
+        "Human-in-the-loop missions, XP and training datasets.",
+    ),
+    "report": ("shifty_ent.report.cli:app", "Signed compliance, cost and arcade reports; audit."),
+    "quickstart": ("shifty_ent.report.quickstart:app", "Guided tour on a sandbox tenant."),
+}
+
+
+class LazyCommand(TyperGroup):
+    """Stands in for a group in help listings; becomes the real command when invoked."""
+
+    def __init__(self, name: str, target: str, help_text: str) -> None:
+        super().__init__(name=name, help=help_text, short_help=help_text)
+        self.target = target
+        self._real: Any = None
+
+    def load(self) -> Any:
+        if self._real is None:
+            module_name, attr = self.target.split(":")
+            obj = getattr(importlib.import_module(module_name), attr)
+            cmd = typer.main.get_command(obj) if isinstance(obj, typer.Typer) else obj
+            cmd.name = self.name
+            self._real = cmd
+        return self._real
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        return self.load().make_context(info_name, args, parent=parent, **extra)
+
+    def get_short_help_str(self, limit: int = 150) -> str:
+        return self.short_help or ""
+
+    def get_help(self, ctx: Any) -> str:
+        return self.load().get_help(ctx)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return self.load().list_commands(ctx)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return self.load().get_command(ctx, cmd_name)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        return self.load().shell_complete(ctx, incomplete)
+
+
+class RootGroup(TyperGroup):
+    """Lazy group table plus the error boundary around the whole program."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        eager = [n for n in super().list_commands(ctx) if n not in GROUPS]
+        return list(GROUPS) + eager
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in GROUPS:
+            target, help_text = GROUPS[cmd_name]
+            return LazyCommand(cmd_name, target, help_text)
+        return super().get_command(ctx, cmd_name)
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        code = run_with_boundary(
+            lambda: super(RootGroup, self).main(
+                args=argv,
+                prog_name=prog_name or "shifty-ent",
+                complete_var=complete_var,
+                standalone_mode=False,
+                **extra,
+            ),
+            argv,
+        )
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _wants_json(argv: Sequence[str]) -> bool:
+    env = os.environ.get("SHIFTY_OUTPUT", "").lower()
+    fmt = env if env else None
+    for i, arg in enumerate(argv):
+        if arg == "--json":
+            fmt = "json"
+        elif arg in ("-o", "--output") and i + 1 < len(argv):
+            fmt = argv[i + 1].lower()
+        elif arg.startswith("--output="):
+            fmt = arg.split("=", 1)[1].lower()
+        elif arg.startswith("-o") and len(arg) > 2:
+            fmt = arg[2:].lower()
+    return fmt in ("json", "jsonl")
+
+
+def _debug_on(argv: Sequence[str]) -> bool:
+    return "--debug" in argv or os.environ.get("SHIFTY_DEBUG") == "1"
+
+
+def _report(err: ShiftyError, argv: Sequence[str]) -> int:
+    if _wants_json(argv):
+        sys.stderr.write(json.dumps(err.to_json(), ensure_ascii=False) + "\n")
+    else:
+        sys.stderr.write(f"error: {err.message}\n")
+    sys.stderr.flush()
+    return err.exit_code
+
+
+def run_with_boundary(fn: Any, argv: Sequence[str]) -> int:
+    """Run ``fn`` and turn every outcome into an exit code (the program's one error boundary)."""
+    debug = _debug_on(argv)
+    try:
+        rv = fn()
+    except ShiftyError as err:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        return _report(err, argv)
+    except clicklib.NoArgsIsHelpError as exc:
+        exc.show()
+        return 2
+    except clicklib.UsageError as exc:
+        message = exc.format_message().replace("\n", " ").strip()
+        where = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+        return _report(InvalidInput(message + where), argv)
+    except clicklib.ClickException as exc:
+        return _report(InvalidInput(exc.format_message().replace("\n", " ")), argv)
+    except (clicklib.Abort, KeyboardInterrupt):
+        return _report(Interrupted("interrupted"), argv)
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        hint = "" if debug else "; rerun with --debug for a traceback"
+        err = ShiftyError(f"unexpected {type(exc).__name__}: {detail}{hint}")
+        return _report(err, argv)
+    if isinstance(rv, int) and not isinstance(rv, bool):
+        return rv
+    return 0
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"shifty-ent {__version__}")
+        raise typer.Exit()
+
+
+app = typer.Typer(
+    cls=RootGroup,
+    name="shifty-ent",
+    help="Per-tenant enterprise AI operations on self-hosted infrastructure: GPUs on vast.ai, "
+    "a model registry, certified data lifecycle, a labelling arcade and signed reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    db: DbOpt = None,
+    tenant: TenantOpt = None,
+    as_user: ActorOpt = None,
+    output: OutputOpt = None,
+    json_: JsonOpt = False,
+    debug: DebugOpt = False,
+    quiet: QuietOpt = False,
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Global options come before the group: shifty-ent [OPTIONS] GROUP COMMAND ..."""
+    fmt = "json" if json_ else (output.value if output else None)
+    ctx.obj = RootState(
+        flags={
+            "database_url": db,
+            "tenant": tenant,
+            "user": as_user,
+            "output": fmt,
+            "debug": debug,
+            "quiet": quiet,
+        }
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    command = typer.main.get_command(app)
+    command.main(prog_name="shifty-ent")

@@ -1,0 +1,1 @@
+"""The shared kernel: configuration, store, tenancy, audit, signing, output and errors."""

@@ -1,0 +1,210 @@
+"""Hash-chained audit log.
+
+Each tenant has one chain (global events use ``_system``). :func:`append` runs inside the caller's
+transaction, so an event exists exactly when the change it records was committed. Appenders
+serialise on the chain's row in ``audit_heads`` (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite
+transactions already hold the write lock), which keeps ``seq`` gap-free under concurrency.
+:func:`verify` recomputes every hash and reports the first sequence number that does not fit, and
+compares the tail with the head row, so a changed, removed, inserted or reordered event is found.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session
+
+from shifty_ent.core.canonical import canonical_json, sha256_hex, to_jsonable
+from shifty_ent.core.clock import now
+from shifty_ent.core.tables import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+SYSTEM_CHAIN = "_system"
+
+
+def chain_of(tenant_id: uuid.UUID | None) -> str:
+    return str(tenant_id) if tenant_id else SYSTEM_CHAIN
+
+
+def event_hash(
+    *,
+    chain: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    target_type: str | None,
+    target_id: str | None,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    body = {
+        "chain": chain,
+        "seq": seq,
+        "at": at.isoformat(),
+        "actor": actor,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "details": details,
+        "prev_hash": prev_hash,
+    }
+    return sha256_hex(canonical_json(body))
+
+
+def _lock_head(session: Session, chain: str) -> AuditHead:
+    dialect = session.get_bind().dialect.name
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = ins(AuditHead).values(chain=chain, seq=0, hash=GENESIS).on_conflict_do_nothing()
+    session.execute(stmt)
+    head = session.scalars(
+        select(AuditHead)
+        .where(AuditHead.chain == chain)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    return head
+
+
+def append(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID | None,
+    actor: str,
+    action: str,
+    target_type: str | None = None,
+    target_id: Any = None,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Add one event to the tenant's chain in the current transaction."""
+    chain = chain_of(tenant_id)
+    head = _lock_head(session, chain)
+    clean = to_jsonable(details or {})
+    when = at or now()
+    seq = head.seq + 1
+    target = str(target_id) if target_id is not None else None
+    digest = event_hash(
+        chain=chain,
+        seq=seq,
+        at=when,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target,
+        details=clean,
+        prev_hash=head.hash,
+    )
+    event = AuditEvent(
+        chain=chain,
+        seq=seq,
+        tenant_id=tenant_id,
+        at=when,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=target,
+        details=clean,
+        prev_hash=head.hash,
+        hash=digest,
+    )
+    head.seq = seq
+    head.hash = digest
+    session.add(event)
+    session.add(head)
+    session.flush()
+    return event
+
+
+@dataclass
+class ChainReport:
+    """Outcome of :func:`verify`; ``first_bad_seq`` is None when the chain is intact."""
+
+    chain: str
+    tenant_id: uuid.UUID | None
+    events: int
+    head_seq: int
+    head_hash: str
+    ok: bool
+    first_bad_seq: int | None = None
+    problem: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "chain": self.chain,
+            "tenant_id": self.tenant_id,
+            "ok": self.ok,
+            "events": self.events,
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "first_bad_seq": self.first_bad_seq,
+            "problem": self.problem,
+        }
+
+
+def iter_events(session: Session, chain: str, batch: int = 5000) -> Iterator[AuditEvent]:
+    """Events of a chain in sequence order, fetched in keyset pages (flat memory)."""
+    last = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.chain == chain, AuditEvent.seq > last)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def verify(session: Session, tenant_id: uuid.UUID | None) -> ChainReport:
+    chain = chain_of(tenant_id)
+    head = session.get(AuditHead, chain)
+    head_seq = head.seq if head else 0
+    head_hash = head.hash if head else GENESIS
+    expected_seq = 1
+    prev = GENESIS
+    count = 0
+
+    def bad(seq: int, problem: str) -> ChainReport:
+        return ChainReport(chain, tenant_id, count, head_seq, head_hash, False, seq, problem)
+
+    for ev in iter_events(session, chain):
+        count += 1
+        if ev.seq != expected_seq:
+            return bad(expected_seq, f"event {expected_seq} is missing (next is {ev.seq})")
+        if ev.prev_hash != prev:
+            return bad(ev.seq, f"event {ev.seq} does not link to event {ev.seq - 1}")
+        recomputed = event_hash(
+            chain=chain,
+            seq=ev.seq,
+            at=ev.at,
+            actor=ev.actor,
+            action=ev.action,
+            target_type=ev.target_type,
+            target_id=ev.target_id,
+            details=ev.details,
+            prev_hash=ev.prev_hash,
+        )
+        if recomputed != ev.hash:
+            return bad(ev.seq, f"event {ev.seq} was changed (hash mismatch)")
+        prev = ev.hash
+        expected_seq += 1
+    last_seq = expected_seq - 1
+    if last_seq != head_seq or prev != head_hash:
+        return bad(last_seq + 1, f"chain ends at {last_seq} but its head is at {head_seq}")
+    return ChainReport(chain, tenant_id, count, head_seq, head_hash, True)
+
+
+def head_of(session: Session, tenant_id: uuid.UUID | None) -> tuple[int, str]:
+    head = session.get(AuditHead, chain_of(tenant_id))
+    return (head.seq, head.hash) if head else (0, GENESIS)

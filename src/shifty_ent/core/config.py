@@ -1,0 +1,258 @@
+"""Effective settings: flags > environment > TOML config file > defaults.
+
+``SHIFTY_HOME`` replaces the platformdirs config and data directories with one directory, so a test,
+a CI step or a sandbox keeps every local file (config, database, signing key, vault, archive,
+workspaces) under one root.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shifty_ent.core.errors import InvalidInput
+
+APP_NAME = "shifty-ent"
+OUTPUT_FORMATS = ("table", "json", "jsonl", "csv")
+SECRET_KEYS = frozenset({"vastai_api_key", "hf_token", "aws_secret_access_key"})
+
+# setting name -> environment variables, first match wins
+ENV_VARS: dict[str, tuple[str, ...]] = {
+    "database_url": ("SHIFTY_DATABASE_URL", "DATABASE_URL"),
+    "tenant": ("SHIFTY_TENANT",),
+    "user": ("SHIFTY_USER",),
+    "output": ("SHIFTY_OUTPUT",),
+    "signing_key_path": ("SHIFTY_SIGNING_KEY",),
+    "data_roots": ("SHIFTY_DATA_ROOTS",),
+    "notify_webhook": ("SHIFTY_NOTIFY_WEBHOOK",),
+    "vastai_api_key": ("VASTAI_API_KEY",),
+    "vastai_url": ("VASTAI_URL",),
+    "hf_token": ("HF_TOKEN", "HUGGINGFACE_API_TOKEN"),
+    "hf_endpoint": ("HF_ENDPOINT",),
+    "ollama_host": ("OLLAMA_HOST", "OLLAMA_ENDPOINT"),
+    "s3_endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
+    "aws_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+}
+
+DEFAULTS: dict[str, Any] = {
+    "vastai_url": "https://console.vast.ai",
+    "hf_endpoint": "https://huggingface.co",
+    "ollama_host": "http://127.0.0.1:11434",
+}
+
+
+def _platform_dirs() -> tuple[Path, Path]:
+    home = os.environ.get("SHIFTY_HOME")
+    if home:
+        root = Path(home).expanduser().resolve()
+        return root, root
+    import platformdirs
+
+    return (
+        Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+        Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+    )
+
+
+@dataclass
+class Settings:
+    """Every setting a command may need, plus where each value came from (for ``config show``)."""
+
+    config_dir: Path
+    data_dir: Path
+    config_file: Path
+    database_url: str
+    tenant: str | None
+    user: str
+    output: str | None
+    signing_key_path: Path
+    data_roots: list[Path]
+    notify_webhook: str | None
+    vastai_api_key: str | None
+    vastai_url: str
+    hf_token: str | None
+    hf_endpoint: str
+    ollama_host: str
+    s3_endpoint_url: str | None
+    aws_secret_access_key: str | None
+    debug: bool = False
+    quiet: bool = False
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def vault_dir(self) -> Path:
+        return self.data_dir / "vault"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def workspace_dir(self) -> Path:
+        return self.data_dir / "workspaces"
+
+    @property
+    def is_embedded_default(self) -> bool:
+        return self.sources.get("database_url") == "default"
+
+    def masked(self) -> dict[str, Any]:
+        """Settings as printable values; secrets and database passwords are masked."""
+        out: dict[str, Any] = {}
+        for name in (
+            "config_file",
+            "config_dir",
+            "data_dir",
+            "database_url",
+            "tenant",
+            "user",
+            "output",
+            "signing_key_path",
+            "data_roots",
+            "notify_webhook",
+            "vastai_url",
+            "vastai_api_key",
+            "hf_endpoint",
+            "hf_token",
+            "ollama_host",
+            "s3_endpoint_url",
+            "aws_secret_access_key",
+        ):
+            value = getattr(self, name)
+            if name in SECRET_KEYS:
+                value = mask_secret(value)
+            elif name in ("database_url", "notify_webhook") and value:
+                value = mask_url_password(str(value))
+            elif isinstance(value, Path):
+                value = str(value)
+            elif isinstance(value, list):
+                value = [str(v) for v in value]
+            out[name] = {"value": value, "source": self.sources.get(name, "default")}
+        return out
+
+
+def mask_secret(value: str | None) -> str | None:
+    """Show that a secret is set without revealing it (not even its length)."""
+    if not value:
+        return None
+    return "****" + (value[-2:] if len(value) >= 12 else "")
+
+
+def mask_url_password(url: str) -> str:
+    """``postgresql://u:secret@h/db`` -> ``postgresql://u:****@h/db``."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        creds = creds.split(":", 1)[0] + ":****"
+    return f"{scheme}://{creds}@{host}"
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"config file {path} is not valid TOML: {exc}") from None
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):  # [vastai] url = ... -> vastai_url
+            for sub, subval in value.items():
+                flat[f"{key}_{sub}"] = subval
+        else:
+            flat[key] = value
+    return flat
+
+
+def load_settings(flags: dict[str, Any] | None = None) -> Settings:
+    """Build the effective settings. ``flags`` holds values given on the command line."""
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    config_dir, data_dir = _platform_dirs()
+    config_file = config_dir / "config.toml"
+    file_values = _read_config_file(config_file)
+    sources: dict[str, str] = {}
+
+    def pick(name: str) -> Any:
+        if name in flags:
+            sources[name] = "flag"
+            return flags[name]
+        for var in ENV_VARS.get(name, ()):
+            val = os.environ.get(var)
+            if val:
+                sources[name] = f"env:{var}"
+                return val
+        if name in file_values:
+            sources[name] = "file"
+            return file_values[name]
+        sources[name] = "default"
+        return DEFAULTS.get(name)
+
+    database_url = pick("database_url")
+    if not database_url:
+        database_url = f"sqlite:///{data_dir / 'state.db'}"
+    output = pick("output")
+    if output is not None and output not in OUTPUT_FORMATS:
+        raise InvalidInput(
+            f"unknown output format {output!r}; choose one of {', '.join(OUTPUT_FORMATS)}"
+        )
+    user = pick("user")
+    if not user:
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        sources["user"] = "login"
+    key_path = pick("signing_key_path")
+    roots_raw = pick("data_roots")
+    if isinstance(roots_raw, str):
+        roots = [Path(p).expanduser() for p in roots_raw.split(os.pathsep) if p]
+    elif isinstance(roots_raw, list):
+        roots = [Path(p).expanduser() for p in roots_raw]
+    else:
+        roots = []
+    return Settings(
+        config_dir=config_dir,
+        data_dir=data_dir,
+        config_file=config_file,
+        database_url=str(database_url),
+        tenant=pick("tenant"),
+        user=str(user),
+        output=output,
+        signing_key_path=Path(key_path).expanduser() if key_path else data_dir / "signing_key.pem",
+        data_roots=roots,
+        notify_webhook=pick("notify_webhook"),
+        vastai_api_key=pick("vastai_api_key"),
+        vastai_url=str(pick("vastai_url")).rstrip("/"),
+        hf_token=pick("hf_token"),
+        hf_endpoint=str(pick("hf_endpoint")).rstrip("/"),
+        ollama_host=str(pick("ollama_host")),
+        s3_endpoint_url=pick("s3_endpoint_url"),
+        aws_secret_access_key=pick("aws_secret_access_key"),
+        debug=bool(flags.get("debug", False)),
+        quiet=bool(flags.get("quiet", False)),
+        sources=sources,
+    )
+
+
+def write_default_config(settings: Settings) -> bool:
+    """Create a commented config file if none exists; returns whether one was written."""
+    if settings.config_file.exists():
+        return False
+    settings.config_dir.mkdir(parents=True, exist_ok=True)
+    settings.config_file.write_text(
+        "# shifty-ent configuration. Flags and environment variables override these values.\n"
+        '# database_url = "postgresql+psycopg://postgres@127.0.0.1:5432/shifty"\n'
+        '# tenant = "acme"\n'
+        '# output = "table"\n'
+        '# vastai_url = "https://console.vast.ai"\n'
+        '# hf_endpoint = "https://huggingface.co"\n'
+        '# ollama_host = "http://127.0.0.1:11434"\n',
+        encoding="utf-8",
+    )
+    return True

@@ -1,0 +1,206 @@
+"""Engine and session factory for SQLite and PostgreSQL, and the migration entry points.
+
+SQLite: WAL, ``foreign_keys=ON``, ``busy_timeout``, ``secure_delete=ON`` and every transaction
+started with ``BEGIN IMMEDIATE``. The last one matters: a deferred transaction that reads and then
+writes fails at once with SQLITE_BUSY when another process committed in between, while IMMEDIATE
+takes the write lock first and waits up to ``busy_timeout`` for it. Services must therefore commit
+before long work that does not touch the database.
+
+PostgreSQL: ``postgresql://`` URLs are given the psycopg 3 driver; a schema behind the code's
+migrations is refused with a message naming ``shifty-ent db upgrade``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_REV = re.compile(r"^revision\s*(?::\s*str\s*)?=\s*['\"]([^'\"]+)['\"]", re.M)
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(.+)$", re.M)
+
+
+def normalize_url(url: str) -> str:
+    """Accept ``postgres://`` and ``postgresql://`` and use the psycopg 3 driver for both."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if not (url.startswith("sqlite") or url.startswith("postgresql+")):
+        raise InvalidInput(
+            f"unsupported database URL {url.split('://')[0]!r}: use sqlite or postgresql"
+        )
+    return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite:///"):
+        return None
+    raw = url[len("sqlite:///") :].split("?", 1)[0]
+    return None if raw in ("", ":memory:") else Path(raw)
+
+
+def _prepare_sqlite_file(path: Path) -> None:
+    """Create the database file owner-only (0600) before SQLite creates it world-readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        os.close(fd)
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA secure_delete=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@cache
+def get_engine(url: str) -> Engine:
+    """One engine per URL per process."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        path = sqlite_path(url)
+        if path is not None:
+            _prepare_sqlite_file(path)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5, "application_name": "shifty-ent"},
+    )
+
+
+def describe_url(url: str) -> str:
+    """A URL safe to print: no password."""
+    from shifty_ent.core.config import mask_url_password
+
+    return mask_url_password(url)
+
+
+def connection_error(url: str, exc: Exception) -> ExternalServiceError:
+    reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc) else repr(exc)
+    return ExternalServiceError(f"cannot connect to database {describe_url(url)}: {reason}")
+
+
+def load_all_tables() -> None:
+    """Import every module that defines tables, so metadata (and Alembic) sees all of them."""
+    import shifty_ent
+
+    importlib.import_module("shifty_ent.core.tables")
+    for info in pkgutil.iter_modules(shifty_ent.__path__):
+        if not info.ispkg or info.name == "core":
+            continue
+        name = f"shifty_ent.{info.name}.tables"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name)
+
+
+def script_heads() -> set[str]:
+    """Head revisions of the shipped migrations, read from the files (no Alembic import)."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        rev = _REV.search(source)
+        if not rev:
+            continue
+        revisions.add(rev.group(1))
+        down = _DOWN.search(source)
+        if down:
+            downs.update(re.findall(r"['\"]([^'\"]+)['\"]", down.group(1)))
+    return revisions - downs
+
+
+def current_heads(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
+            ).first()
+        else:
+            exists = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+        if not exists:
+            return set()
+        return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+
+
+def alembic_config(engine: Engine, connection: Any = None) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def upgrade(engine: Engine, target: str = "heads") -> tuple[set[str], set[str]]:
+    """Apply migrations up to ``target``; returns (before, after) head sets."""
+    from alembic import command
+
+    before = current_heads(engine)
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(engine, conn), target)
+    return before, current_heads(engine)
+
+
+def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
+    """Upgrade an embedded SQLite store; refuse a shared PostgreSQL schema that is behind."""
+    try:
+        current = current_heads(engine)
+    except OperationalError as exc:
+        raise connection_error(str(engine.url), exc) from None
+    heads = script_heads()
+    if current == heads:
+        return
+    unknown = current - heads
+    if unknown and not (current & heads) and not _is_ancestor_set(current, heads):
+        raise Refused(
+            f"database schema {sorted(unknown)} is newer than this shifty-ent; upgrade shifty-ent"
+        )
+    if auto_upgrade:
+        upgrade(engine)
+        return
+    raise Refused(
+        f"database schema at {describe_url(str(engine.url))} is behind this shifty-ent "
+        f"(at {sorted(current) or 'empty'}, needs {sorted(heads)}); run: shifty-ent db upgrade"
+    )
+
+
+def _is_ancestor_set(current: set[str], heads: set[str]) -> bool:
+    """True when every current revision is a known (older) revision of the shipped scripts."""
+    known: set[str] = set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        rev = _REV.search(path.read_text(encoding="utf-8"))
+        if rev:
+            known.add(rev.group(1))
+    return current <= known
+
+
+def new_session(engine: Engine) -> Session:
+    return Session(engine, expire_on_commit=False)

@@ -1,0 +1,285 @@
+"""Tenants, their users and roles, and the role check every command uses.
+
+Roles are per tenant: ``admin``, ``operator``, ``labeler``, ``auditor``. An admin satisfies any
+role requirement except where a rule says otherwise (four-eyes approval compares people, not
+roles). The user who creates a tenant becomes its first admin; the last admin cannot be removed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from shifty_ent.core import audit
+from shifty_ent.core.clock import now
+from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
+from shifty_ent.core.ids import resolve
+from shifty_ent.core.tables import ROLES, Tenant, TenantUser, UserRole
+
+NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def validate_name(name: str, what: str, *, max_len: int = 64) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > max_len or not set(name) <= NAME_CHARS:
+        raise InvalidInput(
+            f"{what} {name!r} is not valid: use 1-{max_len} letters, digits, '-', '_' or '.'"
+        )
+    if len(name) == 36 and name.count("-") == 4:
+        raise InvalidInput(f"{what} {name!r} looks like a UUID; choose a name")
+    return name
+
+
+def parse_money(value: str | Decimal | None, what: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        dec = Decimal(str(value))
+    except InvalidOperation:
+        raise InvalidInput(f"{what}: {value!r} is not a number of USD") from None
+    if not dec.is_finite() or dec < 0:
+        raise InvalidInput(f"{what}: {value!r} must be zero or more USD")
+    return dec
+
+
+def validate_roles(roles: Iterable[str]) -> list[str]:
+    out = []
+    for role in roles:
+        if role not in ROLES:
+            raise InvalidInput(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
+        if role not in out:
+            out.append(role)
+    if not out:
+        raise InvalidInput("give at least one --role")
+    return out
+
+
+def get_tenant(session: Session, ref: str) -> Tenant:
+    return resolve(session, Tenant, ref, what="tenant")
+
+
+def create_tenant(
+    session: Session,
+    *,
+    name: str,
+    actor: str,
+    monthly_budget: str | Decimal | None = None,
+    hourly_budget: str | Decimal | None = None,
+    data_roots: Sequence[str] = (),
+) -> Tenant:
+    name = validate_name(name, "tenant name")
+    if session.scalars(select(Tenant).where(Tenant.name == name)).first():
+        raise Conflict(f"tenant {name!r} already exists")
+    roots = []
+    for root in data_roots:
+        path = Path(root).expanduser()
+        if not path.is_absolute():
+            path = path.resolve()
+        if not path.is_dir():
+            raise InvalidInput(f"data root {root!r} is not an existing directory")
+        roots.append(str(path.resolve()))
+    tenant = Tenant(
+        name=name,
+        created_by=actor,
+        gpu_monthly_budget=parse_money(monthly_budget, "--gpu-monthly-budget"),
+        gpu_hourly_budget=parse_money(hourly_budget, "--gpu-hourly-budget"),
+        data_roots=roots,
+    )
+    session.add(tenant)
+    session.flush()
+    user = TenantUser(tenant_id=tenant.id, username=actor)
+    session.add(user)
+    session.flush()
+    session.add(UserRole(tenant_id=tenant.id, user_id=user.id, role="admin", granted_by=actor))
+    audit.append(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="tenant.create",
+        target_type="tenant",
+        target_id=tenant.id,
+        details={
+            "name": name,
+            **{k: v for k, v in tenant.public().items() if k.startswith("gpu_")},
+            "data_roots": roots,
+        },
+    )
+    session.flush()
+    return tenant
+
+
+def tenants_of(session: Session, username: str) -> list[Tenant]:
+    stmt = (
+        select(Tenant)
+        .join(TenantUser, TenantUser.tenant_id == Tenant.id)
+        .where(TenantUser.username == username, TenantUser.removed_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Tenant.name)
+    )
+    return list(session.scalars(stmt).unique().all())
+
+
+def list_tenants(session: Session, *, username: str, all_tenants: bool = False) -> list[Tenant]:
+    if all_tenants:
+        return list(session.scalars(select(Tenant).order_by(Tenant.name)).all())
+    return tenants_of(session, username)
+
+
+def find_user(session: Session, tenant_id: uuid.UUID, username: str) -> TenantUser | None:
+    return session.scalars(
+        select(TenantUser).where(TenantUser.tenant_id == tenant_id, TenantUser.username == username)
+    ).first()
+
+
+def roles_of(session: Session, tenant_id: uuid.UUID, username: str) -> set[str]:
+    stmt = (
+        select(UserRole.role)
+        .join(
+            TenantUser,
+            (TenantUser.id == UserRole.user_id) & (TenantUser.tenant_id == UserRole.tenant_id),
+        )
+        .where(
+            UserRole.tenant_id == tenant_id,
+            TenantUser.username == username,
+            TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    return set(session.scalars(stmt).all())
+
+
+def require_role(session: Session, tenant: Tenant, username: str, roles: Sequence[str]) -> set[str]:
+    """Refuse (exit 4) unless ``username`` holds one of ``roles`` (admin holds them all)."""
+    have = roles_of(session, tenant.id, username)
+    if "admin" in have or have & set(roles):
+        return have
+    needed = " or ".join(roles)
+    held = ", ".join(sorted(have)) or "no role"
+    raise PermissionDenied(
+        f"user {username!r} needs role {needed} in tenant {tenant.name!r} (has {held})"
+    )
+
+
+def user_view(session: Session, user: TenantUser) -> dict[str, Any]:
+    roles = sorted(
+        session.scalars(
+            select(UserRole.role).where(
+                UserRole.tenant_id == user.tenant_id, UserRole.user_id == user.id
+            )
+        ).all()
+    )
+    return {
+        "id": user.id,
+        "tenant_id": user.tenant_id,
+        "user": user.username,
+        "roles": roles,
+        "timezone": user.timezone,
+        "created_at": user.created_at,
+        "removed_at": user.removed_at,
+    }
+
+
+def add_user(
+    session: Session,
+    tenant: Tenant,
+    *,
+    username: str,
+    roles: Sequence[str],
+    actor: str,
+    timezone: str | None = None,
+) -> TenantUser:
+    """Add a user, or grant more roles to an existing one (re-activating a removed user)."""
+    username = validate_name(username, "user name", max_len=128)
+    wanted = validate_roles(roles)
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidInput(f"unknown time zone {timezone!r} (use an IANA name)") from None
+    user = find_user(session, tenant.id, username)
+    if user is None:
+        user = TenantUser(tenant_id=tenant.id, username=username, timezone=timezone or "UTC")
+        session.add(user)
+        session.flush()
+    else:
+        user.removed_at = None
+        if timezone is not None:
+            user.timezone = timezone
+        session.add(user)
+    existing = set(
+        session.scalars(
+            select(UserRole.role).where(
+                UserRole.tenant_id == tenant.id, UserRole.user_id == user.id
+            )
+        ).all()
+    )
+    granted = [r for r in wanted if r not in existing]
+    for role in granted:
+        session.add(UserRole(tenant_id=tenant.id, user_id=user.id, role=role, granted_by=actor))
+    audit.append(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="user.add",
+        target_type="user",
+        target_id=user.id,
+        details={"user": username, "roles_granted": granted, "timezone": user.timezone},
+    )
+    session.flush()
+    return user
+
+
+def list_users(
+    session: Session, tenant: Tenant, *, include_removed: bool = False
+) -> list[TenantUser]:
+    stmt = select(TenantUser).where(TenantUser.tenant_id == tenant.id)
+    if not include_removed:
+        stmt = stmt.where(TenantUser.removed_at.is_(None))  # type: ignore[union-attr]
+    return list(session.scalars(stmt.order_by(TenantUser.username)).all())
+
+
+def remove_user(session: Session, tenant: Tenant, *, username: str, actor: str) -> TenantUser:
+    user = find_user(session, tenant.id, username)
+    if user is None or user.removed_at is not None:
+        raise NotFound(f"user {username!r} not found in tenant {tenant.name!r}")
+    roles = roles_of(session, tenant.id, username)
+    if "admin" in roles:
+        admins = session.scalar(
+            select(func.count())
+            .select_from(UserRole)
+            .join(
+                TenantUser,
+                (TenantUser.id == UserRole.user_id) & (TenantUser.tenant_id == UserRole.tenant_id),
+            )
+            .where(
+                UserRole.tenant_id == tenant.id,
+                UserRole.role == "admin",
+                TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+            )
+        )
+        if (admins or 0) <= 1:
+            raise Refused(
+                f"{username!r} is the last admin of tenant {tenant.name!r}; add another first"
+            )
+    for role in session.scalars(
+        select(UserRole).where(UserRole.tenant_id == tenant.id, UserRole.user_id == user.id)
+    ).all():
+        session.delete(role)
+    user.removed_at = now()
+    session.add(user)
+    audit.append(
+        session,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="user.remove",
+        target_type="user",
+        target_id=user.id,
+        details={"user": username, "roles_revoked": sorted(roles)},
+    )
+    session.flush()
+    return user

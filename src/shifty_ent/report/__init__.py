@@ -1,0 +1,1 @@
+"""Reports for auditors and the audit chain check."""

@@ -1,0 +1,1 @@
+"""Setup commands: init, config, db, tenant and user."""

@@ -1,0 +1,173 @@
+"""Commands: init, config show, db upgrade|current|check, tenant ..., user ..."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from shifty_ent.core.options import YesOpt
+from shifty_ent.core.runtime import command, confirm, emit, make_app, settings
+
+init_app = typer.Typer(add_completion=False)
+config_app = make_app("Show the effective settings (secrets masked).")
+db_app = make_app("Apply and check state store migrations.")
+tenant_app = make_app("Create and inspect tenants.")
+user_app = make_app("Manage a tenant's users and roles.")
+
+
+@init_app.command("init")
+def init_cmd() -> None:
+    """Create the config file, the signing key and the database (if missing); print their paths.
+
+    No role needed: it touches only this machine's files and the configured store.
+    """
+    from shifty_ent.setup import service
+
+    emit(service.init(settings()))
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print every setting with its value and source (flag, env, file, default); secrets masked."""
+    emit(settings().masked())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to the configured store (SQLite or PostgreSQL)."""
+    from shifty_ent.setup import service
+
+    emit(service.db_upgrade(settings()))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the store's schema revision(s) and the code's."""
+    from shifty_ent.setup import service
+
+    emit(service.db_status(settings()))
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Exit 0 when the schema is current, 4 (naming the command to run) when it is behind."""
+    from shifty_ent.setup import service
+
+    emit(service.db_check(settings()))
+
+
+TenantArg = Annotated[
+    str, typer.Argument(metavar="NAME", help="Tenant name (letters, digits, - _ .).")
+]
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: TenantArg,
+    gpu_monthly_budget: Annotated[
+        str | None, typer.Option("--gpu-monthly-budget", metavar="USD", help="Monthly GPU budget.")
+    ] = None,
+    gpu_hourly_budget: Annotated[
+        str | None, typer.Option("--gpu-hourly-budget", metavar="USD", help="Hourly GPU budget.")
+    ] = None,
+    data_root: Annotated[
+        list[str] | None,
+        typer.Option("--data-root", metavar="PATH", help="Directory whose files may be erased."),
+    ] = None,
+) -> None:
+    """Create a tenant; the acting user becomes its first admin. No role needed."""
+    from shifty_ent.core import tenancy
+
+    with command(tenant="none") as ctx:
+        tenant = tenancy.create_tenant(
+            ctx.session,
+            name=name,
+            actor=ctx.actor,
+            monthly_budget=gpu_monthly_budget,
+            hourly_budget=gpu_hourly_budget,
+            data_roots=data_root or [],
+        )
+        emit(tenant)
+
+
+@tenant_app.command("list")
+def tenant_list(
+    all_tenants: Annotated[
+        bool, typer.Option("--all", help="Every tenant in the store, not only your own.")
+    ] = False,
+) -> None:
+    """Tenants the acting user belongs to (or all with --all)."""
+    from shifty_ent.core import tenancy
+
+    with command(tenant="none") as ctx:
+        emit(tenancy.list_tenants(ctx.session, username=ctx.actor, all_tenants=all_tenants))
+
+
+@tenant_app.command("show")
+def tenant_show(
+    tenant: Annotated[
+        str | None, typer.Argument(metavar="[TENANT]", help="Id, prefix or name; default --tenant.")
+    ] = None,
+) -> None:
+    """Show one tenant (default: the --tenant one). Any role of that tenant may look."""
+    from shifty_ent.core import tenancy
+
+    with command(tenant="optional") as ctx:
+        target = tenancy.get_tenant(ctx.session, tenant) if tenant else ctx.tenant
+        if target is None:
+            from shifty_ent.core.errors import InvalidInput
+
+            raise InvalidInput("name a tenant, or pass --tenant")
+        tenancy.require_role(
+            ctx.session, target, ctx.actor, ("admin", "operator", "labeler", "auditor")
+        )
+        emit(target)
+
+
+@user_app.command("add")
+def user_add(
+    user: Annotated[str, typer.Argument(metavar="USER", help="User name.")],
+    role: Annotated[
+        list[str],
+        typer.Option("--role", "-r", help="admin, operator, labeler or auditor (repeatable)."),
+    ],
+    timezone: Annotated[
+        str | None,
+        typer.Option("--timezone", metavar="TZ", help="IANA time zone (streaks count in it)."),
+    ] = None,
+) -> None:
+    """Add a user to the tenant, or grant more roles. Needs admin."""
+    from shifty_ent.core import tenancy
+
+    with command(roles=("admin",)) as ctx:
+        added = tenancy.add_user(
+            ctx.session, ctx.tenant, username=user, roles=role, actor=ctx.actor, timezone=timezone
+        )
+        emit(tenancy.user_view(ctx.session, added))
+
+
+@user_app.command("list")
+def user_list(
+    removed: Annotated[bool, typer.Option("--removed", help="Include removed users.")] = False,
+) -> None:
+    """Users of the tenant and their roles. Any role may look."""
+    from shifty_ent.core import tenancy
+
+    with command(roles=("admin", "operator", "labeler", "auditor")) as ctx:
+        users = tenancy.list_users(ctx.session, ctx.tenant, include_removed=removed)
+        emit([tenancy.user_view(ctx.session, u) for u in users])
+
+
+@user_app.command("remove")
+def user_remove(
+    user: Annotated[str, typer.Argument(metavar="USER", help="User name.")],
+    yes: YesOpt = False,
+) -> None:
+    """Revoke every role of USER in the tenant (history keeps the name). Needs admin."""
+    from shifty_ent.core import tenancy
+
+    confirm(f"Remove {user} from the tenant?", yes=yes)
+    with command(roles=("admin",)) as ctx:
+        removed = tenancy.remove_user(ctx.session, ctx.tenant, username=user, actor=ctx.actor)
+        emit(tenancy.user_view(ctx.session, removed))
