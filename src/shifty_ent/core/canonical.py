@@ -17,7 +17,7 @@ from typing import Any
 
 import rfc8785
 
-from shifty_ent.core.types import money_str
+from shifty_ent.core.money import money_str
 
 
 def to_jsonable(value: Any) -> Any:

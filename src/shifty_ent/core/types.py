@@ -18,6 +18,8 @@ from sqlalchemy import JSON, BigInteger, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
+from shifty_ent.core.money import money_str
+
 MICROS = 1_000_000
 
 
@@ -68,15 +70,6 @@ class Money(TypeDecorator[Decimal]):
         return from_micros(value)
 
 
-def money_str(value: Decimal | None) -> str | None:
-    """Money as the JSON contract wants it: a decimal string with at least two places."""
-    if value is None:
-        return None
-    norm = value.normalize()
-    exponent = norm.as_tuple().exponent
-    if isinstance(exponent, int) and exponent >= -2:
-        return format(value.quantize(Decimal("0.01")), "f")
-    return format(norm, "f")
-
+__all__ = ["MICROS", "JSONType", "Money", "UTCDateTime", "from_micros", "money_str", "to_micros"]
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
