@@ -1,0 +1,1 @@
+"""Data lifecycle: retention, certified deletion, workspaces, sweep and GDPR export."""

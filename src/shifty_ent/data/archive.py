@@ -1,0 +1,128 @@
+"""Encrypted archives made before deletion, when a policy says ``archive_before_delete``.
+
+An archive is a tar of the asset (file, directory tree, vault plaintext or S3 object) streamed
+through the vault's chunked AES-256-GCM writer into ``<archive>/<tenant>/<asset>-<time>.tar.enc``.
+Its header (``SHIFTYA1``, u32 length, JSON) names the asset and holds its own data key wrapped
+by the tenant key, so the archive can be opened with the tenant key alone:
+:func:`open_archive` returns the tar bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import struct
+import tarfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from shifty_ent.core.config import Settings
+from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
+from shifty_ent.data import vault
+from shifty_ent.data.tables import Asset, VaultKey
+
+MAGIC = b"SHIFTYA1"
+
+
+def archive_dir(settings: Settings, tenant_id: uuid.UUID) -> Path:
+    return settings.archive_dir / str(tenant_id)
+
+
+def archive_asset(
+    settings: Settings, asset: Asset, key: VaultKey | None, stamp: str
+) -> dict[str, Any]:
+    """Write the encrypted archive; returns its path, size and the archived byte count."""
+    kek, kid = vault.load_kek(settings, asset.tenant_id, create=True)
+    dek = secrets.token_bytes(32)
+    binding = asset.id.bytes
+    header = json.dumps(
+        {
+            "asset_id": str(asset.id),
+            "name": asset.name,
+            "classification": asset.classification,
+            "location": asset.location,
+            "archived_at": stamp,
+            "kek_id": kid,
+            "wrapped_key": vault.wrap_key(kek, dek, binding),
+        },
+        sort_keys=True,
+    ).encode()
+    folder = archive_dir(settings, asset.tenant_id)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    target = folder / f"{asset.id}-{stamp.replace(':', '').replace('+', 'Z')}.tar.enc"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb", buffering=vault.CHUNK) as out:
+            out.write(MAGIC + struct.pack(">I", len(header)) + header)
+            writer = vault.EncryptingWriter(out, dek, binding)
+            with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]
+                _add_content(settings, tar, asset, key)
+            writer.close()
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return {"path": str(target), "archived_bytes": writer.plain_bytes, "kek_id": kid}
+
+
+def _add_content(
+    settings: Settings, tar: tarfile.TarFile, asset: Asset, key: VaultKey | None
+) -> None:
+    if asset.scheme == "file":
+        path = Path(asset.location)
+        if not os.path.lexists(path):
+            raise Refused(f"cannot archive {path}: it does not exist")
+        if path.is_symlink():
+            raise Refused(f"cannot archive {path}: it is a symbolic link")
+        tar.add(str(path), arcname=path.name, recursive=True, filter=_no_links)
+    elif asset.scheme == "vault":
+        data = b"".join(
+            vault.read_vault(settings, asset.tenant_id, asset.id, key.wrapped_key if key else None)
+        )
+        _add_bytes(tar, asset.name, data)
+    elif asset.scheme == "s3":
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from shifty_ent.data.erasure import s3_client
+
+        bucket, _, name = asset.location[len("s3://") :].partition("/")
+        try:
+            body = (
+                s3_client(settings.s3_endpoint_url)
+                .get_object(Bucket=bucket, Key=name)["Body"]
+                .read()
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise ExternalServiceError(f"cannot archive {asset.location}: {exc}") from None
+        _add_bytes(tar, name.rsplit("/", 1)[-1] or "object", body)
+    else:
+        raise Refused(f"cannot archive a {asset.scheme}:// location: this tool cannot read it")
+
+
+def _no_links(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+    return None if info.issym() or info.islnk() or not (info.isfile() or info.isdir()) else info
+
+
+def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name=name)
+    info.size = len(data)
+    tar.addfile(info, io.BytesIO(data))
+
+
+def open_archive(settings: Settings, path: Path) -> tuple[dict[str, Any], bytes]:
+    """(header, tar bytes) of an archive, decrypted with the tenant key."""
+    with open(path, "rb") as raw:
+        reader = io.BufferedReader(raw, vault.CHUNK)
+        if reader.read(len(MAGIC)) != MAGIC:
+            raise InvalidInput(f"{path} is not a shifty-ent archive")
+        (length,) = struct.unpack(">I", reader.read(4))
+        header = json.loads(reader.read(length))
+        asset_id = uuid.UUID(header["asset_id"])
+        tenant_id = uuid.UUID(path.parent.name)
+        kek, _ = vault.load_kek(settings, tenant_id, create=False)
+        dek = vault.unwrap_key(kek, header["wrapped_key"], asset_id.bytes)
+        return header, b"".join(vault.decrypt_stream(reader, dek, asset_id.bytes))

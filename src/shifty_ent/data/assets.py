@@ -1,0 +1,446 @@
+"""Data assets: what a tenant holds, where, how sensitive, for whom, and until when.
+
+Other groups register their files here (arcade datasets, model checkpoints) with
+:func:`register_asset` and find them with :func:`get_asset`. Locations:
+
+- local files and directories (a path or ``file://``), stored as an absolute path;
+- ``s3://bucket/key`` objects (deleted version by version through boto3);
+- ``vault://TENANT/ASSET`` copies made by :func:`ingest_asset`, encrypted with a per-asset key;
+- any other scheme, which can be registered but only deleted by attestation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from sqlmodel import select
+
+from shifty_ent.core.context import Context
+from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
+from shifty_ent.core.ids import resolve
+from shifty_ent.data.policies import (
+    apply_policy,
+    get_policy,
+    policy_for_classification,
+    validate_classification,
+)
+from shifty_ent.data.tables import Asset, AssetSubject
+
+__all__ = [
+    "Asset",
+    "Location",
+    "get_asset",
+    "hold_asset",
+    "list_assets",
+    "local_path",
+    "parse_location",
+    "register_asset",
+    "release_asset",
+    "show_asset",
+]
+
+ASSET_ROLES = ("operator", "admin")
+READ_ROLES = ("operator", "admin", "auditor", "labeler")
+# reading these is recorded in the audit chain
+CLASSIFIED = frozenset({"confidential", "restricted", "pii", "phi"})
+HASH_CHUNK = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Location:
+    scheme: str  # file | s3 | vault | other scheme name
+    uri: str  # what is stored in Asset.location
+    path: Path | None = None  # for file
+    bucket: str | None = None  # for s3
+    key: str | None = None  # for s3
+
+
+def parse_location(text: str, *, allow_vault: bool = False) -> Location:
+    """Normalise a location: paths become absolute (symlinks are NOT resolved), URIs are kept."""
+    raw = (text or "").strip()
+    if not raw or "\x00" in raw:
+        raise InvalidInput("--location must be a path or a URI")
+    if "://" not in raw:
+        return Location(
+            "file",
+            os.path.abspath(os.path.expanduser(raw)),
+            Path(os.path.abspath(os.path.expanduser(raw))),
+        )
+    parsed = urlparse(raw)
+    scheme = parsed.scheme.lower()
+    if scheme == "file":
+        if parsed.netloc not in ("", "localhost"):
+            raise InvalidInput(
+                f"file URI {raw!r} names a remote host; only local files are supported"
+            )
+        path = os.path.abspath(unquote(parsed.path))
+        return Location("file", path, Path(path))
+    if scheme == "s3":
+        bucket, key = parsed.netloc, parsed.path.lstrip("/")
+        if not bucket or not key:
+            raise InvalidInput(f"S3 location {raw!r} must be s3://BUCKET/KEY")
+        return Location("s3", f"s3://{bucket}/{key}", bucket=bucket, key=key)
+    if scheme == "vault":
+        if not allow_vault:
+            raise InvalidInput(
+                "vault:// locations are created by 'data asset ingest FILE', not registered"
+            )
+        return Location("vault", raw)
+    if not scheme.isascii() or not scheme.replace("+", "").replace("-", "").isalnum():
+        raise InvalidInput(f"location {raw!r} has an invalid scheme")
+    return Location(scheme, raw)
+
+
+def local_path(asset: Asset) -> Path | None:
+    """The local file or directory of a ``file`` asset (None for other schemes)."""
+    return Path(asset.location) if asset.scheme == "file" else None
+
+
+def _validate_text(value: str, what: str, max_len: int) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > max_len or any(ord(c) < 32 for c in value):
+        raise InvalidInput(f"{what} must be 1-{max_len} printable characters")
+    return value
+
+
+def _validate_name(name: str) -> str:
+    name = _validate_text(name, "asset name", 200)
+    if len(name) == 36 and name.count("-") == 4:
+        raise InvalidInput(f"asset name {name!r} looks like a UUID; choose a name")
+    return name
+
+
+def _validate_subjects(subjects: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    for subject in subjects:
+        subject = _validate_text(subject, "--subject", 200)
+        if subject not in out:
+            out.append(subject)
+    return out
+
+
+def measure_local(path: Path) -> tuple[int | None, str | None]:
+    """(size, sha256) of a readable regular file, or of a directory tree; (None, None) otherwise.
+
+    A directory's digest is SHA-256 over ``relative-path NUL file-sha256 LF`` lines in sorted
+    order, so it changes when any file's name or content changes.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None, None
+    if stat.S_ISREG(st.st_mode):
+        try:
+            return st.st_size, _file_sha256(path)
+        except OSError:
+            return st.st_size, None
+    if stat.S_ISDIR(st.st_mode):
+        total, tree = 0, hashlib.sha256()
+        try:
+            files: list[tuple[str, Path]] = []
+            for root, dirs, names in os.walk(path, followlinks=False):
+                dirs.sort()
+                for name in names:
+                    full = Path(root) / name
+                    files.append((str(full.relative_to(path)), full))
+            for rel, full in sorted(files):
+                fst = os.lstat(full)
+                if not stat.S_ISREG(fst.st_mode):
+                    continue
+                total += fst.st_size
+                tree.update(rel.encode() + b"\0" + _file_sha256(full).encode() + b"\n")
+        except OSError:
+            return (total or None), None
+        return total, tree.hexdigest()
+    return None, None
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        while chunk := os.read(fd, HASH_CHUNK):
+            digest.update(chunk)
+    finally:
+        os.close(fd)
+    return digest.hexdigest()
+
+
+def register_asset(
+    ctx: Context,
+    *,
+    name: str,
+    type: str,
+    classification: str,
+    location: str,
+    size_bytes: int | None = None,
+    policy: str | None = None,
+    subjects: Sequence[str] = (),
+    sha256: str | None = None,
+    _vault: bool = False,
+    asset_id: uuid.UUID | None = None,
+) -> Asset:
+    """Register an asset of the tenant (operator or admin); audited.
+
+    The size and SHA-256 of a readable local file or directory are measured when not given. Its
+    effective policy is ``policy`` or the tenant's policy for its classification, from which the
+    expiry is derived.
+    """
+    ctx.require_role(*ASSET_ROLES)
+    name = _validate_name(name)
+    type_ = _validate_text(type, "--type", 64).lower()
+    classification = validate_classification(classification)
+    loc = parse_location(location, allow_vault=_vault)
+    subjects_ = _validate_subjects(subjects)
+    if size_bytes is not None and size_bytes < 0:
+        raise InvalidInput("--size must be zero or more bytes")
+    if sha256 is not None:
+        sha256 = sha256.strip().lower()
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise InvalidInput("sha256 must be 64 hex characters")
+    if loc.scheme == "file" and loc.path is not None and (size_bytes is None or sha256 is None):
+        measured_size, measured_sha = measure_local(loc.path)
+        size_bytes = size_bytes if size_bytes is not None else measured_size
+        sha256 = sha256 or measured_sha
+    duplicate = ctx.session.scalars(
+        select(Asset.id).where(
+            Asset.tenant_id == ctx.tenant_id, Asset.name == name, Asset.status != "deleted"
+        )
+    ).first()
+    if duplicate is not None:
+        raise Conflict(f"an asset named {name!r} already exists ({duplicate}); choose another name")
+    pol = get_policy(ctx, policy) if policy else policy_for_classification(ctx, classification)
+    asset = Asset(
+        tenant_id=ctx.tenant_id,
+        name=name,
+        type=type_,
+        classification=classification,
+        location=loc.uri,
+        scheme=loc.scheme,
+        size_bytes=size_bytes,
+        sha256=sha256,
+        policy_explicit=bool(policy),
+        subjects=subjects_,
+        created_at=ctx.now(),
+        created_by=ctx.actor,
+    )
+    if asset_id is not None:
+        asset.id = asset_id
+    apply_policy(asset, pol)
+    ctx.session.add(asset)
+    ctx.session.flush()
+    for subject in subjects_:
+        ctx.session.add(AssetSubject(tenant_id=ctx.tenant_id, asset_id=asset.id, subject=subject))
+    ctx.session.flush()
+    ctx.audit(
+        "data.asset.register",
+        target_type="asset",
+        target_id=asset.id,
+        details={
+            "name": name,
+            "type": type_,
+            "classification": classification,
+            "location": loc.uri,
+            "scheme": loc.scheme,
+            "size_bytes": size_bytes,
+            "sha256": sha256,
+            "policy_id": str(asset.policy_id) if asset.policy_id else None,
+            "expires_at": asset.expires_at.isoformat() if asset.expires_at else None,
+            # subject identifiers are personal data: the chain keeps only how many there are
+            "subject_count": len(subjects_),
+        },
+    )
+    return asset
+
+
+def get_asset(ctx: Context, ref: str) -> Asset:
+    """An asset of ``ctx.tenant`` by UUID, unique id prefix or name (live assets win on names)."""
+    try:
+        return resolve(
+            ctx.session,
+            Asset,
+            ref,
+            what="asset",
+            tenant_id=ctx.tenant_id,
+            extra=Asset.status != "deleted",
+        )
+    except NotFound:
+        return resolve(ctx.session, Asset, ref, what="asset", tenant_id=ctx.tenant_id)
+
+
+def show_asset(ctx: Context, ref: str) -> Asset:
+    """One asset; reading a classified asset's record appends an audit event."""
+    ctx.require_role(*READ_ROLES)
+    asset = get_asset(ctx, ref)
+    if asset.classification in CLASSIFIED:
+        ctx.audit(
+            "data.asset.read",
+            target_type="asset",
+            target_id=asset.id,
+            details={"classification": asset.classification, "via": "asset show"},
+        )
+    return asset
+
+
+def list_assets(
+    ctx: Context,
+    *,
+    classification: str | None = None,
+    expiring_within_days: int | None = None,
+    status: str | None = None,
+    subject: str | None = None,
+    include_deleted: bool = False,
+) -> list[Asset]:
+    """Assets of the tenant, soonest expiry first when filtering by ``expiring_within_days``."""
+    ctx.require_role(*READ_ROLES)
+    stmt = select(Asset).where(Asset.tenant_id == ctx.tenant_id)
+    if classification:
+        stmt = stmt.where(Asset.classification == validate_classification(classification))
+    if status:
+        stmt = stmt.where(Asset.status == status)
+    elif not include_deleted:
+        stmt = stmt.where(Asset.status != "deleted")
+    if subject:
+        stmt = stmt.where(
+            Asset.id.in_(  # type: ignore[attr-defined]
+                select(AssetSubject.asset_id).where(
+                    AssetSubject.tenant_id == ctx.tenant_id, AssetSubject.subject == subject
+                )
+            )
+        )
+    if expiring_within_days is not None:
+        if expiring_within_days < 0:
+            raise InvalidInput("--expiring-within must be zero or more days")
+        horizon = ctx.now() + timedelta(days=expiring_within_days)
+        stmt = stmt.where(
+            Asset.expires_at.is_not(None),  # type: ignore[union-attr]
+            Asset.expires_at <= horizon,  # type: ignore[operator]
+        ).order_by(Asset.expires_at, Asset.name)
+    else:
+        stmt = stmt.order_by(Asset.created_at, Asset.name)
+    rows = list(ctx.session.scalars(stmt).all())
+    classified = [a for a in rows if a.classification in CLASSIFIED]
+    if classified:
+        ctx.audit(
+            "data.asset.list",
+            target_type="asset",
+            details={
+                "classified_assets": len(classified),
+                "filters": {
+                    "classification": classification,
+                    "expiring_within_days": expiring_within_days,
+                    "subject_filter": subject is not None,
+                },
+            },
+        )
+    return rows
+
+
+def hold_asset(ctx: Context, ref: str, *, reason: str) -> Asset:
+    """Place a legal hold (operator or admin): no deletion request, sweep or erase while held."""
+    ctx.require_role(*ASSET_ROLES)
+    reason = _validate_text(reason, "--reason", 2000)
+    asset = get_asset(ctx, ref)
+    if asset.status == "deleted":
+        raise Conflict(f"asset {asset.name!r} is already deleted")
+    if asset.legal_hold:
+        raise Conflict(f"asset {asset.name!r} is already on legal hold ({asset.hold_reason})")
+    asset.legal_hold, asset.hold_reason = True, reason
+    asset.hold_by, asset.hold_at = ctx.actor, ctx.now()
+    ctx.session.add(asset)
+    ctx.session.flush()
+    ctx.audit(
+        "data.asset.hold", target_type="asset", target_id=asset.id, details={"reason": reason}
+    )
+    return asset
+
+
+def release_asset(ctx: Context, ref: str) -> Asset:
+    """Lift a legal hold (admin only: releasing evidence is a bigger step than holding it)."""
+    ctx.require_role("admin")
+    asset = get_asset(ctx, ref)
+    if not asset.legal_hold:
+        raise Conflict(f"asset {asset.name!r} is not on legal hold")
+    previous = asset.hold_reason
+    asset.legal_hold, asset.hold_reason, asset.hold_by, asset.hold_at = False, None, None, None
+    ctx.session.add(asset)
+    ctx.session.flush()
+    ctx.audit(
+        "data.asset.release",
+        target_type="asset",
+        target_id=asset.id,
+        details={"previous_reason": previous},
+    )
+    return asset
+
+
+def refuse_if_held(asset: Asset) -> None:
+    if asset.legal_hold:
+        raise Refused(
+            f"asset {asset.name!r} is on legal hold ({asset.hold_reason}); release it first"
+        )
+
+
+def ingest_asset(
+    ctx: Context,
+    source: Path,
+    *,
+    name: str,
+    classification: str,
+    type: str = "file",
+    policy: str | None = None,
+    subjects: Sequence[str] = (),
+) -> Asset:
+    """Copy ``source`` into the tenant vault, encrypted from its first byte (operator or admin).
+
+    The data key exists only wrapped by the tenant key, so the asset can later be purged by
+    cryptographic erase. The source file itself is left as it is: erase it separately.
+    """
+    from shifty_ent.data import vault
+    from shifty_ent.data.tables import VaultKey
+
+    ctx.require_role(*ASSET_ROLES)
+    _validate_name(name)
+    validate_classification(classification)
+    tenant_id = ctx.tenant_id
+    ctx.session.commit()  # no write lock held while encrypting a large file
+    asset_id = uuid.uuid4()
+    kid, wrapped, size, sha = vault.encrypt_file_into_vault(
+        ctx.settings, tenant_id, asset_id, source
+    )
+    try:
+        asset = register_asset(
+            ctx,
+            name=name,
+            type=type,
+            classification=classification,
+            location=vault.vault_uri(tenant_id, asset_id),
+            size_bytes=size,
+            policy=policy,
+            subjects=subjects,
+            sha256=sha,
+            _vault=True,
+            asset_id=asset_id,
+        )
+        ctx.session.add(
+            VaultKey(asset_id=asset.id, tenant_id=tenant_id, kek_id=kid, wrapped_key=wrapped)
+        )
+        ctx.session.flush()
+        ctx.audit(
+            "data.asset.ingest",
+            target_type="asset",
+            target_id=asset.id,
+            details={"source": str(source), "kek_id": kid, "algorithm": "AES-256-GCM"},
+        )
+    except BaseException:
+        vault.vault_file(ctx.settings, tenant_id, asset_id).unlink(missing_ok=True)
+        raise
+    return asset

@@ -1,0 +1,562 @@
+"""``data`` group: retention policies, assets, certified deletion, workspaces, sweep, export.
+
+Each command parses, calls one service function in ``shifty_ent.data.*`` and renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shifty_ent.core.options import DryRunOpt
+from shifty_ent.core.runtime import command, emit, info, make_app, show_progress
+
+app = make_app("Retention, certified deletion, workspaces, cron sweep and GDPR export.")
+policy_app = make_app("Retention policies per classification.")
+asset_app = make_app("Data assets: register, ingest into the vault, list, legal hold.")
+delete_app = make_app("Deletion jobs: request, approve (four-eyes), execute.")
+cert_app = make_app("Signed deletion certificates.")
+ws_app = make_app("Disposable workspaces with an allocation and a TTL.")
+app.add_typer(policy_app, name="policy")
+app.add_typer(asset_app, name="asset")
+app.add_typer(delete_app, name="delete")
+app.add_typer(cert_app, name="certificate")
+app.add_typer(ws_app, name="workspace")
+
+ClassOpt = Annotated[
+    str,
+    typer.Option(
+        "--classification",
+        "-c",
+        help="public, internal, confidential, restricted, pii or phi.",
+    ),
+]
+PolicyOpt = Annotated[
+    str | None, typer.Option("--policy", metavar="POLICY", help="Policy id, prefix or name.")
+]
+SubjectsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--subject", metavar="ID", help="Data subject held in the asset (repeatable)."),
+]
+MethodOpt = Annotated[
+    str,
+    typer.Option(
+        "--method",
+        help="standard | secure_overwrite | cryptographic_erase | dod_5220 | nist_800_88.",
+    ),
+]
+
+ASSET_COLUMNS = (
+    "id",
+    "name",
+    "type",
+    "classification",
+    "status",
+    "size_bytes",
+    "expires_at",
+    "legal_hold",
+    "location",
+)
+JOB_COLUMNS = (
+    "id",
+    "status",
+    "method",
+    "asset_ids",
+    "requested_by",
+    "approved_by",
+    "certificate_id",
+    "created_at",
+    "completed_at",
+)
+
+
+# ------------------------------------------------------------------ policies
+
+
+@policy_app.command("create")
+def policy_create(
+    name: str,
+    classification: Annotated[
+        list[str],
+        typer.Option("--classification", "-c", help="Classification covered (repeatable)."),
+    ],
+    retention_days: Annotated[int, typer.Option("--retention-days", help="Days to keep.")],
+    auto_delete: Annotated[
+        bool, typer.Option("--auto-delete", help="The sweep erases expired assets.")
+    ] = False,
+    archive_before_delete: Annotated[
+        bool,
+        typer.Option("--archive-before-delete", help="Encrypted archive copy before erasure."),
+    ] = False,
+    notify_days: Annotated[
+        int | None, typer.Option("--notify-days", help="Notify this many days before expiry.")
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--method", help="Deletion method the sweep uses.")
+    ] = "standard",
+    auto_approve: Annotated[
+        bool,
+        typer.Option(
+            "--auto-approve",
+            help="Manual 'standard' deletions of public/internal assets need no second person.",
+        ),
+    ] = False,
+) -> None:
+    """Create a retention policy. Needs operator or admin."""
+    from shifty_ent.data.policies import create_policy
+
+    with command() as ctx:
+        policy = create_policy(
+            ctx,
+            name=name,
+            classifications=classification,
+            retention_days=retention_days,
+            auto_delete=auto_delete,
+            archive_before_delete=archive_before_delete,
+            notify_days=notify_days,
+            method=method,
+            auto_approve=auto_approve,
+        )
+    emit(policy)
+
+
+@policy_app.command("list")
+def policy_list() -> None:
+    """List retention policies. Any role of the tenant."""
+    from shifty_ent.data.policies import list_policies
+
+    with command(roles=("admin", "operator", "auditor", "labeler")) as ctx:
+        rows = list_policies(ctx)
+    emit(rows)
+
+
+@policy_app.command("show")
+def policy_show(policy: str) -> None:
+    """Show one policy. Any role of the tenant."""
+    from shifty_ent.data.policies import get_policy
+
+    with command(roles=("admin", "operator", "auditor", "labeler")) as ctx:
+        row = get_policy(ctx, policy)
+    emit(row)
+
+
+# ------------------------------------------------------------------ assets
+
+
+@asset_app.command("register")
+def asset_register(
+    name: str,
+    type_: Annotated[str, typer.Option("--type", help="dataset, model, file, log, ...")],
+    classification: ClassOpt,
+    location: Annotated[
+        str, typer.Option("--location", help="Path, file://, s3://BUCKET/KEY or another URI.")
+    ],
+    size: Annotated[int | None, typer.Option("--size", help="Size in bytes.")] = None,
+    policy: PolicyOpt = None,
+    subject: SubjectsOpt = None,
+    sha256: Annotated[str | None, typer.Option("--sha256", help="Known SHA-256 (hex).")] = None,
+) -> None:
+    """Register an asset; local files are measured (size, SHA-256). Needs operator or admin."""
+    from shifty_ent.data.assets import register_asset
+
+    with command() as ctx:
+        asset = register_asset(
+            ctx,
+            name=name,
+            type=type_,
+            classification=classification,
+            location=location,
+            size_bytes=size,
+            policy=policy,
+            subjects=subject or (),
+            sha256=sha256,
+        )
+    emit(asset)
+
+
+@asset_app.command("ingest")
+def asset_ingest(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    name: Annotated[str, typer.Option("--name", help="Asset name.")],
+    classification: ClassOpt,
+    policy: PolicyOpt = None,
+    type_: Annotated[str, typer.Option("--type", help="Asset type.")] = "file",
+    subject: SubjectsOpt = None,
+) -> None:
+    """Copy FILE into the tenant vault, AES-256-GCM encrypted with its own key, so it can
+    later be purged by cryptographic erase. The source is left in place. Needs operator or admin.
+    """
+    from shifty_ent.data.assets import ingest_asset
+
+    with command() as ctx:
+        asset = ingest_asset(
+            ctx,
+            file,
+            name=name,
+            classification=classification,
+            type=type_,
+            policy=policy,
+            subjects=subject or (),
+        )
+    emit(asset)
+
+
+@asset_app.command("list")
+def asset_list(
+    classification: Annotated[
+        str | None, typer.Option("--classification", "-c", help="Only this classification.")
+    ] = None,
+    expiring_within: Annotated[
+        int | None,
+        typer.Option(
+            "--expiring-within", metavar="DAYS", help="Expiring within DAYS, soonest first."
+        ),
+    ] = None,
+    subject: Annotated[
+        str | None, typer.Option("--subject", metavar="ID", help="Assets of one data subject.")
+    ] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Include deleted assets.")] = False,
+) -> None:
+    """List assets. Any role; listing classified assets is audited."""
+    from shifty_ent.data.assets import list_assets
+
+    with command() as ctx:
+        rows = list_assets(
+            ctx,
+            classification=classification,
+            expiring_within_days=expiring_within,
+            subject=subject,
+            status=status,
+            include_deleted=all_,
+        )
+    emit(rows, columns=ASSET_COLUMNS)
+
+
+@asset_app.command("show")
+def asset_show(asset: str) -> None:
+    """Show one asset. Any role; reading a classified asset is audited."""
+    from shifty_ent.data.assets import show_asset
+
+    with command() as ctx:
+        row = show_asset(ctx, asset)
+    emit(row)
+
+
+@asset_app.command("hold")
+def asset_hold(
+    asset: str, reason: Annotated[str, typer.Option("--reason", help="Why (case, order).")]
+) -> None:
+    """Place a legal hold: no deletion, sweep or erase until released. Needs operator or admin."""
+    from shifty_ent.data.assets import hold_asset
+
+    with command() as ctx:
+        row = hold_asset(ctx, asset, reason=reason)
+    emit(row)
+
+
+@asset_app.command("release")
+def asset_release(asset: str) -> None:
+    """Lift a legal hold. Needs admin."""
+    from shifty_ent.data.assets import release_asset
+
+    with command() as ctx:
+        row = release_asset(ctx, asset)
+    emit(row)
+
+
+# ------------------------------------------------------------------ deletion jobs
+
+
+@delete_app.command("request")
+def delete_request(
+    method: MethodOpt,
+    reason: Annotated[str, typer.Option("--reason", help="Why the data is deleted.")],
+    assets: Annotated[list[str] | None, typer.Argument(help="Assets to erase.")] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option("--subject", metavar="ID", help="Every asset of this data subject (GDPR 17)."),
+    ] = None,
+) -> None:
+    """Request erasure of assets or of one data subject's assets. Needs operator or admin.
+
+    An admin other than the requester must approve (public/internal + standard may be
+    auto-approved by an --auto-approve policy).
+    """
+    from shifty_ent.data.deletion import request_deletion
+
+    with command() as ctx:
+        job = request_deletion(
+            ctx, asset_refs=assets or (), subject=subject, method=method, reason=reason
+        )
+    emit(job)
+
+
+@delete_app.command("approve")
+def delete_approve(job: str) -> None:
+    """Approve a pending job. Needs admin, and not the requester (four-eyes)."""
+    from shifty_ent.data.deletion import approve
+
+    with command() as ctx:
+        row = approve(ctx, job)
+    emit(row)
+
+
+@delete_app.command("cancel")
+def delete_cancel(
+    job: str, reason: Annotated[str, typer.Option("--reason", help="Why.")] = "cancelled"
+) -> None:
+    """Cancel a job that has not started. Needs the requester (operator) or an admin."""
+    from shifty_ent.data.deletion import cancel
+
+    with command() as ctx:
+        row = cancel(ctx, job, reason=reason)
+    emit(row)
+
+
+@contextmanager
+def _byte_progress(label: str) -> Iterator[Any]:
+    """A rich progress display on a terminal; a no-op callback otherwise."""
+    if not show_progress():
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TransferSpeedColumn,
+    )
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda n: bar.advance(task, n)
+
+
+@delete_app.command("execute")
+def delete_execute(job: str) -> None:
+    """Execute an approved job (or resume one whose executor died). Needs operator or admin.
+
+    Exit 0 when every asset was erased, 5 when some failed (see the job's items).
+    """
+    from shifty_ent.core.errors import Conflict
+    from shifty_ent.data.deletion import execute, show_job
+
+    with command() as ctx, _byte_progress("erasing") as progress:
+        row = execute(ctx, job, progress=progress)
+        shown = show_job(ctx, str(row.id))
+    emit(shown)
+    if row.status != "completed":
+        raise Conflict(f"deletion job {row.id} ended {row.status}: {row.error}")
+
+
+@delete_app.command("list")
+def delete_list(
+    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+) -> None:
+    """List deletion jobs. Needs admin, operator or auditor."""
+    from shifty_ent.data.deletion import list_jobs
+
+    with command() as ctx:
+        rows = list_jobs(ctx, status=status)
+    emit(rows, columns=JOB_COLUMNS)
+
+
+@delete_app.command("show")
+def delete_show(job: str) -> None:
+    """Show a job with its per-asset items. Needs admin, operator or auditor."""
+    from shifty_ent.data.deletion import show_job
+
+    with command() as ctx:
+        row = show_job(ctx, job)
+    emit(row)
+
+
+# ------------------------------------------------------------------ certificates
+
+
+@cert_app.command("show")
+def cert_show(certificate: str) -> None:
+    """Show a signed certificate (id or its job's id). Needs admin, operator or auditor."""
+    from shifty_ent.data.certificates import show_certificate
+
+    with command() as ctx:
+        row = show_certificate(ctx, certificate)
+    emit(row)
+
+
+@cert_app.command("list")
+def cert_list() -> None:
+    """List certificates. Needs admin, operator or auditor."""
+    from shifty_ent.data.certificates import list_certificates
+
+    with command() as ctx:
+        rows = list_certificates(ctx)
+    emit(rows, columns=("id", "job_id", "key_fingerprint", "created_at"))
+
+
+@cert_app.command("verify")
+def cert_verify(
+    certificate: Annotated[str, typer.Argument(help="Certificate id, or an exported FILE.")],
+    public_key: Annotated[
+        str | None,
+        typer.Option("--public-key", help="Expected issuer public key (base64); pins the signer."),
+    ] = None,
+) -> None:
+    """Verify signature and content; works offline on an exported file. Exit 4 when invalid.
+
+    A FILE needs no database. An id needs admin, operator or auditor.
+    """
+    from shifty_ent.data.certificates import raise_unless_valid, verify_file, verify_stored
+
+    path = Path(certificate)
+    if path.is_file():
+        ok, reason = verify_file(path, public_key)
+        emit({"valid": ok, "reason": reason, "file": str(path)})
+    else:
+        with command() as ctx:
+            ok, reason, cert = verify_stored(ctx, certificate)
+        emit({"valid": ok, "reason": reason, "certificate_id": cert.id})
+    raise_unless_valid(ok, reason)
+
+
+@cert_app.command("export")
+def cert_export(
+    certificate: str,
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", dir_okay=False, help="File.")],
+) -> None:
+    """Write a self-contained certificate file (document, signature, key) for offline
+    verification. Needs admin, operator or auditor.
+    """
+    from shifty_ent.data.certificates import export_certificate
+
+    with command() as ctx:
+        cert = export_certificate(ctx, certificate, out)
+    info(f"wrote {out}")
+    emit({"id": cert.id, "job_id": cert.job_id, "file": str(out)})
+
+
+# ------------------------------------------------------------------ workspaces
+
+
+@ws_app.command("create")
+def ws_create(
+    type_: Annotated[str, typer.Option("--type", help="training, evaluation or scratch.")],
+    size: Annotated[str, typer.Option("--size", help="Allocation, e.g. 10G, 512MiB, 1000000.")],
+    ttl: Annotated[str, typer.Option("--ttl", help="Lifetime, e.g. 90m, 2h, 7d.")],
+    name: Annotated[str | None, typer.Option("--name", help="Workspace name.")] = None,
+    classification: Annotated[
+        str, typer.Option("--classification", "-c", help="Classification of what goes in.")
+    ] = "internal",
+    method: Annotated[
+        str, typer.Option("--method", help="Erasure method when destroyed.")
+    ] = "secure_overwrite",
+) -> None:
+    """Create a disposable workspace directory (0700). Needs operator or admin."""
+    from shifty_ent.data.workspaces import create_workspace
+
+    with command() as ctx:
+        ws = create_workspace(
+            ctx,
+            type=type_,
+            size=size,
+            ttl=ttl,
+            name=name,
+            classification=classification,
+            method=method,
+        )
+    emit(ws)
+
+
+@ws_app.command("list")
+def ws_list(
+    all_: Annotated[bool, typer.Option("--all", help="Include destroyed workspaces.")] = False,
+) -> None:
+    """List workspaces with measured usage and over-allocation. Any role of the tenant."""
+    from shifty_ent.data.workspaces import list_workspaces
+
+    with command() as ctx:
+        rows = list_workspaces(ctx, include_destroyed=all_)
+    emit(
+        rows,
+        columns=(
+            "id",
+            "name",
+            "type",
+            "status",
+            "usage_bytes",
+            "size_allocated_bytes",
+            "over_allocation",
+            "expires_at",
+            "path",
+        ),
+    )
+
+
+@ws_app.command("show")
+def ws_show(workspace: str) -> None:
+    """Show one workspace (usage measured now). Any role of the tenant."""
+    from shifty_ent.data.workspaces import show_workspace
+
+    with command() as ctx:
+        row = show_workspace(ctx, workspace)
+    emit(row)
+
+
+@ws_app.command("destroy")
+def ws_destroy(workspace: str) -> None:
+    """Erase a workspace now, with a certificate. Needs operator or admin."""
+    from shifty_ent.data.workspaces import destroy_workspace
+
+    with command() as ctx:
+        row = destroy_workspace(ctx, workspace)
+    emit(row)
+
+
+# ------------------------------------------------------------------ sweep, export
+
+
+@app.command("sweep")
+def sweep(dry_run: DryRunOpt = False) -> None:
+    """Cron job: notify, archive, auto-delete expired assets, expire workspaces.
+
+    Needs operator or admin: run it from cron '--as' a service user with the operator role.
+    Exit 0 when everything due was handled, 5 when anything failed. With SHIFTY_NOW and
+    --dry-run it previews a future date and changes nothing.
+    """
+    from shifty_ent.core.errors import Conflict
+    from shifty_ent.data.sweep import run_sweep
+
+    with command() as ctx:
+        summary = run_sweep(ctx, dry_run=dry_run)
+    emit(summary)
+    if summary["failures"]:
+        raise Conflict(f"sweep finished with {len(summary['failures'])} failure(s)")
+
+
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", dir_okay=False, help="Zip file.")],
+    subject: Annotated[
+        str | None, typer.Option("--subject", metavar="ID", help="Only one data subject's records.")
+    ] = None,
+) -> None:
+    """GDPR Art. 20 export: a zip of JSON lines with a manifest and SHA-256 checksums.
+
+    Needs admin or auditor (the export contains classified records; it is audited).
+    """
+    from shifty_ent.data.export import export_records
+
+    with command() as ctx:
+        manifest = export_records(ctx, out, subject=subject)
+    info(f"wrote {out}")
+    emit(manifest)

@@ -1,0 +1,754 @@
+"""Deletion jobs: request -> approve (four-eyes) -> execute, exactly once, resumable.
+
+Once-only rules, all by conditional UPDATE checked by rowcount:
+- an asset joins a job only ``WHERE open_job_id IS NULL AND status IN (active, erase_failed)
+  AND NOT legal_hold``, so two requests (or two sweeps) never put one asset in two jobs;
+- a job is approved only ``WHERE status = 'pending_approval'``;
+- a job starts only ``WHERE status = 'approved'`` (or ``running`` with the dead executor's
+  ``claim_token``, to resume after a crash); every progress write re-checks the token, so an
+  executor that lost its claim stops.
+
+Crash safety: an asset is marked ``deleted`` only after its data is gone (unlinked and the
+directory fsynced, all S3 versions deleted, or the vault key destroyed); a run killed at any
+point leaves it ``erasing`` with its progress in ``deletion_items``, and ``execute`` resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, or_, update
+from sqlmodel import select
+
+from shifty_ent.core.context import Context
+from shifty_ent.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    Refused,
+    ShiftyError,
+)
+from shifty_ent.core.ids import resolve
+from shifty_ent.data import erasure, pathsafety, vault
+from shifty_ent.data.assets import CLASSIFIED, get_asset
+from shifty_ent.data.certificates import issue
+from shifty_ent.data.overwrite import VerificationFailed
+from shifty_ent.data.policies import validate_method
+from shifty_ent.data.tables import (
+    OPEN_JOB_STATES,
+    Asset,
+    AssetSubject,
+    DeletionItem,
+    DeletionJob,
+    RetentionPolicy,
+    VaultKey,
+)
+
+REQUEST_ROLES = ("operator", "admin")
+LEASE = timedelta(seconds=120)
+ERASABLE_STATES = ("active", "erase_failed")
+Progress = Callable[[int], None]
+
+
+def _wall() -> datetime:
+    """Leases use the real clock: SHIFTY_NOW previews a date, it must not expire live claims."""
+    return datetime.now(UTC)
+
+
+def _host() -> str:
+    return socket.gethostname()
+
+
+def executor_id(actor: str) -> str:
+    return f"{_host()}:{os.getpid()}:{actor}"
+
+
+# ------------------------------------------------------------------ preflight
+
+
+def roots_for(ctx: Context, asset: Asset) -> list[Path]:
+    """Where this asset may be erased: configured roots, plus the tenant's own managed dirs."""
+    roots = pathsafety.allowed_roots(
+        ctx.settings.data_roots, ctx.tenant.data_roots if ctx.tenant else []
+    )
+    if asset.type == "workspace":
+        ws_root = ctx.settings.workspace_dir / str(ctx.tenant_id)
+        if ws_root.is_dir():
+            roots.append(Path(os.path.realpath(ws_root)))
+    return roots
+
+
+def preflight(ctx: Context, asset: Asset, method: str) -> None:
+    """Refuse (exit 4) what could never be erased safely; changes nothing."""
+    if asset.status == "deleted":
+        raise Conflict(f"asset {asset.name!r} is already deleted")
+    if asset.status not in ERASABLE_STATES:
+        raise Conflict(f"asset {asset.name!r} is {asset.status}; wait for its job to finish")
+    if asset.legal_hold:
+        raise Refused(
+            f"asset {asset.name!r} is on legal hold ({asset.hold_reason}); release it first"
+        )
+    if asset.open_job_id is not None:
+        raise Conflict(f"asset {asset.name!r} is already in deletion job {asset.open_job_id}")
+    if method == "cryptographic_erase" and asset.scheme != "vault":
+        raise Refused(
+            f"cryptographic_erase needs an asset encrypted from its first write; {asset.name!r} "
+            f"is a plain {asset.scheme} location (ingest it with 'data asset ingest', or use "
+            "nist_800_88 / secure_overwrite)"
+        )
+    if asset.scheme == "file":
+        with pathsafety.open_target(Path(asset.location), roots_for(ctx, asset)) as target:
+            if target.is_dir and target.fd is not None:
+                pathsafety.scan_tree(target.fd, target.path)
+
+
+# ------------------------------------------------------------------ request / approve
+
+
+def request_deletion(
+    ctx: Context,
+    *,
+    asset_refs: Sequence[str] = (),
+    subject: str | None = None,
+    method: str,
+    reason: str,
+    source: str = "manual",
+    auto_approved_by: str | None = None,
+) -> DeletionJob:
+    """Create a deletion job (operator or admin) for named assets or for one data subject."""
+    ctx.require_role(*REQUEST_ROLES)
+    method = validate_method(method)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("--reason is required: say why the data is being deleted")
+    if bool(asset_refs) == bool(subject):
+        raise InvalidInput("name the assets to delete, or give --subject ID (not both)")
+    exceptions: list[dict[str, Any]] = []
+    if subject:
+        assets = _subject_assets(ctx, subject)
+        if not assets:
+            raise NotFound(f"no live asset names data subject {subject!r}")
+        kept = []
+        for asset in assets:
+            if asset.legal_hold:  # GDPR Art. 17(3)(e): the hold wins, and is written down
+                exceptions.append(
+                    {
+                        "asset_id": str(asset.id),
+                        "name": asset.name,
+                        "exception": "legal hold (GDPR Art. 17(3)(e))",
+                        "reason": asset.hold_reason,
+                    }
+                )
+            else:
+                kept.append(asset)
+        if not kept:
+            raise Refused(
+                f"every asset of subject {subject!r} is on legal hold; nothing can be erased"
+            )
+        assets = kept
+    else:
+        assets = []
+        for ref in asset_refs:
+            asset = get_asset(ctx, ref)
+            if asset.id not in {a.id for a in assets}:
+                assets.append(asset)
+    for asset in assets:
+        preflight(ctx, asset, method)
+    job = DeletionJob(
+        tenant_id=ctx.tenant_id,
+        method=method,
+        asset_ids=[str(a.id) for a in assets],
+        reason=reason,
+        subject=subject,
+        source=source,
+        requested_by=ctx.actor,
+        exceptions=exceptions,
+        created_at=ctx.now(),
+    )
+    if auto_approved_by is None:
+        auto_policy = _auto_approval_policy(ctx, assets, method)
+        if auto_policy is not None:
+            auto_approved_by = f"policy:{auto_policy.name}"
+    if auto_approved_by is not None:
+        job.status, job.auto_approved = "approved", True
+        job.approved_by, job.approved_at = auto_approved_by, ctx.now()
+    ctx.session.add(job)
+    ctx.session.flush()
+    for asset in assets:
+        _claim_asset(ctx, asset, job)
+        ctx.session.add(
+            DeletionItem(
+                job_id=job.id,
+                asset_id=asset.id,
+                tenant_id=ctx.tenant_id,
+                size_before=asset.size_bytes,
+            )
+        )
+    ctx.session.flush()
+    ctx.audit(
+        "data.delete.request",
+        target_type="deletion_job",
+        target_id=job.id,
+        details={
+            "method": method,
+            "asset_ids": job.asset_ids,
+            "reason": reason,
+            "subject_request": subject is not None,
+            "source": source,
+            "auto_approved_by": job.approved_by if job.auto_approved else None,
+            "exceptions": exceptions,
+        },
+    )
+    return job
+
+
+def _subject_assets(ctx: Context, subject: str) -> list[Asset]:
+    return list(
+        ctx.session.scalars(
+            select(Asset)
+            .where(
+                Asset.tenant_id == ctx.tenant_id,
+                Asset.status != "deleted",
+                Asset.id.in_(  # type: ignore[attr-defined]
+                    select(AssetSubject.asset_id).where(
+                        AssetSubject.tenant_id == ctx.tenant_id, AssetSubject.subject == subject
+                    )
+                ),
+            )
+            .order_by(Asset.created_at)
+        ).all()
+    )
+
+
+def _auto_approval_policy(ctx: Context, assets: list[Asset], method: str) -> RetentionPolicy | None:
+    """Public/internal assets deleted with ``standard`` under auto-approving policies only."""
+    if method != "standard" or not assets:
+        return None
+    policy: RetentionPolicy | None = None
+    for asset in assets:
+        if asset.classification not in ("public", "internal") or asset.policy_id is None:
+            return None
+        pol = ctx.session.get(RetentionPolicy, asset.policy_id)
+        if pol is None or not pol.auto_approve:
+            return None
+        policy = policy or pol
+    return policy
+
+
+def _claim_asset(ctx: Context, asset: Asset, job: DeletionJob) -> None:
+    result = ctx.session.execute(
+        update(Asset)
+        .where(
+            Asset.id == asset.id,
+            Asset.tenant_id == ctx.tenant_id,
+            Asset.open_job_id.is_(None),  # type: ignore[union-attr]
+            Asset.status.in_(ERASABLE_STATES),  # type: ignore[attr-defined]
+            Asset.legal_hold == False,  # noqa: E712
+        )
+        .values(open_job_id=job.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"asset {asset.name!r} was claimed by another deletion job just now")
+    asset.open_job_id = job.id
+
+
+def get_job(ctx: Context, ref: str) -> DeletionJob:
+    return resolve(
+        ctx.session, DeletionJob, ref, what="deletion job", tenant_id=ctx.tenant_id, name_attr=None
+    )
+
+
+def approve(ctx: Context, ref: str) -> DeletionJob:
+    """Approve a pending job: an admin who is not its requester (four-eyes)."""
+    ctx.require_role("admin")
+    job = get_job(ctx, ref)
+    if job.status != "pending_approval":
+        raise Conflict(f"deletion job {job.id} is {job.status}, not pending_approval")
+    if job.requested_by == ctx.actor:
+        raise Refused(
+            "four-eyes rule: the requester cannot approve their own deletion job; "
+            "another admin must approve it"
+        )
+    now = ctx.now()
+    result = ctx.session.execute(
+        update(DeletionJob)
+        .where(DeletionJob.id == job.id, DeletionJob.status == "pending_approval")
+        .values(status="approved", approved_by=ctx.actor, approved_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"deletion job {job.id} was approved or cancelled by someone else just now")
+    job.status, job.approved_by, job.approved_at = "approved", ctx.actor, now
+    ctx.audit(
+        "data.delete.approve",
+        target_type="deletion_job",
+        target_id=job.id,
+        details={"requested_by": job.requested_by, "method": job.method},
+    )
+    return job
+
+
+def cancel(ctx: Context, ref: str, *, reason: str) -> DeletionJob:
+    """Cancel a job that has not started (its requester, or an admin); frees its assets."""
+    job = get_job(ctx, ref)
+    roles = ctx.require_role(*REQUEST_ROLES)
+    if "admin" not in roles and job.requested_by != ctx.actor:
+        raise Refused("only the requester or an admin can cancel a deletion job")
+    result = ctx.session.execute(
+        update(DeletionJob)
+        .where(
+            DeletionJob.id == job.id,
+            DeletionJob.status.in_(("pending_approval", "approved")),  # type: ignore[attr-defined]
+        )
+        .values(
+            status="cancelled", error=f"cancelled by {ctx.actor}: {reason}", completed_at=ctx.now()
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            f"deletion job {job.id} is {job.status}; only jobs not yet started can be cancelled"
+        )
+    _release_assets(ctx, job)
+    ctx.session.refresh(job)
+    ctx.audit(
+        "data.delete.cancel",
+        target_type="deletion_job",
+        target_id=job.id,
+        details={"reason": reason},
+    )
+    return job
+
+
+def _release_assets(ctx: Context, job: DeletionJob) -> None:
+    ctx.session.execute(
+        update(Asset)
+        .where(Asset.tenant_id == ctx.tenant_id, Asset.open_job_id == job.id)
+        .values(open_job_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def list_jobs(ctx: Context, *, status: str | None = None) -> list[DeletionJob]:
+    ctx.require_role("admin", "operator", "auditor")
+    stmt = select(DeletionJob).where(DeletionJob.tenant_id == ctx.tenant_id)
+    if status:
+        stmt = stmt.where(DeletionJob.status == status)
+    return list(ctx.session.scalars(stmt.order_by(DeletionJob.created_at)).all())
+
+
+def job_items(ctx: Context, job: DeletionJob) -> list[DeletionItem]:
+    return list(
+        ctx.session.scalars(
+            select(DeletionItem).where(
+                DeletionItem.job_id == job.id, DeletionItem.tenant_id == ctx.tenant_id
+            )
+        ).all()
+    )
+
+
+def show_job(ctx: Context, ref: str) -> dict[str, Any]:
+    ctx.require_role("admin", "operator", "auditor")
+    job = get_job(ctx, ref)
+    order = {a: i for i, a in enumerate(job.asset_ids)}
+    items = sorted(job_items(ctx, job), key=lambda i: order.get(str(i.asset_id), 0))
+    return {**job.public(), "items": [i.public() for i in items]}
+
+
+# ------------------------------------------------------------------ execute
+
+
+def _claim_job(ctx: Context, job: DeletionJob) -> str:
+    """Take the job into ``running`` (or over from a dead executor); returns the claim token."""
+    now = _wall()
+    token = secrets.token_hex(16)
+    values = {
+        "status": "running",
+        "claim_token": token,
+        "claimed_by": executor_id(ctx.actor),
+        "lease_expires_at": now + LEASE,
+        "attempts": DeletionJob.attempts + 1,
+        "started_at": job.started_at or ctx.now(),
+    }
+    if job.status == "approved":
+        cond = and_(DeletionJob.id == job.id, DeletionJob.status == "approved")
+    elif job.status == "running":
+        if not _claim_is_stale(job, now):
+            raise Conflict(
+                f"deletion job {job.id} is already running ({job.claimed_by}); "
+                "it is not executed twice"
+            )
+        cond = and_(
+            DeletionJob.id == job.id,
+            DeletionJob.status == "running",
+            DeletionJob.claim_token == job.claim_token,
+        )
+    elif job.status == "pending_approval":
+        raise Refused(f"deletion job {job.id} is waiting for approval by a second admin")
+    else:
+        raise Conflict(f"deletion job {job.id} is already {job.status}")
+    result = ctx.session.execute(
+        update(DeletionJob)
+        .where(cond)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"deletion job {job.id} was claimed by another executor just now")
+    ctx.audit(
+        "data.delete.start",
+        target_type="deletion_job",
+        target_id=job.id,
+        details={"executor": values["claimed_by"], "resumed": job.status == "running"},
+    )
+    ctx.session.commit()
+    ctx.session.refresh(job)
+    return token
+
+
+def _claim_is_stale(job: DeletionJob, now: datetime) -> bool:
+    """The executor is gone: same host and its pid is dead, or its lease ran out."""
+    if job.lease_expires_at is not None and job.lease_expires_at < now:
+        return True
+    parts = (job.claimed_by or "").split(":")
+    if len(parts) >= 2 and parts[0] == _host() and parts[1].isdigit():
+        pid = int(parts[1])
+        if pid == os.getpid():
+            return False
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+    return False
+
+
+class _Heartbeat:
+    """Commits item progress and extends the lease, refusing to go on without the claim."""
+
+    def __init__(self, ctx: Context, job: DeletionJob, token: str, item: DeletionItem) -> None:
+        self.ctx, self.job, self.token, self.item = ctx, job, token, item
+
+    def __call__(self, **fields: Any) -> None:
+        for key, value in fields.items():
+            setattr(self.item, key, value)
+        self.ctx.session.add(self.item)
+        self.beat()
+
+    def beat(self) -> None:
+        result = self.ctx.session.execute(
+            update(DeletionJob)
+            .where(DeletionJob.id == self.job.id, DeletionJob.claim_token == self.token)
+            .values(lease_expires_at=_wall() + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            self.ctx.session.rollback()
+            raise Conflict(f"deletion job {self.job.id} was taken over by another executor")
+        self.ctx.session.commit()
+
+
+def execute(
+    ctx: Context,
+    ref: str,
+    *,
+    progress: Progress | None = None,
+    system_actor: str | None = None,
+) -> DeletionJob:
+    """Run an approved job (operator or admin), or resume one whose executor died."""
+    ctx.require_role(*REQUEST_ROLES)
+    job = get_job(ctx, ref)
+    return execute_job(ctx, job, progress=progress, system_actor=system_actor)
+
+
+def execute_job(
+    ctx: Context,
+    job: DeletionJob,
+    *,
+    progress: Progress | None = None,
+    system_actor: str | None = None,
+) -> DeletionJob:
+    token = _claim_job(ctx, job)
+    performer = system_actor or ctx.actor
+    items = {str(i.asset_id): i for i in job_items(ctx, job)}
+    for asset_id in job.asset_ids:
+        item = items[asset_id]
+        if item.status in ("erased", "failed"):
+            continue
+        _run_item(ctx, job, token, item, progress=progress, system_actor=system_actor)
+    return _finish(ctx, job, token, list(items.values()), performer, system_actor)
+
+
+def _run_item(
+    ctx: Context,
+    job: DeletionJob,
+    token: str,
+    item: DeletionItem,
+    *,
+    progress: Progress | None,
+    system_actor: str | None,
+) -> None:
+    beat = _Heartbeat(ctx, job, token, item)
+    asset = ctx.session.get(Asset, item.asset_id)
+    assert asset is not None
+    if asset.legal_hold:
+        _fail_item(
+            ctx,
+            beat,
+            asset,
+            item,
+            f"legal hold placed after the request ({asset.hold_reason}); not erased",
+        )
+        return
+    if item.status == "pending":
+        item.status, item.started_at = "running", ctx.now()
+    asset.status = "erasing"
+    ctx.session.add(asset)
+    beat()  # commits: the item is running, the asset erasing
+    state = {
+        "inode": item.inode,
+        "renamed_to": item.renamed_to,
+        "passes_done": item.passes_done,
+        "sha256_before": item.sha256_before,
+        "size_before": item.size_before,
+    }
+    last_beat = [time.monotonic()]
+
+    def tick(n: int) -> None:
+        """Bytes written: feed the progress bar, and keep the lease alive during long passes."""
+        if progress is not None:
+            progress(n)
+        if time.monotonic() - last_beat[0] > LEASE.total_seconds() / 4:
+            last_beat[0] = time.monotonic()
+            beat.beat()
+
+    try:
+        if asset.scheme == "file":
+            result = erasure.erase_local(
+                Path(asset.location),
+                roots_for(ctx, asset),
+                job.method,
+                item=state,
+                save=beat,
+                progress=tick,
+            )
+        elif asset.scheme == "vault":
+            result = _erase_vault(ctx, beat, asset, job.method)
+        elif asset.scheme == "s3":
+            bucket, _, key = asset.location[len("s3://") :].partition("/")
+            result = erasure.erase_s3(ctx.settings.s3_endpoint_url, bucket, key)
+        else:
+            result = erasure.attest(asset.location, asset.scheme)
+    except (ShiftyError, OSError, VerificationFailed) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        ctx.session.rollback()
+        _fail_item(ctx, beat, asset, item, message)
+        return
+    if job.method == "nist_800_88" and asset.scheme == "file":
+        result.setdefault("notes", []).append(
+            "nist_800_88 on a plain file gives Clear only: Purge needs the data to have been "
+            "encrypted from its first write (a vault asset) so its key can be destroyed."
+        )
+    item.status, item.result, item.completed_at = "erased", result, ctx.now()
+    asset.status, asset.deleted_at = "deleted", ctx.now()
+    asset.deleted_by_job_id, asset.open_job_id = job.id, None
+    ctx.session.add(asset)
+    ctx.audit(
+        "data.asset.erase",
+        target_type="asset",
+        target_id=asset.id,
+        details={
+            "job_id": str(job.id),
+            "method": job.method,
+            "classification": asset.classification,
+            "nist_category": result.get("nist_category"),
+            "post_sanitization_state": result.get("post_sanitization_state"),
+            **({"system_actor": system_actor} if system_actor else {}),
+        },
+    )
+    beat()
+
+
+def _fail_item(
+    ctx: Context, beat: _Heartbeat, asset: Asset, item: DeletionItem, message: str
+) -> None:
+    asset = ctx.session.get(Asset, asset.id) or asset
+    item = ctx.session.get(DeletionItem, (item.job_id, item.asset_id)) or item
+    beat.item = item
+    touched = bool(item.passes_done or item.renamed_to or (item.sha256_before and item.inode))
+    item.status, item.error, item.completed_at = "failed", message, ctx.now()
+    asset.status = "erase_failed" if touched else "active"
+    asset.open_job_id = None
+    ctx.session.add(asset)
+    ctx.audit(
+        "data.asset.erase_failed",
+        target_type="asset",
+        target_id=asset.id,
+        details={"job_id": str(item.job_id), "error": message, "data_touched": touched},
+    )
+    beat()
+
+
+def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> dict[str, Any]:
+    """Destroy the data key (the Purge), then overwrite and unlink the ciphertext."""
+    now = ctx.now()
+    key = ctx.session.get(VaultKey, asset.id)
+    if key is None:
+        raise Refused(f"vault asset {asset.name!r} has no key record; cannot certify key erasure")
+    destroyed_now = ctx.session.execute(
+        update(VaultKey)
+        .where(VaultKey.asset_id == asset.id, VaultKey.wrapped_key.is_not(None))  # type: ignore[union-attr]
+        .values(wrapped_key=None, destroyed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    beat()  # commit the key destruction before touching the ciphertext
+    ctx.session.refresh(key)
+    ctx.session.commit()  # release the write lock: the WAL checkpoint below must not wait on us
+    if key.wrapped_key is not None:
+        raise Refused(f"the data key of {asset.name!r} is still present after destruction")
+    notes = [
+        "Purge by cryptographic erase: the asset was encrypted (AES-256-GCM) from its first "
+        "write by 'asset ingest', and its only stored data key (wrapped by the tenant key) was "
+        "destroyed. This holds only if no database backup, replica or dump taken while the key "
+        "existed survives: such a copy plus the tenant key file could still decrypt any surviving "
+        "ciphertext. Destroy or expire those backups.",
+    ]
+    store_note = _scrub_store(ctx)
+    if store_note:
+        notes.append(store_note)
+    root = vault.tenant_vault_dir(ctx.settings, ctx.tenant_id)
+    path = vault.vault_file(ctx.settings, ctx.tenant_id, asset.id)
+    cipher = erasure.remove_ciphertext(path, Path(os.path.realpath(root)))
+    return {
+        "technique": "cryptographic erase (data key destroyed) + ciphertext overwrite and unlink",
+        "nist_category": "Purge",
+        "passes": cipher.get("ciphertext_passes", []),
+        "passes_completed": len(cipher.get("ciphertext_passes", [])),
+        "key_id": f"data key of asset {asset.id} wrapped by {key.kek_id}",
+        "key_destroyed_at": (key.destroyed_at or now).isoformat(),
+        "key_destroyed_in_this_run": bool(destroyed_now),
+        "verification": {
+            "result": "passed",
+            "method": "re-read the key store: the wrapped data key is gone; ciphertext "
+            "overwrite read back in full; file checked absent",
+        },
+        "post_sanitization_state": "data key destroyed; " + cipher["ciphertext"],
+        "fs_type": pathsafety.fs_type_of(root),
+        "notes": notes,
+    }
+
+
+def _scrub_store(ctx: Context) -> str | None:
+    """Push freed pages out of SQLite's WAL; say what PostgreSQL keeps."""
+    if ctx.dialect == "sqlite":
+        raw = ctx.engine.raw_connection()
+        try:
+            cur = raw.cursor()
+            busy = cur.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            cur.close()
+        finally:
+            raw.close()
+        if busy and busy[0]:
+            return (
+                "SQLite: secure_delete is on, but the WAL checkpoint was busy; the old key page "
+                "may stay in the -wal file until the next checkpoint."
+            )
+        return None
+    return (
+        "PostgreSQL keeps the old row version holding the wrapped key until VACUUM reclaims it, "
+        "and in WAL archives and base backups; run VACUUM on data_vault_keys and expire backups."
+    )
+
+
+def _finish(
+    ctx: Context,
+    job: DeletionJob,
+    token: str,
+    items: list[DeletionItem],
+    performer: str,
+    system_actor: str | None,
+) -> DeletionJob:
+    ctx.session.expire_all()
+    job = ctx.session.get(DeletionJob, job.id)  # type: ignore[assignment]
+    items = job_items(ctx, job)
+    erased = sum(1 for i in items if i.status == "erased")
+    failed = [i for i in items if i.status == "failed"]
+    status = "completed" if not failed else ("failed" if not erased else "partially_completed")
+    now = ctx.now()
+    result = ctx.session.execute(
+        update(DeletionJob)
+        .where(DeletionJob.id == job.id, DeletionJob.claim_token == token)
+        .values(
+            status=status,
+            completed_at=now,
+            lease_expires_at=None,
+            error="; ".join(f"{i.asset_id}: {i.error}" for i in failed) or None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        ctx.session.rollback()
+        raise Conflict(f"deletion job {job.id} was taken over by another executor")
+    ctx.session.refresh(job)
+    _release_assets(ctx, job)
+    cert = None
+    if erased:
+        cert = issue(ctx, job, items, performed_by=performer)
+        job.certificate_id = cert.id
+        ctx.session.add(job)
+    ctx.audit(
+        "data.delete.complete",
+        target_type="deletion_job",
+        target_id=job.id,
+        details={
+            "status": status,
+            "erased": erased,
+            "failed": len(failed),
+            "certificate_id": str(cert.id) if cert else None,
+            "certificate_sha256": cert.document_sha256 if cert else None,
+            **({"system_actor": system_actor} if system_actor else {}),
+        },
+    )
+    ctx.session.commit()
+    return job
+
+
+def classified(asset: Asset) -> bool:
+    return asset.classification in CLASSIFIED
+
+
+def open_jobs_filter() -> Any:
+    return or_(*(DeletionJob.status == s for s in OPEN_JOB_STATES))
+
+
+def fail_unstarted(ctx: Context, job: DeletionJob, message: str) -> None:
+    """End an approved job that never touched its assets (e.g. its archive step failed)."""
+    result = ctx.session.execute(
+        update(DeletionJob)
+        .where(DeletionJob.id == job.id, DeletionJob.status == "approved")
+        .values(status="failed", error=message, completed_at=ctx.now())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        ctx.session.rollback()
+        return
+    for item in job_items(ctx, job):
+        item.status, item.error, item.completed_at = "failed", message, ctx.now()
+        ctx.session.add(item)
+    _release_assets(ctx, job)
+    ctx.audit(
+        "data.delete.fail",
+        target_type="deletion_job",
+        target_id=job.id,
+        details={"error": message, "data_touched": False},
+    )
+    ctx.session.commit()

@@ -1,0 +1,462 @@
+"""Erase one asset's bytes: local files and trees, S3 objects, vault ciphertext.
+
+Each function works on descriptors opened by :mod:`pathsafety`, reports progress through
+``save`` (which the executor commits to ``deletion_items`` so a killed run can resume) and
+returns the facts a certificate needs. Order for a file: overwrite passes (each fdatasync'd and,
+where planned, read back), truncate, commit the random name, rename to it, re-check the inode,
+unlink, fsync the directory. Only after that does the caller mark the asset deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import os
+import secrets
+import stat
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from shifty_ent.core.errors import ExternalServiceError, Refused
+from shifty_ent.data import overwrite
+from shifty_ent.data.pathsafety import (
+    COW_FILESYSTEMS,
+    DIR_FLAGS,
+    FILE_FLAGS,
+    Target,
+    open_parent,
+    open_target,
+    scan_tree,
+)
+
+Save = Callable[..., None]
+Progress = Callable[[int], None]
+
+CLEAR_NOTE = (
+    "File-level overwrite reaches only the blocks the file system maps to the file now; "
+    "journals, snapshots, backups, RAID mirrors and SSD wear levelling or spare cells can keep "
+    "earlier copies. This is NIST SP 800-88 Clear (logical sanitization in Rev. 2) at best, "
+    "never Purge."
+)
+STANDARD_NOTE = (
+    "Deleted, not sanitized: the name was removed and the blocks released to the file system "
+    "without overwriting; they stay recoverable until reused."
+)
+
+
+def _cow_note(fs_type: str) -> str:
+    return (
+        f"The file system ({fs_type}) is copy-on-write or log-structured: overwrites land in new "
+        "blocks and the old ones may survive, so this erasure counts as unlink only, not "
+        "sanitized. Use a vault asset and cryptographic_erase for Purge."
+    )
+
+
+def category_for(method: str, fs_type: str) -> str:
+    if method == "standard":
+        return "none"
+    if fs_type in COW_FILESYSTEMS:
+        return "none"
+    return "Clear"
+
+
+def _random_name() -> str:
+    return f".shifty-erase-{secrets.token_hex(12)}"
+
+
+def _sha256_fd(fd: int) -> str:
+    digest = hashlib.sha256()
+    offset = 0
+    while True:
+        chunk = os.pread(fd, overwrite.BUF, offset)
+        if not chunk:
+            return digest.hexdigest()
+        digest.update(chunk)
+        offset += len(chunk)
+
+
+def _try_lock(fd: int) -> str | None:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return "another process holds a lock on the file; it may still have it open"
+    return None
+
+
+def _unlink_renamed(parent_fd: int, name: str, inode: str, *, is_dir: bool, save: Save) -> None:
+    """Rename ``name`` to a random name (committed first), re-check the inode, remove, fsync."""
+    rnd = _random_name()
+    save(renamed_to=rnd)
+    os.rename(name, rnd, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+    overwrite.fault_point("renamed")
+    _remove_checked(parent_fd, rnd, inode, is_dir=is_dir)
+
+
+def _remove_checked(parent_fd: int, name: str, inode: str, *, is_dir: bool) -> None:
+    st = os.lstat(name, dir_fd=parent_fd)
+    if f"{st.st_dev}:{st.st_ino}" != inode:
+        raise Refused(f"{name} was swapped for another file before unlink; it was not removed")
+    if is_dir:
+        os.rmdir(name, dir_fd=parent_fd)
+    else:
+        os.unlink(name, dir_fd=parent_fd)
+    os.fsync(parent_fd)
+
+
+def _gone(parent_fd: int, *names: str) -> bool:
+    for name in names:
+        if not name:
+            continue
+        try:
+            os.lstat(name, dir_fd=parent_fd)
+        except FileNotFoundError:
+            continue
+        return False
+    return True
+
+
+def erase_local(
+    path: Path,
+    roots: Sequence[Path],
+    method: str,
+    *,
+    item: dict[str, Any],
+    save: Save,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Erase a local file or directory tree; resumable from ``item`` (a DeletionItem's fields)."""
+    with open_target(path, roots) as target:
+        if not target.exists and item.get("renamed_to") and item.get("inode"):
+            resumed = _reopen_renamed(target, item["renamed_to"], item["inode"])
+            if resumed is not None:
+                target = resumed
+        if not target.exists:
+            return _absent(target, method, item)
+        if item.get("inode") and target.inode != item["inode"]:
+            raise Refused(
+                f"{path} was replaced by another file since erasure started; it was not touched"
+            )
+        save(inode=target.inode)
+        if target.is_dir:
+            return _erase_tree(target, method, item=item, save=save, progress=progress)
+        return _erase_file(target, method, item=item, save=save, progress=progress)
+
+
+def _reopen_renamed(target: Target, renamed: str, inode: str) -> Target | None:
+    try:
+        st = os.lstat(renamed, dir_fd=target.parent_fd)
+    except FileNotFoundError:
+        return None
+    if f"{st.st_dev}:{st.st_ino}" != inode:
+        return None
+    flags = DIR_FLAGS if stat.S_ISDIR(st.st_mode) else FILE_FLAGS
+    fd = os.open(renamed, flags, dir_fd=target.parent_fd)
+    target._fds.append(fd)
+    target.fd, target.st, target.name = fd, os.fstat(fd), renamed
+    return target
+
+
+def _absent(target: Target, method: str, item: dict[str, Any]) -> dict[str, Any]:
+    resumed = bool(item.get("inode"))
+    state = (
+        "removed: the interrupted run had already unlinked it; confirmed absent"
+        if resumed
+        else "absent: nothing existed at the location when erasure ran; nothing was overwritten"
+    )
+    return {
+        "technique": "none" if not resumed else "overwrite + unlink (completed before restart)",
+        "nist_category": category_for(method, target.fs_type) if resumed else "none",
+        "passes": [],
+        "passes_completed": item.get("passes_done", 0),
+        "verification": {"result": "passed", "method": "location checked absent"},
+        "post_sanitization_state": state,
+        "fs_type": target.fs_type,
+        "notes": [] if resumed else ["The asset's data was not found at its location."],
+    }
+
+
+def _erase_file(
+    target: Target, method: str, *, item: dict[str, Any], save: Save, progress: Progress | None
+) -> dict[str, Any]:
+    assert target.fd is not None and target.st is not None and target.inode is not None
+    fd, notes = target.fd, []
+    lock_note = _try_lock(fd)
+    if lock_note:
+        notes.append(lock_note)
+    if not item.get("sha256_before") and not item.get("passes_done"):
+        sha = _sha256_fd(fd)
+        item["sha256_before"], item["size_before"] = sha, target.st.st_size
+        save(sha256_before=sha, size_before=target.st.st_size)
+    if item.get("passes_done"):
+        notes.append(
+            "The first run was interrupted after pass "
+            f"{item['passes_done']}; every pass was run again from the start."
+        )
+    passes = overwrite.plan(method)
+    records = overwrite.overwrite_fd(
+        fd,
+        target.st.st_size,
+        passes,
+        on_pass=lambda i, _r: save(passes_done=i),
+        on_bytes=progress,
+    )
+    if passes:
+        os.ftruncate(fd, 0)
+        os.fsync(fd)
+    _unlink_renamed(target.parent_fd, target.name, target.inode, is_dir=False, save=save)
+    if not _gone(target.parent_fd, target.name):
+        raise Refused(f"{target.path} still exists after unlink")
+    return _file_result(method, target.fs_type, records, passes, notes, files=1)
+
+
+def _file_result(
+    method: str,
+    fs_type: str,
+    records: list[dict[str, Any]],
+    passes: list[overwrite.Pass],
+    notes: list[str],
+    *,
+    files: int,
+) -> dict[str, Any]:
+    category = category_for(method, fs_type)
+    if method == "standard":
+        notes.append(STANDARD_NOTE)
+    elif fs_type in COW_FILESYSTEMS:
+        notes.append(_cow_note(fs_type))
+    else:
+        notes.append(CLEAR_NOTE)
+    verified = [r for r in records if r.get("verified")]
+    return {
+        "technique": "unlink" if not passes else "overwrite + truncate + rename + unlink",
+        "nist_category": category,
+        "pass_layout": [p.label for p in passes],
+        "passes": records if files == 1 else [],
+        "passes_completed": len(passes),
+        "files": files,
+        "verification": {
+            "result": "passed",
+            "method": (
+                "full read-back from the device (page cache dropped) of pass(es) "
+                f"{', '.join(str(r['pass']) for r in verified)}"
+                "; name checked absent after unlink"
+                if verified
+                else "name checked absent after unlink"
+            ),
+        },
+        "post_sanitization_state": (
+            "unlinked; data blocks released without overwrite"
+            if method == "standard"
+            else "overwritten, verified, truncated to 0 bytes and unlinked"
+        ),
+        "fs_type": fs_type,
+        "notes": notes,
+    }
+
+
+def _erase_tree(
+    target: Target, method: str, *, item: dict[str, Any], save: Save, progress: Progress | None
+) -> dict[str, Any]:
+    assert target.fd is not None and target.inode is not None
+    entries = scan_tree(target.fd, target.path)  # refuses unsafe entries before any change
+    if not item.get("sha256_before") and not item.get("passes_done"):
+        tree, size = hashlib.sha256(), 0
+        for entry in sorted((e for e in entries if e.kind == "file"), key=lambda e: e.rel):
+            fds = list(open_parent(target.fd, entry.rel))
+            try:
+                parent = fds[-1] if fds else target.fd
+                ffd = os.open(entry.rel[-1], os.O_RDONLY | os.O_NOFOLLOW, dir_fd=parent)
+                try:
+                    tree.update(
+                        "/".join(entry.rel).encode() + b"\0" + _sha256_fd(ffd).encode() + b"\n"
+                    )
+                finally:
+                    os.close(ffd)
+            finally:
+                for f in reversed(fds):
+                    os.close(f)
+            size += entry.size
+        item["sha256_before"], item["size_before"] = tree.hexdigest(), size
+        save(sha256_before=item["sha256_before"], size_before=size)
+    passes_layout = overwrite.plan(method)
+    files, verified_passes, o_direct = 0, 0, False
+    for entry in entries:
+        fds = list(open_parent(target.fd, entry.rel))
+        parent = fds[-1] if fds else target.fd
+        try:
+            name = entry.rel[-1]
+            if entry.kind == "symlink":
+                os.unlink(name, dir_fd=parent)
+            elif entry.kind == "dir":
+                os.rmdir(name, dir_fd=parent)
+            else:
+                st = os.lstat(name, dir_fd=parent)
+                ffd = os.open(name, FILE_FLAGS, dir_fd=parent)
+                try:
+                    fst = os.fstat(ffd)
+                    if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino) or fst.st_nlink > 1:
+                        raise Refused(f"{target.path}/{'/'.join(entry.rel)} changed; stopped")
+                    passes = overwrite.plan(method)
+                    records = overwrite.overwrite_fd(ffd, fst.st_size, passes, on_bytes=progress)
+                    verified_passes += sum(1 for r in records if r.get("verified"))
+                    o_direct = o_direct or any(r.get("o_direct") for r in records)
+                    if passes:
+                        os.ftruncate(ffd, 0)
+                        os.fsync(ffd)
+                finally:
+                    os.close(ffd)
+                rnd = _random_name()
+                os.rename(name, rnd, src_dir_fd=parent, dst_dir_fd=parent)
+                _remove_checked(parent, rnd, f"{st.st_dev}:{st.st_ino}", is_dir=False)
+                files += 1
+            os.fsync(parent)
+        finally:
+            for f in reversed(fds):
+                os.close(f)
+    _unlink_renamed(target.parent_fd, target.name, target.inode, is_dir=True, save=save)
+    result = _file_result(method, target.fs_type, [], passes_layout, [], files=files)
+    result["post_sanitization_state"] = (
+        f"directory tree of {files} file(s) "
+        + ("unlinked" if method == "standard" else "overwritten, verified and unlinked")
+        + "; directories removed"
+    )
+    if verified_passes:
+        result["verification"]["method"] = (
+            f"{verified_passes} full read-back(s) from the device across the files "
+            f"(writes {'O_DIRECT' if o_direct else 'buffered'}); tree checked absent after removal"
+        )
+    return result
+
+
+# ------------------------------------------------------------------ S3
+
+
+def s3_client(endpoint_url: str | None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url or None,
+        config=Config(retries={"max_attempts": 5, "mode": "standard"}, connect_timeout=10),
+    )
+
+
+def _s3_versions(client: Any, bucket: str, key: str) -> list[tuple[str, str, bool]]:
+    """(key, version_id, is_delete_marker) of every version of exactly ``key``."""
+    out: list[tuple[str, str, bool]] = []
+    paginator = client.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket, Prefix=key):
+        for v in page.get("Versions", []) or []:
+            if v["Key"] == key:
+                out.append((v["Key"], v["VersionId"], False))
+        for m in page.get("DeleteMarkers", []) or []:
+            if m["Key"] == key:
+                out.append((m["Key"], m["VersionId"], True))
+    return out
+
+
+def erase_s3(endpoint_url: str | None, bucket: str, key: str) -> dict[str, Any]:
+    """Delete every version and delete marker of ``s3://bucket/key``, then check none is left."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = s3_client(endpoint_url)
+        found = _s3_versions(client, bucket, key)
+        for start in range(0, len(found), 1000):
+            batch = found[start : start + 1000]
+            resp = client.delete_objects(
+                Bucket=bucket,
+                Delete={
+                    "Objects": [{"Key": k, "VersionId": v} for k, v, _ in batch],
+                    "Quiet": True,
+                },
+            )
+            errors = resp.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise ExternalServiceError(
+                    f"S3 refused to delete {len(errors)} version(s) of s3://{bucket}/{key}: "
+                    f"{first.get('Code')}: {first.get('Message')}"
+                )
+        left = _s3_versions(client, bucket, key)
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        raise ExternalServiceError(
+            f"S3 error on s3://{bucket}/{key}: {err.get('Code')}: {err.get('Message')}"
+        ) from None
+    except BotoCoreError as exc:
+        raise ExternalServiceError(f"S3 unreachable for s3://{bucket}/{key}: {exc}") from None
+    if left:
+        raise ExternalServiceError(
+            f"{len(left)} version(s) of s3://{bucket}/{key} remain after deletion"
+        )
+    versions = sum(1 for _, _, marker in found if not marker)
+    markers = len(found) - versions
+    return {
+        "technique": "delete every object version and delete marker",
+        "nist_category": "none",
+        "passes": [],
+        "passes_completed": 0,
+        "versions_deleted": versions,
+        "delete_markers_deleted": markers,
+        "verification": {
+            "result": "passed",
+            "method": "ListObjectVersions for the key returned nothing after deletion",
+        },
+        "post_sanitization_state": (
+            f"{versions} version(s) and {markers} delete marker(s) deleted; no version remains"
+            if found
+            else "no version existed at the location; nothing to delete"
+        ),
+        "fs_type": "s3",
+        "notes": [
+            "Object storage cannot be overwritten in place: the provider's deletion is logical "
+            "sanitization (NIST SP 800-88 Rev. 2). Provider-side replicas, backups, cross-region "
+            "replication targets and media reuse are outside this tool's control; neither Clear "
+            "nor Purge is claimed."
+        ],
+    }
+
+
+def attest(location: str, scheme: str) -> dict[str, Any]:
+    return {
+        "technique": "attestation",
+        "nist_category": "none",
+        "passes": [],
+        "passes_completed": 0,
+        "verification": {"result": "not verified", "method": "none: attested by the operator"},
+        "post_sanitization_state": "attested deleted by the requester and approver; unverified",
+        "fs_type": scheme,
+        "notes": [
+            f"shifty-ent cannot reach {scheme}:// locations; this record attests that the people "
+            "named deleted the data by other means. Nothing was erased or verified by this tool."
+        ],
+    }
+
+
+def remove_ciphertext(path: Path, root: Path) -> dict[str, Any]:
+    """After key destruction: one verified random pass over the ciphertext, then unlink."""
+    with open_target(path, [root]) as target:
+        if not target.exists:
+            return {"ciphertext": "absent (already removed)"}
+        assert target.fd is not None and target.st is not None and target.inode is not None
+        records = overwrite.overwrite_fd(
+            target.fd, target.st.st_size, overwrite.plan("nist_800_88")
+        )
+        os.ftruncate(target.fd, 0)
+        os.fsync(target.fd)
+        rnd = _random_name()
+        os.rename(target.name, rnd, src_dir_fd=target.parent_fd, dst_dir_fd=target.parent_fd)
+        with contextlib.suppress(OSError):
+            _remove_checked(target.parent_fd, rnd, target.inode, is_dir=False)
+        return {
+            "ciphertext": "overwritten with one verified random pass and unlinked",
+            "ciphertext_passes": records,
+        }
+
+
+def is_missing_error(exc: OSError) -> bool:
+    return exc.errno in (errno.ENOENT, errno.ENOTDIR)

@@ -1,0 +1,437 @@
+"""``data sweep``: the cron job. Safe to run twice at once on one database.
+
+Phases, in order: record (and POST) notices for assets entering their notice window; resume
+sweep/workspace jobs whose executor died; for each expired asset under an auto-delete policy,
+claim it into a job (conditional UPDATE: only one sweep wins it), archive it when the policy
+says so, and execute the job; destroy expired workspaces; report over-allocated workspaces.
+
+The acting user (``--as``) needs operator or admin; what the sweep does is recorded with that
+user as actor and ``system_actor = "system:sweep"`` in the audit details.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import String, and_, exists, select, type_coerce
+from sqlalchemy.exc import IntegrityError
+
+from shifty_ent.core.context import Context
+from shifty_ent.core.errors import Conflict, ShiftyError
+from shifty_ent.data import notify
+from shifty_ent.data.tables import (
+    Asset,
+    DeletionJob,
+    Notification,
+    RetentionPolicy,
+    VaultKey,
+    Workspace,
+)
+
+SYSTEM_ACTOR = "system:sweep"
+SWEEP_ROLES = ("operator", "admin")
+
+
+class Due(NamedTuple):
+    """An expired asset and the policy that expires it, as the driver returns the ids (hex
+    text on SQLite, UUID on PostgreSQL): the selection stays cheap; each asset is loaded, by
+    :attr:`asset_uuid`, only when it is acted on."""
+
+    asset_id: Any
+    policy_id: Any
+
+    @property
+    def asset_uuid(self) -> uuid.UUID:
+        return _as_uuid(self.asset_id)
+
+    @property
+    def policy_uuid(self) -> uuid.UUID:
+        return _as_uuid(self.policy_id)
+
+
+def _as_uuid(value: Any) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+# raw id columns: no per-row UUID conversion in the selection phase
+DUE_COLUMNS = (type_coerce(Asset.id, String), type_coerce(RetentionPolicy.id, String))
+
+
+def select_due(ctx: Context, now: datetime) -> list[Due]:
+    """Expired, unheld, unclaimed assets under an auto-delete policy.
+
+    One query that walks ``ix_data_assets_due (tenant_id, status, expires_at)`` and joins the
+    (few) policies by primary key; it returns plain columns, so its cost stays close to the
+    bare SQL (see bench/sweep.py).
+    """
+    rows = ctx.session.connection().execute(due_statement(ctx.tenant_id, now))
+    return [Due._make(row) for row in rows]
+
+
+def due_statement(tenant_id: uuid.UUID, now: datetime) -> Any:
+    return (
+        select(*DUE_COLUMNS)
+        .join(
+            RetentionPolicy,
+            and_(
+                RetentionPolicy.id == Asset.policy_id,
+                RetentionPolicy.tenant_id == Asset.tenant_id,
+            ),
+        )
+        .where(
+            Asset.tenant_id == tenant_id,
+            Asset.status == "active",
+            Asset.expires_at <= now,  # type: ignore[operator]
+            Asset.legal_hold == False,  # noqa: E712
+            Asset.open_job_id.is_(None),  # type: ignore[union-attr]
+            Asset.type != "workspace",
+            RetentionPolicy.auto_delete == True,  # noqa: E712
+        )
+        .order_by(Asset.expires_at)
+    )
+
+
+def _expired_held(ctx: Context, now: datetime) -> list[Asset]:
+    return list(
+        ctx.session.scalars(
+            select(Asset).where(
+                Asset.tenant_id == ctx.tenant_id,
+                Asset.status == "active",
+                Asset.expires_at <= now,  # type: ignore[operator]
+                Asset.legal_hold == True,  # noqa: E712
+                Asset.type != "workspace",
+            )
+        ).all()
+    )
+
+
+def _noticeable(ctx: Context, now: datetime) -> list[tuple[Asset, RetentionPolicy]]:
+    stmt = (
+        select(Asset, RetentionPolicy)
+        .join(RetentionPolicy, RetentionPolicy.id == Asset.policy_id)
+        .where(
+            Asset.tenant_id == ctx.tenant_id,
+            Asset.status == "active",
+            Asset.notify_at <= now,  # type: ignore[operator]
+            Asset.expires_at > now,  # type: ignore[operator]
+            Asset.legal_hold == False,  # noqa: E712  (a held asset is not about to go)
+            Asset.type != "workspace",
+            ~exists().where(
+                Notification.asset_id == Asset.id, Notification.kind == "expiry_notice"
+            ),
+        )
+        .order_by(Asset.expires_at)
+    )
+    return [(a, p) for a, p in ctx.session.execute(stmt).all()]
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else "unknown"
+
+
+def _brief(asset: Asset) -> dict[str, Any]:
+    return {
+        "asset_id": asset.id,
+        "name": asset.name,
+        "classification": asset.classification,
+        "expires_at": asset.expires_at,
+        "location": asset.location,
+    }
+
+
+def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
+    ctx.require_role(*SWEEP_ROLES)
+    now = ctx.now()
+    summary: dict[str, Any] = {
+        "now": now,
+        "dry_run": dry_run,
+        "notified": [],
+        "archived": [],
+        "deleted": [],
+        "resumed": [],
+        "workspaces_destroyed": [],
+        "over_allocation": [],
+        "skipped_legal_hold": [_brief(a) for a in _expired_held(ctx, now)],
+        "failures": [],
+    }
+    _notices(ctx, now, summary, dry_run)
+    if not dry_run:
+        _resume(ctx, summary)
+    _expired_assets(ctx, now, summary, dry_run)
+    _workspaces(ctx, now, summary, dry_run)
+    if not dry_run:
+        ctx.audit(
+            "data.sweep",
+            target_type="sweep",
+            details={
+                "system_actor": SYSTEM_ACTOR,
+                "notified": len(summary["notified"]),
+                "archived": len(summary["archived"]),
+                "deleted": len(summary["deleted"]),
+                "resumed": len(summary["resumed"]),
+                "workspaces_destroyed": len(summary["workspaces_destroyed"]),
+                "failures": len(summary["failures"]),
+            },
+        )
+    else:
+        ctx.session.rollback()
+    return summary
+
+
+# ------------------------------------------------------------------ notices
+
+
+def _notices(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool) -> None:
+    due = _noticeable(ctx, now)
+    if dry_run:
+        summary["notified"] = [{**_brief(a), "would_notify": True} for a, _ in due]
+        return
+    recorded: list[Notification] = []
+    for asset, policy in due:
+        payload = {
+            "event": "asset.expiring",
+            "tenant": ctx.tenant.name if ctx.tenant else None,
+            "asset_id": str(asset.id),
+            "name": asset.name,
+            "classification": asset.classification,
+            "expires_at": asset.expires_at.isoformat() if asset.expires_at else None,
+            "days_left": max(0, (asset.expires_at - now).days) if asset.expires_at else None,
+            "policy": policy.name,
+            "action": "auto_delete" if policy.auto_delete else "review",
+        }
+        note = Notification(
+            tenant_id=ctx.tenant_id,
+            asset_id=asset.id,
+            kind="expiry_notice",
+            payload=payload,
+            delivery="pending" if ctx.settings.notify_webhook else "recorded",
+            created_at=now,
+        )
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.add(note)
+        except IntegrityError:  # another sweep recorded it first
+            continue
+        ctx.audit(
+            "data.notify",
+            target_type="asset",
+            target_id=asset.id,
+            details={"kind": "expiry_notice", "system_actor": SYSTEM_ACTOR},
+        )
+        recorded.append(note)
+    ctx.session.commit()  # record first, deliver after: no lock held during HTTP
+    for note in recorded:
+        entry = {**note.payload, "delivery": note.delivery}
+        if ctx.settings.notify_webhook:
+            result = notify.post_json(ctx.settings.notify_webhook, note.payload)
+            note.delivery = "delivered" if result.ok else "failed"
+            note.attempts, note.last_error = result.attempts, result.error
+            note.delivered_at = ctx.now() if result.ok else None
+            ctx.session.add(note)
+            ctx.session.commit()
+            entry.update(delivery=note.delivery, attempts=result.attempts)
+            if not result.ok:
+                summary["failures"].append(
+                    {"asset_id": note.asset_id, "step": "notify", "error": result.error}
+                )
+        summary["notified"].append(entry)
+
+
+# ------------------------------------------------------------------ jobs
+
+
+def _resume(ctx: Context, summary: dict[str, Any]) -> None:
+    """Finish sweep and workspace jobs a killed sweep left approved or running."""
+    from shifty_ent.data.deletion import execute_job
+
+    jobs = ctx.session.scalars(
+        select(DeletionJob).where(
+            DeletionJob.tenant_id == ctx.tenant_id,
+            DeletionJob.source.in_(("sweep", "workspace")),  # type: ignore[attr-defined]
+            DeletionJob.status.in_(("approved", "running")),  # type: ignore[attr-defined]
+        )
+    ).all()
+    for job in jobs:
+        try:
+            done = execute_job(ctx, job, system_actor=SYSTEM_ACTOR)
+        except Conflict:
+            ctx.session.rollback()
+            continue  # live in another process, or already finished
+        summary["resumed"].append({"job_id": done.id, "status": done.status})
+        _settle_workspace_of(ctx, done)
+
+
+def _settle_workspace_of(ctx: Context, job: DeletionJob) -> None:
+    from shifty_ent.data.workspaces import settle
+
+    ws = ctx.session.scalars(select(Workspace).where(Workspace.job_id == job.id)).first()
+    if ws is not None:
+        settle(ctx, ws)
+        ctx.session.commit()
+
+
+def _expired_assets(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool) -> None:
+    from shifty_ent.data.deletion import execute_job, request_deletion
+
+    due = select_due(ctx, now)
+    if dry_run:
+        for d in due:
+            asset = ctx.session.get(Asset, d.asset_uuid)
+            policy = ctx.session.get(RetentionPolicy, d.policy_uuid)
+            if asset is None or policy is None:
+                continue
+            entry = {**_brief(asset), "policy": policy.name, "method": policy.method}
+            if policy.archive_before_delete and asset.archived_at is None:
+                summary["archived"].append({**entry, "would_archive": True})
+            summary["deleted"].append({**entry, "would_delete": True})
+        return
+    ctx.session.commit()
+    for d in due:
+        asset = ctx.session.get(Asset, d.asset_uuid)
+        policy = ctx.session.get(RetentionPolicy, d.policy_uuid)
+        if asset is None or policy is None:
+            continue
+        ctx.session.refresh(asset)
+        if asset.open_job_id is not None or asset.status != "active" or asset.legal_hold:
+            ctx.session.rollback()
+            continue
+        try:
+            job = request_deletion(
+                ctx,
+                asset_refs=[str(asset.id)],
+                method=policy.method,
+                reason=f"retention policy {policy.name}: expired at {_iso(asset.expires_at)}",
+                source="sweep",
+                auto_approved_by=f"policy:{policy.name}",
+            )
+            ctx.session.commit()
+        except Conflict:
+            ctx.session.rollback()
+            continue  # another sweep claimed it
+        except ShiftyError as exc:
+            ctx.session.rollback()
+            summary["failures"].append(
+                {"asset_id": asset.id, "step": "request", "error": exc.message}
+            )
+            continue
+        needs_archive = policy.archive_before_delete and asset.archived_at is None
+        if needs_archive and not _archive(ctx, asset, job, summary):
+            continue
+        try:
+            done = execute_job(ctx, job, system_actor=SYSTEM_ACTOR)
+        except Conflict:
+            ctx.session.rollback()
+            continue
+        except ShiftyError as exc:
+            ctx.session.rollback()
+            summary["failures"].append(
+                {"asset_id": asset.id, "step": "erase", "error": exc.message}
+            )
+            continue
+        entry = {
+            **_brief(asset),
+            "job_id": done.id,
+            "status": done.status,
+            "certificate_id": done.certificate_id,
+        }
+        summary["deleted"].append(entry)
+        if done.status != "completed":
+            summary["failures"].append({"asset_id": asset.id, "step": "erase", "error": done.error})
+
+
+def _archive(ctx: Context, asset: Asset, job: DeletionJob, summary: dict[str, Any]) -> bool:
+    """Archive before erasure; on failure the job is failed and the asset left untouched."""
+    from shifty_ent.data.archive import archive_asset
+    from shifty_ent.data.deletion import fail_unstarted
+
+    key = ctx.session.get(VaultKey, asset.id) if asset.scheme == "vault" else None
+    try:
+        result = archive_asset(ctx.settings, asset, key, ctx.now().isoformat())
+    except (ShiftyError, OSError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        fail_unstarted(ctx, job, f"archive before delete failed, nothing erased: {message}")
+        summary["failures"].append({"asset_id": asset.id, "step": "archive", "error": message})
+        return False
+    asset = ctx.session.get(Asset, asset.id)  # type: ignore[assignment]
+    asset.archive_location, asset.archived_at = result["path"], ctx.now()
+    ctx.session.add(asset)
+    ctx.audit(
+        "data.asset.archive",
+        target_type="asset",
+        target_id=asset.id,
+        details={**result, "system_actor": SYSTEM_ACTOR, "encryption": "AES-256-GCM"},
+    )
+    ctx.session.commit()
+    summary["archived"].append({**_brief(asset), "archive": result["path"]})
+    return True
+
+
+# ------------------------------------------------------------------ workspaces
+
+
+def _workspaces(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool) -> None:
+    from shifty_ent.data.workspaces import destroy_workspace, over_allocated, refresh_usage
+
+    active = list(
+        ctx.session.scalars(
+            select(Workspace).where(
+                Workspace.tenant_id == ctx.tenant_id, Workspace.status == "active"
+            )
+        ).all()
+    )
+    expired = [ws for ws in active if ws.expires_at <= now]
+    for ws in active:
+        refresh_usage(ctx, ws)
+        if over_allocated(ws):
+            summary["over_allocation"].append(
+                {
+                    "workspace_id": ws.id,
+                    "name": ws.name,
+                    "usage_bytes": ws.usage_bytes,
+                    "size_allocated_bytes": ws.size_allocated_bytes,
+                }
+            )
+    if dry_run:
+        summary["workspaces_destroyed"] = [
+            {
+                "workspace_id": ws.id,
+                "name": ws.name,
+                "expires_at": ws.expires_at,
+                "would_destroy": True,
+            }
+            for ws in expired
+        ]
+        return
+    ctx.session.commit()
+    for ws in expired:
+        try:
+            result = destroy_workspace(
+                ctx,
+                ws,
+                system_actor=SYSTEM_ACTOR,
+                reason=f"workspace TTL expired at {ws.expires_at.isoformat()}",
+            )
+        except Conflict:
+            ctx.session.rollback()
+            continue  # another sweep is destroying it
+        except ShiftyError as exc:
+            ctx.session.rollback()
+            summary["failures"].append(
+                {"workspace_id": ws.id, "step": "workspace", "error": exc.message}
+            )
+            continue
+        summary["workspaces_destroyed"].append(
+            {
+                "workspace_id": ws.id,
+                "name": ws.name,
+                "status": result["status"],
+                "job_id": result["job"]["id"],
+                "certificate_id": result["job"]["certificate_id"],
+            }
+        )
+        if result["status"] != "destroyed":
+            summary["failures"].append(
+                {"workspace_id": ws.id, "step": "workspace", "error": result["job"]["error"]}
+            )

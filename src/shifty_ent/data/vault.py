@@ -1,0 +1,216 @@
+"""The tenant vault: files encrypted from their first write, so they can be purged by key erasure.
+
+- Each tenant has a 256-bit key-encryption key (KEK) in ``<vault>/<tenant>/tenant.kek`` (0600).
+- Each vault asset has its own AES-256 data key (DEK), stored only wrapped (AES-256-GCM under the
+  KEK) in ``data_vault_keys``; destroying that row's ``wrapped_key`` is the cryptographic erase.
+- Contents are a chunked AES-256-GCM stream: ``MAGIC | 8-byte nonce prefix`` then records
+  ``u32 length | ciphertext+tag`` of at most 1 MiB of plaintext each. The nonce of chunk ``i`` is
+  ``prefix || u32(i)``; the associated data binds the asset id and marks the final chunk, so
+  reordering, truncation and splicing between files all fail authentication.
+
+Archives (``archive.py``) use the same stream with the wrapped DEK in their header instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import os
+import secrets
+import stat
+import struct
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from shifty_ent.core.config import Settings
+from shifty_ent.core.errors import InvalidInput, Refused
+
+MAGIC = b"SHIFTYV1"
+CHUNK = 1024 * 1024
+_LEN = struct.Struct(">I")
+
+
+def tenant_vault_dir(settings: Settings, tenant_id: uuid.UUID) -> Path:
+    return settings.vault_dir / str(tenant_id)
+
+
+def vault_uri(tenant_id: uuid.UUID, asset_id: uuid.UUID) -> str:
+    return f"vault://{tenant_id}/{asset_id}"
+
+
+def vault_file(settings: Settings, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Path:
+    return tenant_vault_dir(settings, tenant_id) / f"{asset_id}.vault"
+
+
+def _kek_path(settings: Settings, tenant_id: uuid.UUID) -> Path:
+    return tenant_vault_dir(settings, tenant_id) / "tenant.kek"
+
+
+def load_kek(settings: Settings, tenant_id: uuid.UUID, *, create: bool) -> tuple[bytes, str]:
+    """The tenant's KEK and its id, created (0600, exclusively) on first use when ``create``."""
+    path = _kek_path(settings, tenant_id)
+    if not path.exists():
+        if not create:
+            raise Refused(f"the tenant key {path} is missing: vault data cannot be decrypted")
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            return load_kek(settings, tenant_id, create=False)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+            fh.flush()
+            os.fsync(fh.fileno())
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise Refused(f"the tenant key {path} is damaged (expected 32 bytes)")
+    return key, kek_id(key)
+
+
+def kek_id(key: bytes) -> str:
+    return "kek:" + hashlib.sha256(b"shifty-ent kek id\n" + key).hexdigest()[:32]
+
+
+def wrap_key(kek: bytes, dek: bytes, aad: bytes) -> str:
+    nonce = secrets.token_bytes(12)
+    return base64.b64encode(nonce + AESGCM(kek).encrypt(nonce, dek, aad)).decode()
+
+
+def unwrap_key(kek: bytes, wrapped: str, aad: bytes) -> bytes:
+    raw = base64.b64decode(wrapped)
+    try:
+        return AESGCM(kek).decrypt(raw[:12], raw[12:], aad)
+    except InvalidTag:
+        raise Refused("the wrapped data key does not open with the tenant key") from None
+
+
+def _aad(binding: bytes, final: bool) -> bytes:
+    return binding + (b"\x01" if final else b"\x00")
+
+
+class EncryptingWriter:
+    """A write-only file object that encrypts into ``out`` as a chunked AES-GCM stream."""
+
+    def __init__(self, out: BinaryIO, dek: bytes, binding: bytes) -> None:
+        self._out = out
+        self._aead = AESGCM(dek)
+        self._binding = binding
+        self._prefix = secrets.token_bytes(8)
+        self._buf = bytearray()
+        self._index = 0
+        self.plain_bytes = 0
+        self.plain_sha256 = hashlib.sha256()
+        out.write(MAGIC + self._prefix)
+
+    def write(self, data: bytes) -> int:
+        self._buf += data
+        self.plain_bytes += len(data)
+        self.plain_sha256.update(data)
+        while len(self._buf) > CHUNK:
+            self._emit(bytes(self._buf[:CHUNK]), final=False)
+            del self._buf[:CHUNK]
+        return len(data)
+
+    def _emit(self, chunk: bytes, *, final: bool) -> None:
+        nonce = self._prefix + struct.pack(">I", self._index)
+        sealed = self._aead.encrypt(nonce, chunk, _aad(self._binding, final))
+        self._out.write(_LEN.pack(len(sealed)) + sealed)
+        self._index += 1
+
+    def close(self) -> None:
+        self._emit(bytes(self._buf), final=True)
+        self._buf.clear()
+
+    def flush(self) -> None:  # tarfile calls it
+        return None
+
+
+def decrypt_stream(src: io.BufferedReader, dek: bytes, binding: bytes) -> Iterator[bytes]:
+    """Plaintext chunks of a stream written by :class:`EncryptingWriter`; raises on tampering."""
+    head = src.read(len(MAGIC) + 8)
+    if len(head) != len(MAGIC) + 8 or not head.startswith(MAGIC):
+        raise InvalidInput("not a shifty-ent encrypted stream")
+    aead, prefix, index = AESGCM(dek), head[len(MAGIC) :], 0
+    while True:
+        raw_len = src.read(4)
+        if len(raw_len) != 4:
+            raise InvalidInput("encrypted stream is truncated")
+        (length,) = _LEN.unpack(raw_len)
+        sealed = src.read(length)
+        if len(sealed) != length:
+            raise InvalidInput("encrypted stream is truncated")
+        nonce = prefix + struct.pack(">I", index)
+        final = not src.peek(1)
+        try:
+            plain = aead.decrypt(nonce, sealed, _aad(binding, final))
+        except InvalidTag:
+            raise InvalidInput(
+                "encrypted stream failed authentication (changed, truncated or wrong key)"
+            ) from None
+        yield plain
+        index += 1
+        if final:
+            return
+
+
+def encrypt_file_into_vault(
+    settings: Settings, tenant_id: uuid.UUID, asset_id: uuid.UUID, source: Path
+) -> tuple[str, str, int, str]:
+    """Encrypt ``source`` into the vault; returns (kek_id, wrapped_dek, size, sha256 of plaintext).
+
+    The vault file is created exclusively (0600) and fsynced, as is its directory.
+    """
+    try:
+        src_fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
+    kek, kid = load_kek(settings, tenant_id, create=True)
+    dek = secrets.token_bytes(32)
+    binding = asset_id.bytes
+    target = vault_file(settings, tenant_id, asset_id)
+    try:
+        st = os.fstat(src_fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise InvalidInput(f"{source} is not a regular file")
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            with (
+                os.fdopen(fd, "wb", buffering=CHUNK) as out,
+                os.fdopen(src_fd, "rb", buffering=0, closefd=False) as src,
+            ):
+                writer = EncryptingWriter(out, dek, binding)
+                while chunk := src.read(CHUNK):
+                    writer.write(chunk)
+                writer.close()
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            target.unlink(missing_ok=True)
+            raise
+        dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    finally:
+        os.close(src_fd)
+    wrapped = wrap_key(kek, dek, binding)
+    return kid, wrapped, writer.plain_bytes, writer.plain_sha256.hexdigest()
+
+
+def read_vault(
+    settings: Settings, tenant_id: uuid.UUID, asset_id: uuid.UUID, wrapped: str | None
+) -> Iterator[bytes]:
+    """Plaintext of a vault asset (refused once its key was destroyed)."""
+    if not wrapped:
+        raise Refused(f"the data key of vault asset {asset_id} was destroyed; it cannot be read")
+    kek, _ = load_kek(settings, tenant_id, create=False)
+    dek = unwrap_key(kek, wrapped, asset_id.bytes)
+    with open(vault_file(settings, tenant_id, asset_id), "rb") as raw:
+        yield from decrypt_stream(io.BufferedReader(raw, CHUNK), dek, asset_id.bytes)

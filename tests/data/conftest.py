@@ -1,0 +1,50 @@
+"""Fixtures for data-lifecycle tests: an allowed data root with files in it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An allowed data root (SHIFTY_DATA_ROOTS)."""
+    path = tmp_path / "dataroot"
+    path.mkdir()
+    monkeypatch.setenv("SHIFTY_DATA_ROOTS", str(path))
+    return path
+
+
+def make_file(path: Path, size: int = 100_000, byte: bytes | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(byte * size if byte else os.urandom(size))
+    return path
+
+
+@pytest.fixture
+def register(cli: Any) -> Any:
+    """Register a local asset as olga; returns its JSON."""
+
+    def _register(
+        name: str, location: Path | str, classification: str = "confidential", *extra: str
+    ) -> Any:
+        return cli.ok(
+            "data",
+            "asset",
+            "register",
+            name,
+            "--type",
+            "dataset",
+            "--classification",
+            classification,
+            "--location",
+            str(location),
+            *extra,
+            user="olga",
+            tenant="acme",
+        )
+
+    return _register

@@ -1,0 +1,137 @@
+"""Kill ``execute`` mid-way (a real SIGKILL of a real process), then resume: one certificate."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.data.conftest import make_file
+
+
+def _run(db_url: str, *args: str, extra_env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **extra_env}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "shifty_ent",
+            "--db",
+            db_url,
+            "--as",
+            "olga",
+            "--tenant",
+            "acme",
+            "-o",
+            "json",
+            *args,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "fault"),
+    [
+        ("secure_overwrite", {"SHIFTY_FAULT_KILL_AFTER_PASS": "2"}),
+        ("dod_5220", {"SHIFTY_FAULT_KILL_AFTER_PASS": "5"}),
+        ("secure_overwrite", {"SHIFTY_FAULT_KILL_AT": "renamed"}),
+    ],
+)
+def test_killed_execute_resumes_with_one_certificate(
+    cli: Any,
+    db_url: str,
+    tenant: Any,
+    root: Path,
+    register: Any,
+    method: str,
+    fault: dict[str, str],
+) -> None:
+    f = make_file(root / "big.bin", 3_000_000)
+    original = f.read_bytes()
+    asset = register("big", f)
+    job = cli.ok(
+        "data",
+        "delete",
+        "request",
+        asset["id"],
+        "--method",
+        method,
+        "--reason",
+        "r",
+        user="olga",
+        tenant="acme",
+    )
+    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+
+    killed = _run(db_url, "data", "delete", "execute", job["id"], extra_env=fault)
+    assert killed.returncode == -9, killed.stderr
+
+    mid = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
+    assert mid["status"] == "running" and mid["certificate_id"] is None
+    shown = cli.ok("data", "asset", "show", asset["id"], user="alice", tenant="acme")
+    assert shown["status"] == "erasing"  # never "deleted" while anything is readable
+    leftovers = list(root.iterdir())
+    assert len(leftovers) == 1 and leftovers[0].read_bytes() != original
+
+    resumed = _run(db_url, "data", "delete", "execute", job["id"], extra_env={})
+    assert resumed.returncode == 0, resumed.stderr
+    assert list(root.iterdir()) == []
+    done = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
+    assert done["status"] == "completed" and done["attempts"] == 2
+    certs = cli.ok("data", "certificate", "list", user="alice", tenant="acme")
+    assert [c["job_id"] for c in certs] == [job["id"]]
+    assert (
+        cli.ok("data", "asset", "show", asset["id"], user="alice", tenant="acme")["status"]
+        == "deleted"
+    )
+    # a third run neither erases nor certifies again
+    again = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    assert again.exit_code == 5 and "already completed" in again.error["message"]
+    assert len(cli.ok("data", "certificate", "list", user="alice", tenant="acme")) == 1
+
+
+def test_live_executor_is_not_taken_over(
+    cli: Any, db_url: str, tenant: Any, root: Path, register: Any, make_context: Any
+) -> None:
+    """A job marked running by a live process on this host is not executed a second time."""
+    from sqlalchemy import update
+
+    from shifty_ent.data.tables import DeletionJob
+
+    asset = register("a", make_file(root / "a.bin"))
+    job = cli.ok(
+        "data",
+        "delete",
+        "request",
+        asset["id"],
+        "--method",
+        "standard",
+        "--reason",
+        "r",
+        user="olga",
+        tenant="acme",
+    )
+    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+    import socket
+    from datetime import UTC, datetime, timedelta
+
+    with make_context(tenant="acme") as ctx:
+        ctx.session.execute(
+            update(DeletionJob).values(
+                status="running",
+                claim_token="t",
+                claimed_by=f"{socket.gethostname()}:{os.getppid()}:x",
+                lease_expires_at=datetime.now(UTC) + timedelta(minutes=5),
+            )
+        )
+    res = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    assert res.exit_code == 5 and "already running" in res.error["message"]
+    assert (root / "a.bin").exists()
