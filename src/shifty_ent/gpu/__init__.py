@@ -1,0 +1,1 @@
+"""GPU Provisioner: per-tenant GPU instances on vast.ai."""

@@ -1,0 +1,122 @@
+"""Health of an instance's model endpoint: an HTTP probe with latency, stored on the instance.
+
+Probe paths by server kind: OpenAI-compatible servers (vLLM) ``/health`` then ``/v1/models``;
+Ollama ``/api/tags`` (healthy only once the model is pulled). The probe talks to the instance,
+not to vast.ai; it runs outside any transaction (SQLite holds its write lock while one is open).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+
+from shifty_ent.core.context import Context
+from shifty_ent.gpu.serving import HEALTH_PATHS
+from shifty_ent.gpu.tables import RUNNING, GpuInstance
+
+PROBE_TIMEOUT_S = 5.0
+
+
+def probe(inst: GpuInstance, *, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+    """Probe without touching the store; returns the health document."""
+    if inst.status != RUNNING:
+        return {"status": "not_running", "detail": f"instance is {inst.status}"}
+    if not inst.endpoint_url:
+        return {"status": "no_endpoint", "detail": "no model endpoint (start with --model)"}
+    paths = HEALTH_PATHS.get(inst.server_kind or "", ("/",))
+    last: dict[str, Any] = {}
+    with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+        for path in paths:
+            url = inst.endpoint_url.rstrip("/") + path
+            started = time.perf_counter()
+            try:
+                resp = http.get(url)
+            except httpx.HTTPError as exc:
+                last = {
+                    "status": "unreachable",
+                    "path": path,
+                    "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "detail": f"{type(exc).__name__}: {exc}"[:200],
+                }
+                continue
+            latency = round((time.perf_counter() - started) * 1000, 1)
+            doc: dict[str, Any] = {
+                "path": path,
+                "http_status": resp.status_code,
+                "latency_ms": latency,
+            }
+            if resp.status_code >= 400:
+                last = {"status": "unhealthy", **doc, "detail": resp.text[:200]}
+                continue
+            if inst.server_kind == "ollama" and inst.model_checkpoint:
+                names = _ollama_models(resp)
+                if inst.model_checkpoint not in names:
+                    return {
+                        "status": "starting",
+                        **doc,
+                        "detail": f"{inst.model_checkpoint} not pulled yet",
+                    }
+            return {"status": "healthy", **doc}
+    return last
+
+
+def _ollama_models(resp: httpx.Response) -> set[str]:
+    try:
+        data = resp.json()
+    except ValueError:
+        return set()
+    out = set()
+    for item in data.get("models") or [] if isinstance(data, dict) else []:
+        if isinstance(item, dict):
+            for key in ("name", "model"):
+                if item.get(key):
+                    out.add(str(item[key]))
+    return out
+
+
+def store_health(
+    ctx: Context, inst: GpuInstance, health: dict[str, Any], *, actor: str | None = None
+) -> GpuInstance:
+    """Save ``health`` on the instance; a change of health status is audited."""
+    before = (inst.health or {}).get("status")
+    ctx.session.execute(
+        update(GpuInstance)
+        .where(GpuInstance.id == inst.id)
+        .values(health=health)
+        .execution_options(synchronize_session=False)
+    )
+    ctx.session.refresh(inst)
+    if before != health.get("status"):
+        ctx.audit(
+            "gpu.health",
+            target_type="gpu_instance",
+            target_id=inst.id,
+            details={"from": before, "to": health.get("status"), "path": health.get("path")},
+            tenant_id=inst.tenant_id,
+            actor=actor,
+        )
+    return inst
+
+
+def check_health(ctx: Context, instance_ref_or_obj: str | GpuInstance) -> dict[str, Any]:
+    """Probe the instance's model endpoint now, store the result, return it. Commits."""
+    from shifty_ent.gpu.service import get_instance
+
+    if isinstance(instance_ref_or_obj, GpuInstance):
+        inst = instance_ref_or_obj
+        if ctx.tenant is not None and inst.tenant_id != ctx.tenant_id:
+            from shifty_ent.core.errors import NotFound
+
+            raise NotFound(f"instance {inst.id} not found")
+    else:
+        inst = get_instance(ctx, instance_ref_or_obj)
+    ctx.session.commit()
+    health = probe(inst)
+    health["checked_at"] = ctx.now().isoformat()
+    health["endpoint_url"] = inst.endpoint_url
+    store_health(ctx, inst, health)
+    ctx.session.commit()
+    return {"instance_id": inst.id, **health}

@@ -1,0 +1,107 @@
+"""What to run on an instance for ``--model``: image, arguments, port and server kind.
+
+Defaults (documented in docs/gpu.md):
+- a Hugging Face checkpoint (``org/name``, or ``hf:name``) runs vLLM's OpenAI-compatible server
+  (``vllm/vllm-openai:latest``, port 8000; health ``/health``, then ``/v1/models``);
+- an Ollama ``name:tag`` (or ``ollama:name``) runs ``ollama/ollama:latest`` (port 11434; the model
+  is pulled at start; health ``/api/tags``).
+A checkpoint never contains ``:`` on the Hub, so a colon means Ollama.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from shifty_ent.core.errors import InvalidInput
+
+BASE_IMAGE = "vastai/base-image:@vastai-automatic-tag"
+VLLM_IMAGE = "vllm/vllm-openai:latest"
+OLLAMA_IMAGE = "ollama/ollama:latest"
+OPENAI_PORT = 8000
+OLLAMA_PORT = 11434
+HEALTH_PATHS = {"openai": ("/health", "/v1/models"), "ollama": ("/api/tags",)}
+
+
+@dataclass
+class ServingSpec:
+    image: str
+    runtype: str
+    server_kind: str | None = None
+    port: int | None = None
+    checkpoint: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    args: list[str] | None = None
+    onstart: str | None = None
+
+    def create_body(self, *, disk_gb: int, label: str, secrets: dict[str, str]) -> dict[str, Any]:
+        """The ``PUT /api/v0/asks/{id}/`` body (env as an object, as the official client sends)."""
+        env = dict(self.env)
+        env.update(secrets)
+        body: dict[str, Any] = {
+            "client_id": "me",
+            "image": self.image,
+            "disk": disk_gb,
+            "label": label,
+            "env": env,
+            "runtype": self.runtype,
+            "target_state": "running",
+            # fail with 410 rather than create a stopped machine that bills storage
+            "cancel_unavail": True,
+        }
+        if self.args is not None:
+            body["args"] = self.args
+        if self.onstart:
+            body["onstart"] = self.onstart
+        return body
+
+
+def kind_of(checkpoint: str) -> tuple[str, str]:
+    """(server kind, bare checkpoint) for what a user typed."""
+    text = checkpoint.strip()
+    if text.startswith("ollama:"):
+        name = text[len("ollama:") :]
+        return "ollama", name if ":" in name else name + ":latest"
+    if text.startswith("hf:"):
+        return "openai", text[len("hf:") :]
+    if ":" in text:
+        return "ollama", text
+    return "openai", text
+
+
+def spec_for(checkpoint: str | None, image: str | None) -> ServingSpec:
+    if image is not None and (not image.strip() or len(image) > 1024 or " " in image.strip()):
+        raise InvalidInput(f"--image {image!r} is not a valid image reference")
+    if not checkpoint:
+        return ServingSpec(image=image or BASE_IMAGE, runtype="ssh")
+    if len(checkpoint) > 300 or any(c.isspace() for c in checkpoint):
+        raise InvalidInput(f"--model {checkpoint!r} is not a valid checkpoint name")
+    kind, name = kind_of(checkpoint)
+    if not name or name.endswith(":"):
+        raise InvalidInput(f"--model {checkpoint!r} is not a valid checkpoint name")
+    if kind == "ollama":
+        script = (
+            f"export OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}; "
+            "(ollama serve > /var/log/ollama.log 2>&1 &); "
+            "for i in $(seq 1 90); do ollama list >/dev/null 2>&1 && break; sleep 2; done; "
+            f"ollama pull {shlex.quote(name)}"
+        )
+        return ServingSpec(
+            image=image or OLLAMA_IMAGE,
+            runtype="ssh",
+            server_kind="ollama",
+            port=OLLAMA_PORT,
+            checkpoint=name,
+            env={f"-p {OLLAMA_PORT}:{OLLAMA_PORT}": "1", "OLLAMA_HOST": f"0.0.0.0:{OLLAMA_PORT}"},
+            onstart=script,
+        )
+    return ServingSpec(
+        image=image or VLLM_IMAGE,
+        runtype="args",
+        server_kind="openai",
+        port=OPENAI_PORT,
+        checkpoint=name,
+        env={f"-p {OPENAI_PORT}:{OPENAI_PORT}": "1"},
+        args=["--model", name, "--host", "0.0.0.0", "--port", str(OPENAI_PORT)],
+    )
