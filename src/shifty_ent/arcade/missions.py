@@ -1,0 +1,775 @@
+"""Missions: create, import, find, list what a user may take, assign (lease), release, complete.
+
+Concurrency: a mission's wanted answers are rows in ``arcade_slots``. ``assign``/``next`` claim a
+slot with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL) followed by a conditional UPDATE
+checked by rowcount (``WHERE id = :id AND state = :seen AND lease_count = :seen``); SQLite
+transactions are ``BEGIN IMMEDIATE`` and so serialised. A slot whose lease expired is claimable
+again. ``complete`` locks the mission row, so settlement happens exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from shifty_ent.arcade import consensus, progression
+from shifty_ent.arcade.mission_types import (
+    CLASSIFICATIONS,
+    MAX_OVERLAP,
+    MissionType,
+    get_type,
+    resolve_options,
+    validate_payload,
+    validate_result,
+)
+from shifty_ent.arcade.tables import Answer, Mission, Slot
+from shifty_ent.core.canonical import sha256_hex
+from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
+from shifty_ent.core.ids import resolve
+
+if TYPE_CHECKING:
+    from shifty_ent.core.context import Context
+
+PLAY_ROLES = ("labeler", "operator", "auditor")  # any member; admin passes every check
+MANAGE_ROLES = ("operator",)
+CLAIM_RETRIES = 8
+MAX_IMPORT_ERRORS = 20
+
+
+# ----------------------------------------------------------------- create / import
+
+
+@dataclass
+class MissionSpec:
+    """A validated mission, ready to insert."""
+
+    mtype: MissionType
+    payload: dict[str, Any]
+    options: list[str]
+    gold: str | None
+    overlap: int
+    reward: int
+    subject_ref: str | None
+    classification: str
+
+
+def validate_spec(
+    *,
+    type: str,
+    payload: Any,
+    options: list[str] | None = None,
+    gold: str | None = None,
+    overlap: int | None = None,
+    reward: int | None = None,
+    subject_ref: str | None = None,
+    classification: str | None = None,
+) -> MissionSpec:
+    mtype = get_type(type)
+    payload = validate_payload(mtype, payload)
+    opts = resolve_options(mtype, options)
+    if gold is not None and gold not in opts:
+        raise InvalidInput(f"gold answer {gold!r} is not one of the options: {', '.join(opts)}")
+    if overlap is None:
+        overlap = mtype.overlap
+    if isinstance(overlap, bool) or not isinstance(overlap, int) or not 1 <= overlap <= MAX_OVERLAP:
+        raise InvalidInput(f"overlap must be a whole number from 1 to {MAX_OVERLAP}")
+    if reward is None:
+        reward = mtype.xp_max
+    if isinstance(reward, bool) or not isinstance(reward, int):
+        raise InvalidInput("reward must be a whole number of XP")
+    if not mtype.xp_min <= reward <= mtype.xp_max:
+        raise InvalidInput(
+            f"reward {reward} XP is outside the {mtype.name} range {mtype.xp_min}-{mtype.xp_max} XP"
+        )
+    if subject_ref is not None and (not str(subject_ref).strip() or len(str(subject_ref)) > 128):
+        raise InvalidInput("subject_ref must be 1-128 characters")
+    classification = classification or "confidential"
+    if classification not in CLASSIFICATIONS:
+        raise InvalidInput(
+            f"unknown classification {classification!r}; choose from {', '.join(CLASSIFICATIONS)}"
+        )
+    return MissionSpec(
+        mtype,
+        payload,
+        opts,
+        gold,
+        overlap,
+        reward,
+        str(subject_ref) if subject_ref is not None else None,
+        classification,
+    )
+
+
+def _insert(ctx: Context, spec: MissionSpec, *, created_at: datetime | None = None) -> Mission:
+    mission = Mission(
+        tenant_id=ctx.tenant_id,
+        type=spec.mtype.name,
+        payload=spec.payload,
+        options=spec.options,
+        gold=spec.gold,
+        overlap=spec.overlap,
+        needed=spec.overlap,
+        reward=spec.reward,
+        min_level=spec.mtype.min_level,
+        classification=spec.classification,
+        subject_ref=spec.subject_ref,
+        created_at=created_at or ctx.now(),
+        created_by=ctx.actor,
+    )
+    ctx.session.add(mission)
+    for n in range(spec.overlap):
+        ctx.session.add(Slot(tenant_id=ctx.tenant_id, mission_id=mission.id, slot_no=n))
+    return mission
+
+
+def create_mission(
+    ctx: Context,
+    *,
+    type: str,
+    payload: dict[str, Any],
+    options: list[str] | None = None,
+    gold: str | None = None,
+    overlap: int | None = None,
+    reward: int | None = None,
+    subject_ref: str | None = None,
+    classification: str | None = None,
+) -> Mission:
+    """Create one mission (operator or admin). ``subject_ref`` ties it to e.g. a model version."""
+    ctx.require_role(*MANAGE_ROLES)
+    spec = validate_spec(
+        type=type,
+        payload=payload,
+        options=options,
+        gold=gold,
+        overlap=overlap,
+        reward=reward,
+        subject_ref=subject_ref,
+        classification=classification,
+    )
+    mission = _insert(ctx, spec)
+    ctx.session.flush()
+    ctx.audit(
+        "arcade.mission.create",
+        target_type="mission",
+        target_id=mission.id,
+        details={
+            "type": mission.type,
+            "overlap": mission.overlap,
+            "gold": mission.gold is not None,
+            "reward": mission.reward,
+            "subject_ref": mission.subject_ref,
+        },
+    )
+    return mission
+
+
+IMPORT_KEYS = {
+    "type",
+    "payload",
+    "options",
+    "gold",
+    "overlap",
+    "reward",
+    "subject_ref",
+    "classification",
+}
+
+
+def import_missions(ctx: Context, path: Path) -> dict[str, Any]:
+    """Import a JSONL file: every line valid, or nothing imported (errors name line numbers)."""
+    ctx.require_role(*MANAGE_ROLES)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    specs: list[MissionSpec] = []
+    errors: list[str] = []
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path}: not UTF-8 text") from None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise InvalidInput("each line must be a JSON object")
+            unknown = sorted(set(obj) - IMPORT_KEYS)
+            if unknown:
+                raise InvalidInput(f"unknown field(s) {', '.join(unknown)}")
+            if "type" not in obj or "payload" not in obj:
+                raise InvalidInput("'type' and 'payload' are required")
+            opts = obj.get("options")
+            if opts is not None and (
+                not isinstance(opts, list) or not all(isinstance(o, str) for o in opts)
+            ):
+                raise InvalidInput("'options' must be a list of strings")
+            specs.append(
+                validate_spec(
+                    type=str(obj["type"]),
+                    payload=obj["payload"],
+                    options=opts,
+                    gold=obj.get("gold"),
+                    overlap=obj.get("overlap"),
+                    reward=obj.get("reward"),
+                    subject_ref=obj.get("subject_ref"),
+                    classification=obj.get("classification"),
+                )
+            )
+        except json.JSONDecodeError as exc:
+            errors.append(f"line {lineno}: not JSON ({exc.msg})")
+        except InvalidInput as exc:
+            errors.append(f"line {lineno}: {exc.message}")
+        if len(errors) >= MAX_IMPORT_ERRORS:
+            break
+    if errors:
+        more = " (stopped at the first 20)" if len(errors) >= MAX_IMPORT_ERRORS else ""
+        raise InvalidInput(
+            f"{path.name}: {len(errors)} invalid line(s){more}, nothing imported: "
+            + "; ".join(errors),
+            errors=errors,
+        )
+    if not specs:
+        raise InvalidInput(f"{path.name}: no missions in the file, nothing imported")
+    by_type: dict[str, int] = {}
+    now = ctx.now()
+    for i, spec in enumerate(specs):
+        # one microsecond apart: missions are offered in file order
+        _insert(ctx, spec, created_at=now + timedelta(microseconds=i))
+        by_type[spec.mtype.name] = by_type.get(spec.mtype.name, 0) + 1
+    ctx.session.flush()
+    digest = sha256_hex(raw)
+    ctx.audit(
+        "arcade.mission.import",
+        target_type="file",
+        target_id=digest[:64],
+        details={"file": str(path), "sha256": digest, "missions": len(specs), "by_type": by_type},
+    )
+    return {"file": str(path), "sha256": digest, "imported": len(specs), "by_type": by_type}
+
+
+# ----------------------------------------------------------------- lookups
+
+
+def get_mission(ctx: Context, ref: str) -> Mission:
+    return resolve(
+        ctx.session, Mission, str(ref), what="mission", tenant_id=ctx.tenant_id, name_attr=None
+    )
+
+
+def missions_for_subject(ctx: Context, subject_ref: str, type: str | None = None) -> list[Mission]:
+    """Missions tied to a subject (e.g. a model version id), oldest first."""
+    stmt = select(Mission).where(
+        Mission.tenant_id == ctx.tenant_id, Mission.subject_ref == str(subject_ref)
+    )
+    if type is not None:
+        get_type(type)
+        stmt = stmt.where(Mission.type == type)
+    return list(ctx.session.scalars(stmt.order_by(Mission.created_at, Mission.id)).all())
+
+
+def live_lease(ctx: Context, mission_id: uuid.UUID, username: str) -> Slot | None:
+    slot = ctx.session.scalars(
+        select(Slot).where(
+            Slot.tenant_id == ctx.tenant_id,
+            Slot.mission_id == mission_id,
+            Slot.holder == username,
+            Slot.state == "leased",
+        )
+    ).first()
+    if slot is None or slot.lease_expires_at is None or slot.lease_expires_at <= ctx.now():
+        return None
+    return slot
+
+
+def mission_view(ctx: Context, mission: Mission) -> dict[str, Any]:
+    """``Mission.public()`` for the acting user: their lease, whether they answered."""
+    lease = live_lease(ctx, mission.id, ctx.actor)
+    answered = (
+        ctx.session.scalar(
+            select(func.count())
+            .select_from(Answer)
+            .where(
+                Answer.tenant_id == ctx.tenant_id,
+                Answer.mission_id == mission.id,
+                Answer.username == ctx.actor,
+            )
+        )
+        or 0
+    ) > 0
+    manager = bool(ctx.roles() & {"admin", "operator", "auditor"})
+    return mission.public(
+        lease_expires_at=lease.lease_expires_at if lease else None,
+        answered=answered,
+        manager=manager,
+    )
+
+
+def show_mission(ctx: Context, ref: str) -> dict[str, Any]:
+    ctx.require_role(*PLAY_ROLES)
+    return mission_view(ctx, get_mission(ctx, ref))
+
+
+def list_missions(
+    ctx: Context,
+    *,
+    status: str | None = None,
+    type: str | None = None,
+    subject_ref: str | None = None,
+    limit: int = 50,
+) -> list[Mission]:
+    """Every mission of the tenant (operator view), newest first."""
+    ctx.require_role(*MANAGE_ROLES, "auditor")
+    stmt = select(Mission).where(Mission.tenant_id == ctx.tenant_id)
+    if status:
+        if status not in ("open", "settled", "unresolved", "cancelled"):
+            raise InvalidInput("status must be open, settled, unresolved or cancelled")
+        stmt = stmt.where(Mission.status == status)
+    if type:
+        get_type(type)
+        stmt = stmt.where(Mission.type == type)
+    if subject_ref:
+        stmt = stmt.where(Mission.subject_ref == subject_ref)
+    return list(
+        ctx.session.scalars(stmt.order_by(Mission.created_at.desc(), Mission.id).limit(limit)).all()
+    )
+
+
+def _claimable(ctx: Context, username: str, level: int, now: datetime) -> Any:
+    """Slots the user may take: open mission, level high enough, free or expired, and the user
+    holds or used no other slot of that mission."""
+    other = aliased(Slot)
+    return and_(
+        Slot.tenant_id == ctx.tenant_id,
+        Mission.status == "open",
+        Mission.min_level <= level,
+        or_(Slot.state == "free", and_(Slot.state == "leased", Slot.lease_expires_at <= now)),
+        ~exists().where(
+            other.mission_id == Slot.mission_id,
+            other.holder == username,
+            other.id != Slot.id,
+        ),
+    )
+
+
+def _join() -> Any:
+    return and_(Mission.id == Slot.mission_id, Mission.tenant_id == Slot.tenant_id)
+
+
+def available_missions(ctx: Context, *, limit: int = 20, type: str | None = None) -> list[Mission]:
+    """Open missions the acting user could take now (oldest first)."""
+    ctx.require_role(*PLAY_ROLES)
+    level = progression.user_level(ctx, ctx.actor)
+    ids = (
+        select(Slot.mission_id)
+        .join(Mission, _join())
+        .where(_claimable(ctx, ctx.actor, level, ctx.now()))
+    )
+    if type:
+        get_type(type)
+        ids = ids.where(Mission.type == type)
+    stmt = (
+        select(Mission)
+        .where(Mission.tenant_id == ctx.tenant_id, Mission.id.in_(ids))
+        .order_by(Mission.created_at, Mission.id)
+        .limit(limit)
+    )
+    return list(ctx.session.scalars(stmt).all())
+
+
+# ----------------------------------------------------------------- leases
+
+
+@dataclass
+class Lease:
+    mission: Mission
+    slot: Slot
+    resumed: bool = False
+
+    def public(self) -> dict[str, Any]:
+        body = self.mission.public(
+            lease_expires_at=self.slot.lease_expires_at, answered=False, manager=False
+        )
+        body["resumed"] = self.resumed
+        return body
+
+
+def _claim(
+    ctx: Context,
+    *,
+    mission_id: uuid.UUID | None,
+    type: str | None,
+    exclude: set[uuid.UUID] | None = None,
+) -> Lease | None:
+    now = ctx.now()
+    level = progression.user_level(ctx, ctx.actor)
+    for _ in range(CLAIM_RETRIES):
+        stmt = (
+            select(Slot.id, Slot.state, Slot.lease_count, Slot.mission_id, Mission.type)
+            .join(Mission, _join())
+            .where(_claimable(ctx, ctx.actor, level, now))
+        )
+        if mission_id is not None:
+            # the user's own expired slot first, then the lowest free slot
+            stmt = stmt.where(Slot.mission_id == mission_id).order_by(
+                (Slot.holder == ctx.actor).desc(), Slot.slot_no
+            )
+        else:
+            if type is not None:
+                stmt = stmt.where(Mission.type == type)
+            if exclude:
+                stmt = stmt.where(Slot.mission_id.not_in(exclude))
+            stmt = stmt.order_by(Mission.created_at, Mission.id, Slot.slot_no)
+        stmt = stmt.limit(1)
+        if ctx.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True, of=Slot)
+        row = ctx.session.execute(stmt).first()
+        if row is None:
+            return None
+        lease_minutes = get_type(row.type).lease_minutes
+        result = ctx.session.execute(
+            update(Slot)
+            .where(
+                Slot.id == row.id,
+                Slot.state == row.state,
+                Slot.lease_count == row.lease_count,
+            )
+            .values(
+                state="leased",
+                holder=ctx.actor,
+                leased_at=now,
+                lease_expires_at=now + timedelta(minutes=lease_minutes),
+                lease_count=Slot.lease_count + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            slot = ctx.session.get(Slot, row.id, populate_existing=True)
+            mission = ctx.session.get(Mission, row.mission_id)
+            assert slot is not None and mission is not None
+            ctx.audit(
+                "arcade.mission.assign",
+                target_type="mission",
+                target_id=mission.id,
+                details={"slot": slot.slot_no, "lease_expires_at": slot.lease_expires_at},
+            )
+            return Lease(mission, slot)
+    raise Conflict("missions are being taken too fast right now; try again")
+
+
+def assign(ctx: Context, ref: str) -> Lease:
+    """Take a lease on one mission (idempotent while the user's lease is live)."""
+    ctx.require_role(*PLAY_ROLES)
+    mission = get_mission(ctx, ref)
+    mtype = get_type(mission.type)
+    lease = live_lease(ctx, mission.id, ctx.actor)
+    if lease is not None:
+        return Lease(mission, lease, resumed=True)
+    if mission.status != "open":
+        raise Conflict(f"mission {mission.id} is {mission.status}")
+    level = progression.user_level(ctx, ctx.actor)
+    if level < mission.min_level:
+        raise Refused(
+            f"{mtype.name} missions need level {mission.min_level} or above "
+            f"({ctx.actor} is level {level})"
+        )
+    if _answered(ctx, mission.id, ctx.actor):
+        raise Conflict(f"{ctx.actor} already answered mission {mission.id}")
+    claimed = _claim(ctx, mission_id=mission.id, type=None)
+    if claimed is None:
+        raise Conflict(f"mission {mission.id} has no free slot (all answers taken or leased)")
+    return claimed
+
+
+def next_mission(
+    ctx: Context, *, type: str | None = None, exclude: set[uuid.UUID] | None = None
+) -> Lease | None:
+    """Resume the user's live lease, else take the oldest mission with a free slot."""
+    ctx.require_role(*PLAY_ROLES)
+    if type is not None:
+        get_type(type)
+    held = ctx.session.execute(
+        select(Slot, Mission)
+        .join(Mission, _join())
+        .where(
+            Slot.tenant_id == ctx.tenant_id,
+            Slot.holder == ctx.actor,
+            Slot.state == "leased",
+            Slot.lease_expires_at > ctx.now(),
+            Mission.status == "open",
+        )
+        .order_by(Slot.leased_at)
+    ).all()
+    for slot, mission in held:
+        if (type is None or mission.type == type) and mission.id not in (exclude or set()):
+            return Lease(mission, slot, resumed=True)
+    return _claim(ctx, mission_id=None, type=type, exclude=exclude)
+
+
+def release(ctx: Context, ref: str) -> Mission:
+    """Give a lease back so someone else can take the slot."""
+    ctx.require_role(*PLAY_ROLES)
+    mission = get_mission(ctx, ref)
+    result = ctx.session.execute(
+        update(Slot)
+        .where(
+            Slot.tenant_id == ctx.tenant_id,
+            Slot.mission_id == mission.id,
+            Slot.holder == ctx.actor,
+            Slot.state == "leased",
+        )
+        .values(state="free", holder=None, leased_at=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"{ctx.actor} holds no lease on mission {mission.id}")
+    ctx.audit("arcade.mission.release", target_type="mission", target_id=mission.id)
+    return mission
+
+
+def _answered(ctx: Context, mission_id: uuid.UUID, username: str) -> bool:
+    return (
+        ctx.session.scalar(
+            select(func.count())
+            .select_from(Answer)
+            .where(
+                Answer.tenant_id == ctx.tenant_id,
+                Answer.mission_id == mission_id,
+                Answer.username == username,
+            )
+        )
+        or 0
+    ) > 0
+
+
+# ----------------------------------------------------------------- complete / settle
+
+
+@dataclass
+class Completion:
+    mission: Mission
+    answer: Answer
+    settled: bool
+    progress: progression.Progress
+    paid: dict[str, progression.Progress] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        mine = self.paid.get(self.answer.username)
+        xp = mine.xp_awarded if mine else 0
+        badges = list(self.progress.badges) + (list(mine.badges) if mine else [])
+        level_after = mine.level_after if mine else self.progress.level_after
+        return {
+            "mission": self.mission.public(manager=False),
+            "answer_id": self.answer.id,
+            "option": self.answer.option,
+            "flagged": self.answer.flagged,
+            "flag_reason": self.answer.flag_reason,
+            "settled": self.settled,
+            "correct": self.answer.correct if self.settled else None,
+            "xp_awarded": xp,
+            "xp_capped": mine.xp_capped if mine else 0,
+            "level_before": self.progress.level_before,
+            "level_after": level_after,
+            "leveled_up": level_after > self.progress.level_before,
+            "coins_awarded": self.progress.coins_awarded + (mine.coins_awarded if mine else 0),
+            "badges_earned": badges,
+        }
+
+
+def max_answers(mission: Mission) -> int:
+    """Ties and flagged answers add slots, up to this many answers in all."""
+    return 2 * mission.overlap + 1
+
+
+def _lock_mission(ctx: Context, mission_id: uuid.UUID) -> Mission:
+    stmt = (
+        select(Mission)
+        .where(Mission.tenant_id == ctx.tenant_id, Mission.id == mission_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    mission = ctx.session.scalars(stmt).first()
+    if mission is None:  # pragma: no cover - resolved just before
+        raise NotFound(f"mission {mission_id} not found")
+    return mission
+
+
+def _add_slot(ctx: Context, mission: Mission) -> None:
+    mission.needed += 1
+    top = ctx.session.scalar(select(func.max(Slot.slot_no)).where(Slot.mission_id == mission.id))
+    ctx.session.add(Slot(tenant_id=ctx.tenant_id, mission_id=mission.id, slot_no=int(top or 0) + 1))
+
+
+def complete(
+    ctx: Context,
+    ref: str,
+    *,
+    option: str,
+    confidence: float | None = None,
+    notes: str | None = None,
+) -> Completion:
+    """Answer a mission under the user's live lease; settle it when its answers are in."""
+    ctx.require_role(*PLAY_ROLES)
+    found = get_mission(ctx, ref)
+    mtype = get_type(found.type)
+    validate_result(mtype, list(found.options), option, confidence, notes)
+    mission = _lock_mission(ctx, found.id)
+    now = ctx.now()
+    level = progression.user_level(ctx, ctx.actor)
+    if level < mission.min_level:
+        raise Refused(
+            f"{mtype.name} missions need level {mission.min_level} or above "
+            f"({ctx.actor} is level {level})"
+        )
+    slot = ctx.session.scalars(
+        select(Slot)
+        .where(
+            Slot.tenant_id == ctx.tenant_id,
+            Slot.mission_id == mission.id,
+            Slot.holder == ctx.actor,
+        )
+        .execution_options(populate_existing=True)
+    ).first()
+    if slot is None or slot.state == "free":
+        raise Conflict(
+            f"{ctx.actor} holds no lease on mission {mission.id}; take it with `arcade assign`"
+        )
+    if slot.state == "done":
+        raise Conflict(f"{ctx.actor} already answered mission {mission.id}")
+    assert slot.lease_expires_at is not None and slot.leased_at is not None
+    if slot.lease_expires_at <= now:
+        raise Conflict(
+            f"your lease on mission {mission.id} expired at {slot.lease_expires_at.isoformat()}; "
+            "take it again with `arcade assign`"
+        )
+    if mission.status != "open":  # pragma: no cover - a live lease implies an open mission
+        raise Conflict(f"mission {mission.id} is {mission.status}")
+    # lock every profile this command may touch now, in name order, before any other row lock
+    # (audit head, badges): concurrent settlements then never wait on each other in a cycle
+    payees: list[str] = []
+    if mission.answer_count + 1 >= mission.needed:
+        payees = list(
+            ctx.session.scalars(
+                select(Answer.username).where(
+                    Answer.tenant_id == ctx.tenant_id, Answer.mission_id == mission.id
+                )
+            ).all()
+        )
+    progression.lock_profiles(ctx, [ctx.actor, *payees])
+    claimed = ctx.session.execute(
+        update(Slot)
+        .where(
+            Slot.id == slot.id,
+            Slot.state == "leased",
+            Slot.holder == ctx.actor,
+            Slot.lease_count == slot.lease_count,
+        )
+        .values(state="done", lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"your lease on mission {mission.id} was lost; take it again")
+    dwell = (now - slot.leased_at).total_seconds()
+    flagged = dwell < mtype.min_dwell_seconds
+    answer = Answer(
+        tenant_id=ctx.tenant_id,
+        mission_id=mission.id,
+        mission_type=mission.type,
+        username=ctx.actor,
+        option=option,
+        confidence=confidence,
+        notes=notes,
+        assigned_at=slot.leased_at,
+        completed_at=now,
+        dwell_seconds=dwell,
+        flagged=flagged,
+        flag_reason="too_fast" if flagged else None,
+        is_gold=mission.gold is not None,
+    )
+    ctx.session.add(answer)
+    mission.answer_count += 1
+    if flagged and mission.answer_count < max_answers(mission):
+        _add_slot(ctx, mission)
+    progress = progression.record_completion(ctx, ctx.actor, flagged=flagged)
+    ctx.session.flush()
+    ctx.audit(
+        "arcade.mission.complete",
+        target_type="mission",
+        target_id=mission.id,
+        details={
+            "answer_id": str(answer.id),
+            "option": option,
+            "dwell_seconds": round(dwell, 3),
+            "flagged": flagged,
+        },
+    )
+    paid: dict[str, progression.Progress] = {}
+    settled = False
+    if mission.answer_count >= mission.needed:
+        settled, paid = _settle(ctx, mission, mtype)
+    ctx.session.add(mission)
+    ctx.session.flush()
+    return Completion(mission, answer, settled, progress, paid)
+
+
+def _settle(
+    ctx: Context, mission: Mission, mtype: MissionType
+) -> tuple[bool, dict[str, progression.Progress]]:
+    """All wanted answers are in: decide (gold, else majority), or ask for one more on a tie."""
+    answers = list(
+        ctx.session.scalars(
+            select(Answer).where(Answer.tenant_id == ctx.tenant_id, Answer.mission_id == mission.id)
+        ).all()
+    )
+    counted = [a.option for a in answers if not a.flagged]
+    if mission.gold is not None:
+        result: str | None = mission.gold
+        agreement = consensus.agreement_with(counted, mission.gold)
+        status = "settled"
+    else:
+        v = consensus.vote(counted)
+        if v.result is None and mission.answer_count < max_answers(mission):
+            _add_slot(ctx, mission)  # a tie (or only flagged answers): one more answer
+            ctx.audit(
+                "arcade.mission.tie",
+                target_type="mission",
+                target_id=mission.id,
+                details={"counts": v.counts, "answers_needed": mission.needed},
+            )
+            return False, {}
+        result, agreement = v.result, v.agreement
+        status = "settled" if result is not None else "unresolved"
+    mission.status = status
+    mission.settled_result = result
+    mission.agreement = agreement
+    mission.settled_at = ctx.now()
+    for ans in answers:
+        ans.correct = None if result is None else ans.option == result
+    ctx.session.execute(
+        update(Slot)
+        .where(Slot.mission_id == mission.id, Slot.state != "done")
+        .values(state="done", lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    paid = progression.settle_payments(ctx, mission, mtype, answers)
+    ctx.audit(
+        "arcade.mission.settle",
+        target_type="mission",
+        target_id=mission.id,
+        details={
+            "status": status,
+            "result": result,
+            "agreement": agreement,
+            "answers": len(answers),
+            "xp_paid": {u: p.xp_awarded for u, p in paid.items()},
+        },
+    )
+    return True, paid
