@@ -1,0 +1,581 @@
+"""``model`` group: register and pin models, versions and aliases, deployment, fine-tuning jobs,
+evaluations and promotion. Parsing and rendering only; the rules live in the service modules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from shifty_ent.core.options import LimitOpt
+from shifty_ent.core.runtime import command, emit, info, make_app, show_progress
+
+app = make_app("Model registry: versions, aliases, deployment, training jobs, evaluations.")
+alias_app = make_app("Aliases (champion, production, ...) and their history.")
+approval_app = make_app("Approval missions that gate promotion.")
+train_app = make_app("Fine-tuning jobs (a shared work queue; 'run' needs the extra 'train').")
+eval_app = make_app("Evaluations: recorded, computed on labelled data, or by human review.")
+app.add_typer(alias_app, name="alias")
+app.add_typer(approval_app, name="approval")
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+
+
+class Source(StrEnum):
+    huggingface = "huggingface"
+    ollama = "ollama"
+    custom = "custom"
+    s3 = "s3"
+
+
+class EvalType(StrEnum):
+    automated = "automated"
+    human = "human"
+
+
+VersionArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="MODEL", help="NAME (latest), NAME:N, NAME@ALIAS, or a version id / prefix."
+    ),
+]
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Registered model name.")]
+JobArg = Annotated[str, typer.Argument(metavar="JOB", help="Training job id or unique prefix.")]
+DatasetOpt = Annotated[
+    str, typer.Option("--dataset", metavar="ASSET", help="Data asset (JSONL) id, prefix or name.")
+]
+VERSION_COLUMNS = [
+    "id",
+    "name",
+    "version",
+    "source",
+    "source_id",
+    "pinned_revision",
+    "aliases",
+    "created_at",
+    "created_by",
+]
+JOB_COLUMNS = [
+    "id",
+    "status",
+    "base_model_id",
+    "dataset_id",
+    "progress",
+    "created_by",
+    "created_at",
+]
+DEPLOYMENT_COLUMNS = [
+    "id",
+    "model",
+    "instance_id",
+    "replicas",
+    "endpoint_url",
+    "status",
+    "health",
+    "created_at",
+]
+EVAL_COLUMNS = ["id", "type", "method", "status", "metrics", "created_by", "created_at"]
+
+
+@contextmanager
+def _bar(label: str) -> Iterator[Callable[..., None] | None]:
+    """A rich progress bar on a terminal (None when piped or quiet)."""
+    if not show_progress():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), transient=True
+    ) as bar:
+        task = bar.add_task(label, total=None)
+
+        def update(status: str, completed: int | None, total: int | None) -> None:
+            bar.update(task, description=f"{label}: {status}", completed=completed, total=total)
+
+        yield update
+
+
+# ------------------------------------------------------------------------------ registry
+
+
+@app.command("register")
+def register(
+    name: NameArg,
+    source: Annotated[
+        Source, typer.Option("--source", case_sensitive=False, help="Where the model lives.")
+    ],
+    source_id: Annotated[
+        str,
+        typer.Option(
+            "--source-id",
+            metavar="ID",
+            help="org/name (Hugging Face), name:tag (Ollama), a local path (custom), "
+            "s3://bucket/key or s3://bucket/prefix/ (S3).",
+        ),
+    ],
+    revision: Annotated[
+        str | None,
+        typer.Option("--revision", metavar="REV", help="HF branch/tag/sha, or S3 version id."),
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", metavar="F", help="Generation temperature.")
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", metavar="N", help="Generation token limit.")
+    ] = None,
+    config: Annotated[
+        list[str] | None,
+        typer.Option("--config", metavar="KEY=VALUE", help="More generation settings (JSON ok)."),
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", help="What this model is for.")
+    ] = None,
+    classification: Annotated[
+        str,
+        typer.Option("--classification", help="Classification of a custom checkpoint's asset."),
+    ] = "internal",
+    pull: Annotated[
+        bool, typer.Option("--pull", help="Ollama: pull the model first (streams progress).")
+    ] = False,
+) -> None:
+    """Pin a source and store it as the next version of NAME. Role: operator or admin."""
+    from shifty_ent.model import registry
+
+    with command() as ctx, _bar(f"pulling {source_id}") as progress:
+        version = registry.register(
+            ctx,
+            name=name,
+            source=source.value,
+            source_id=source_id,
+            revision=revision,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            config=config or [],
+            description=description,
+            classification=classification,
+            pull=pull,
+            progress=progress,
+        )
+        row = version.public()
+    info(f"registered {version.ref} pinned at {version.pinned_revision}")
+    emit(row)
+
+
+@app.command("list")
+def list_cmd(
+    name: Annotated[str | None, typer.Option("--name", help="Only this model.")] = None,
+    source: Annotated[
+        Source | None, typer.Option("--source", case_sensitive=False, help="Only this source.")
+    ] = None,
+    alias: Annotated[
+        str | None, typer.Option("--alias", help="Only versions holding this alias.")
+    ] = None,
+    latest: Annotated[bool, typer.Option("--latest", help="Only each model's newest.")] = False,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many rows.")
+    ] = None,
+) -> None:
+    """List model versions with their pins and aliases. Role: any."""
+    from shifty_ent.model import registry
+
+    with command() as ctx:
+        rows = registry.list_versions(
+            ctx,
+            name=name,
+            source=source.value if source else None,
+            alias=alias,
+            latest_only=latest,
+            limit=limit,
+        )
+    emit(rows, columns=VERSION_COLUMNS)
+
+
+@app.command("show")
+def show(ref: VersionArg) -> None:
+    """Show one version: pin, files, license, generation config, lineage, metrics. Role: any."""
+    from shifty_ent.model import registry
+
+    with command() as ctx:
+        row = registry.show_version(ctx, ref)
+    emit(row)
+
+
+@app.command("versions")
+def versions(name: NameArg) -> None:
+    """Every version of NAME with its source pin and lineage. Role: any."""
+    from shifty_ent.model import registry
+
+    with command() as ctx:
+        rows = registry.model_versions(ctx, name)
+    emit(
+        rows,
+        columns=["id", "version", "source", "source_id", "pinned_revision", "aliases", "lineage"],
+    )
+
+
+@alias_app.command("set")
+def alias_set(
+    name: NameArg,
+    alias: Annotated[str, typer.Argument(metavar="ALIAS")],
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="Version number or id.")],
+) -> None:
+    """Point ALIAS of NAME at VERSION. Role: operator or admin."""
+    from shifty_ent.model import registry
+
+    with command() as ctx:
+        event = registry.set_alias(ctx, name, alias, version)
+        row = event.public()
+    emit(row)
+
+
+@alias_app.command("history")
+def alias_history(
+    name: NameArg,
+    alias: Annotated[str | None, typer.Argument(metavar="[ALIAS]")] = None,
+) -> None:
+    """Who moved which alias of NAME, when and why. Role: any."""
+    from shifty_ent.model import registry
+
+    with command() as ctx:
+        rows = [e.public() for e in registry.alias_history(ctx, name, alias)]
+    emit(
+        rows,
+        columns=["seq", "alias", "action", "from_version", "to_version", "actor", "reason", "at"],
+    )
+
+
+@app.command("rollback")
+def rollback(
+    name: NameArg,
+    reason: Annotated[str, typer.Option("--reason", help="Why (recorded with who and when).")],
+    to: Annotated[
+        int | None, typer.Option("--to", metavar="VERSION", help="Default: the previous one.")
+    ] = None,
+    alias: Annotated[str, typer.Option("--alias", help="Alias to move back.")] = "production",
+) -> None:
+    """Move the production alias back to the previous (or a given) version. Role: operator/admin."""
+    from shifty_ent.model import registry
+
+    with command() as ctx:
+        event = registry.rollback(ctx, name, reason=reason, to=to, alias=alias)
+        row = event.public()
+    info(f"{name}@{row['alias']}: version {row['from_version']} -> {row['to_version']}")
+    emit(row)
+
+
+@app.command("promote")
+def promote(
+    ref: VersionArg,
+    alias: Annotated[str, typer.Option("--alias", help="Alias to set (e.g. production).")],
+    override: Annotated[
+        bool, typer.Option("--override", help="Admin only: promote without an approval.")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (needed with --override).")
+    ] = None,
+) -> None:
+    """Set ALIAS once an approve_deployment mission approved the version. Role: operator/admin
+    (admin for --override)."""
+    from shifty_ent.model import registry
+
+    with command() as ctx:
+        event = registry.promote(ctx, ref, alias, override=override, reason=reason)
+        row = event.public()
+    emit(row)
+
+
+@approval_app.command("request")
+def approval_request(
+    ref: VersionArg,
+    alias: Annotated[
+        str, typer.Option("--alias", help="Alias the approval is for.")
+    ] = "production",
+) -> None:
+    """Open an approve_deployment mission for a version. Role: operator or admin."""
+    from shifty_ent.core.canonical import to_jsonable
+    from shifty_ent.model import registry
+
+    with command() as ctx:
+        mission = registry.request_approval(ctx, ref, alias=alias)
+        row = mission.public() if hasattr(mission, "public") else to_jsonable(mission)
+    emit(row)
+
+
+# ------------------------------------------------------------------------------ deployment
+
+
+@app.command("deploy")
+def deploy(
+    ref: VersionArg,
+    instance: Annotated[
+        str | None, typer.Option("--instance", metavar="I", help="Reuse this GPU instance.")
+    ] = None,
+    replicas: Annotated[int, typer.Option("--replicas", min=1, max=64, help="Replicas.")] = 1,
+    gpu_type: Annotated[
+        str | None, typer.Option("--gpu-type", help="Provision a new instance of this type.")
+    ] = None,
+    max_price: Annotated[
+        str | None, typer.Option("--max-price", metavar="USD", help="Hourly cap when provisioning.")
+    ] = None,
+) -> None:
+    """Serve a version on a GPU instance of the tenant and health-check it. Role: operator/admin."""
+    from shifty_ent.model import deploy as service
+
+    with command() as ctx:
+        row = service.deploy(
+            ctx, ref, instance=instance, replicas=replicas, gpu_type=gpu_type, max_price=max_price
+        )
+    emit(row)
+
+
+@app.command("undeploy")
+def undeploy(
+    deployment: Annotated[str, typer.Argument(metavar="D", help="Deployment id or prefix.")],
+) -> None:
+    """Stop serving a deployment (the instance stays; see gpu terminate). Role: operator/admin."""
+    from shifty_ent.model import deploy as service
+
+    with command() as ctx:
+        row = service.undeploy(ctx, deployment)
+    emit(row)
+
+
+@app.command("deployments")
+def deployments(
+    all_: Annotated[bool, typer.Option("--all", help="Include stopped deployments.")] = False,
+    check: Annotated[bool, typer.Option("--check", help="Health-check each one now.")] = False,
+) -> None:
+    """List deployments with their health. Role: operator, admin or auditor (--check: operator
+    or admin)."""
+    from shifty_ent.model import deploy as service
+
+    with command() as ctx:
+        rows = service.list_deployments(ctx, include_stopped=all_, check=check)
+    emit(rows, columns=DEPLOYMENT_COLUMNS)
+
+
+# ------------------------------------------------------------------------------ training
+
+
+@train_app.command("start")
+def train_start(
+    base: Annotated[str, typer.Option("--base", metavar="M", help="Base model version.")],
+    dataset: DatasetOpt,
+    learning_rate: Annotated[float, typer.Option("--learning-rate", help="Peak LR.")] = 2e-4,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Examples per step.")] = 4,
+    epochs: Annotated[float, typer.Option("--epochs", help="Passes over the dataset.")] = 1.0,
+    max_steps: Annotated[
+        int | None, typer.Option("--max-steps", help="Stop after N steps (overrides epochs).")
+    ] = None,
+    full: Annotated[bool, typer.Option("--full", help="Full fine-tune instead of LoRA.")] = False,
+    lora_r: Annotated[int, typer.Option("--lora-r", help="LoRA rank.")] = 8,
+    max_length: Annotated[int, typer.Option("--max-length", help="Tokens per example.")] = 128,
+    output_name: Annotated[
+        str | None, typer.Option("--output-name", help="Register the result under this NAME.")
+    ] = None,
+) -> None:
+    """Queue a fine-tune of a base version on a dataset asset. Role: operator or admin."""
+    from shifty_ent.model import training
+
+    with command() as ctx:
+        job = training.start_job(
+            ctx,
+            base=base,
+            dataset=dataset,
+            learning_rate=learning_rate,
+            batch_size=batch_size,
+            epochs=epochs,
+            max_steps=max_steps,
+            method="full" if full else "lora",
+            lora_r=lora_r,
+            max_length=max_length,
+            output_name=output_name,
+        )
+        row = job.public()
+    emit(row)
+
+
+@train_app.command("run")
+def train_run(
+    job: Annotated[
+        str | None, typer.Argument(metavar="[JOB]", help="Job id or prefix (or use --next).")
+    ] = None,
+    next_: Annotated[
+        bool, typer.Option("--next", help="Claim the oldest queued job of the tenant.")
+    ] = False,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="CPU threads for torch.")
+    ] = None,
+) -> None:
+    """Claim a queued job and run the fine-tune here. Role: operator or admin."""
+    from shifty_ent.core.errors import InvalidInput
+    from shifty_ent.model import training
+
+    if (job is None) == (not next_):
+        raise InvalidInput("give a JOB or --next (not both)")
+
+    progress_fn = None
+    bar_ctx = None
+    if show_progress():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        bar_ctx = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+        )
+        bar_ctx.start()
+        task = bar_ctx.add_task("training", total=None)
+
+        def progress_fn(point: dict[str, Any]) -> None:
+            bar_ctx.update(
+                task,
+                completed=point["step"],
+                total=point.get("total_steps"),
+                description=f"training loss {point['loss']:.4f}",
+            )
+
+    try:
+        with command() as ctx:
+            result = training.run_job(ctx, job, threads=threads, progress=progress_fn)
+            row = result.public()
+    finally:
+        if bar_ctx is not None:
+            bar_ctx.stop()
+    info(f"job {row['id']} {row['status']}")
+    emit(row)
+
+
+@train_app.command("list")
+def train_list(
+    status: Annotated[str | None, typer.Option("--status", help="Only jobs in this state.")] = None,
+    limit: LimitOpt = 100,
+) -> None:
+    """List training jobs, newest first. Role: operator, admin or auditor."""
+    from shifty_ent.model import training
+
+    with command() as ctx:
+        rows = [j.public() for j in training.list_jobs(ctx, status=status, limit=limit)]
+    emit(rows, columns=JOB_COLUMNS)
+
+
+@train_app.command("show")
+def train_show(job: JobArg) -> None:
+    """A job with its loss curve (a chart on a terminal, the points in JSON). Role: operator,
+    admin or auditor."""
+    from shifty_ent.core.runtime import output_format
+    from shifty_ent.model import training
+
+    with command() as ctx:
+        row = training.show_job(ctx, job)
+    if output_format() == "table":
+        chart = training.loss_chart(row["points"])
+        row = {k: v for k, v in row.items() if k != "points"}
+        emit(row)
+        if chart:
+            typer.echo(chart)
+        return
+    emit(row)
+
+
+@train_app.command("cancel")
+def train_cancel(job: JobArg) -> None:
+    """Cancel a queued job, or ask a running one to stop at its next step. Role: operator/admin."""
+    from shifty_ent.model import training
+
+    with command() as ctx:
+        row = training.cancel_job(ctx, job).public()
+    emit(row)
+
+
+# ------------------------------------------------------------------------------ evaluation
+
+
+@eval_app.command("record")
+def eval_record(
+    ref: VersionArg,
+    type_: Annotated[EvalType, typer.Option("--type", case_sensitive=False)],
+    metric: Annotated[list[str], typer.Option("--metric", metavar="NAME=VALUE", help="Repeat.")],
+    dataset: Annotated[
+        str | None, typer.Option("--dataset", metavar="ASSET", help="Data it was measured on.")
+    ] = None,
+) -> None:
+    """Store metrics measured elsewhere. Role: operator or admin."""
+    from shifty_ent.model import evaluation
+
+    with command() as ctx:
+        row = evaluation.record(ctx, ref, type_.value, metric, dataset=dataset).public()
+    emit(row)
+
+
+@eval_app.command("run")
+def eval_run(
+    ref: VersionArg,
+    dataset: DatasetOpt,
+    endpoint: Annotated[
+        str | None,
+        typer.Option("--endpoint", help="OpenAI-compatible base URL (default: local or Ollama)."),
+    ] = None,
+    text_field: Annotated[str, typer.Option("--text-field", help="Input field.")] = "text",
+    label_field: Annotated[str, typer.Option("--label-field", help="Gold label field.")] = "label",
+    labels: Annotated[
+        str | None, typer.Option("--labels", help="Comma-separated label set (default: from data).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Examples to use.")] = None,
+) -> None:
+    """Run the model on a labelled JSONL dataset; store accuracy, precision, recall, F1 and the
+    confusion matrix. Role: operator or admin."""
+    from shifty_ent.model import evaluation
+
+    with command() as ctx:
+        row = evaluation.run_eval(
+            ctx,
+            ref,
+            dataset,
+            endpoint=endpoint,
+            text_field=text_field,
+            label_field=label_field,
+            labels=[x.strip() for x in labels.split(",") if x.strip()] if labels else None,
+            limit=limit,
+        ).public()
+    emit(row)
+
+
+@eval_app.command("human")
+def eval_human(
+    ref: VersionArg,
+    dataset: DatasetOpt,
+    sample: Annotated[int, typer.Option("--sample", min=1, max=1000, help="Outputs to review.")],
+    text_field: Annotated[str, typer.Option("--text-field", help="Input field.")] = "text",
+    output_field: Annotated[
+        str, typer.Option("--output-field", help="Field holding the model output.")
+    ] = "output",
+    seed: Annotated[int, typer.Option("--seed", help="Sampling seed.")] = 0,
+) -> None:
+    """Open review_model_output missions for a sample of outputs. Role: operator or admin."""
+    from shifty_ent.model import evaluation
+
+    with command() as ctx:
+        row = evaluation.human(
+            ctx,
+            ref,
+            dataset,
+            sample=sample,
+            text_field=text_field,
+            output_field=output_field,
+            seed=seed,
+        ).public()
+    emit(row)
+
+
+@eval_app.command("list")
+def eval_list(ref: VersionArg) -> None:
+    """Evaluations of a version (human ones aggregate settled missions). Role: operator, admin
+    or auditor."""
+    from shifty_ent.model import evaluation
+
+    with command() as ctx:
+        rows = [e.public() for e in evaluation.list_evals(ctx, ref)]
+    emit(rows, columns=EVAL_COLUMNS)

@@ -1,0 +1,177 @@
+"""Deployments: a version served on a GPU instance of the same tenant, with its health.
+
+The gpu group owns instances (renting, serving image, health probe); this module records which
+version an instance serves, for how many replicas, and the health seen at deploy time and on
+``deployments --check``. Instances are looked up through the gpu service, which only sees the
+acting tenant's instances, so a deployment can never point into another tenant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select, update
+
+from shifty_ent.core.context import Context
+from shifty_ent.core.errors import Conflict, InvalidInput, Refused
+from shifty_ent.core.ids import resolve as resolve_ref
+from shifty_ent.model import registry, seams
+from shifty_ent.model.tables import Deployment, ModelVersion
+
+WRITE_ROLES = ("operator", "admin")
+READ_ROLES = ("operator", "admin", "auditor")
+GONE_INSTANCE_STATES = ("terminated", "terminating", "failed", "disappeared")
+
+
+def serving_checkpoint(version: ModelVersion) -> str:
+    """What the gpu group's serving images take as ``--model`` for this version."""
+    if version.source == "huggingface":
+        return version.source_id
+    if version.source == "ollama":
+        return version.source_id
+    raise Refused(
+        f"{version.ref} is a {version.source} model: the serving images start Hugging Face or "
+        "Ollama models; deploy it with --instance on an instance that already serves it"
+    )
+
+
+def deployment_status(health: dict[str, Any]) -> str:
+    status = health.get("status")
+    if status == "healthy":
+        return "running"
+    if status in ("unhealthy", "unreachable"):
+        return "unhealthy"
+    return "starting"
+
+
+def _check(ctx: Context, dep: Deployment, instance: Any) -> Deployment:
+    health = seams.check_health(ctx, instance)
+    health.pop("instance_id", None)
+    ctx.session.execute(
+        update(Deployment)
+        .where(Deployment.id == dep.id, Deployment.status != "stopped")
+        .values(
+            health=health,
+            status=deployment_status(health),
+            checked_at=ctx.now(),
+            endpoint_url=getattr(instance, "endpoint_url", None) or dep.endpoint_url,
+        )
+    )
+    ctx.session.refresh(dep)
+    return dep
+
+
+def deploy(
+    ctx: Context,
+    ref: str,
+    *,
+    instance: str | None = None,
+    replicas: int = 1,
+    gpu_type: str | None = None,
+    max_price: str | None = None,
+) -> dict[str, Any]:
+    """Serve a version: on ``instance`` (reused) or on a newly provisioned one; health-checked."""
+    ctx.require_role(*WRITE_ROLES)
+    if not 1 <= replicas <= 64:
+        raise InvalidInput("--replicas must be between 1 and 64")
+    version = registry.get_version(ctx, ref)
+    if instance is not None:
+        if gpu_type or max_price:
+            raise InvalidInput("--instance reuses an instance: drop --gpu-type/--max-price")
+        inst = seams.get_instance(ctx, instance)
+        if inst.status in GONE_INSTANCE_STATES:
+            raise Conflict(f"instance {inst.id} is {inst.status}")
+        served = getattr(inst, "model_checkpoint", None)
+        if served and version.source in ("huggingface", "ollama") and served != version.source_id:
+            raise Conflict(
+                f"instance {inst.id} serves {served}, not {version.source_id}; "
+                "deploy on another instance or provision one with --gpu-type"
+            )
+    else:
+        if not gpu_type or not max_price:
+            raise InvalidInput("give --instance, or --gpu-type and --max-price to provision one")
+        checkpoint = serving_checkpoint(version)
+        ctx.session.commit()
+        inst = seams.provision(
+            ctx, gpu_type=gpu_type, max_price=max_price, model_checkpoint=checkpoint
+        )
+    active = ctx.session.scalars(
+        select(Deployment).where(
+            Deployment.tenant_id == ctx.tenant_id,
+            Deployment.version_id == version.id,
+            Deployment.instance_id == inst.id,
+            Deployment.status != "stopped",
+        )
+    ).first()
+    if active is not None:
+        raise Conflict(f"{version.ref} is already deployed on instance {inst.id} ({active.id})")
+    dep = Deployment(
+        tenant_id=ctx.tenant_id,
+        version_id=version.id,
+        instance_id=inst.id,
+        replicas=replicas,
+        endpoint_url=getattr(inst, "endpoint_url", None),
+        created_at=ctx.now(),
+        created_by=ctx.actor,
+    )
+    ctx.session.add(dep)
+    ctx.session.flush()
+    ctx.audit(
+        "model.deploy",
+        target_type="model_deployment",
+        target_id=dep.id,
+        details={
+            "version": version.ref,
+            "version_id": str(version.id),
+            "instance_id": str(inst.id),
+            "replicas": replicas,
+            "provisioned": instance is None,
+        },
+    )
+    ctx.session.commit()
+    _check(ctx, dep, inst)
+    return dep.public(version)
+
+
+def _deployment(ctx: Context, ref: str) -> Deployment:
+    return resolve_ref(
+        ctx.session, Deployment, ref, what="deployment", tenant_id=ctx.tenant_id, name_attr=None
+    )
+
+
+def undeploy(ctx: Context, ref: str) -> dict[str, Any]:
+    """Stop recording a deployment as serving (operator or admin); the instance is left alone."""
+    ctx.require_role(*WRITE_ROLES)
+    dep = _deployment(ctx, ref)
+    changed = ctx.session.execute(
+        update(Deployment)
+        .where(Deployment.id == dep.id, Deployment.status != "stopped")
+        .values(status="stopped", stopped_at=ctx.now(), stopped_by=ctx.actor)
+    ).rowcount
+    if not changed:
+        raise Conflict(f"deployment {dep.id} is already stopped")
+    ctx.session.refresh(dep)
+    ctx.audit(
+        "model.undeploy",
+        target_type="model_deployment",
+        target_id=dep.id,
+        details={"instance_id": str(dep.instance_id), "version_id": str(dep.version_id)},
+    )
+    return dep.public(ctx.session.get(ModelVersion, dep.version_id))
+
+
+def list_deployments(
+    ctx: Context, *, include_stopped: bool = False, check: bool = False
+) -> list[dict[str, Any]]:
+    """Deployments of the tenant with their last health (``check`` probes them now)."""
+    ctx.require_role(*(WRITE_ROLES if check else READ_ROLES))
+    stmt = select(Deployment).where(Deployment.tenant_id == ctx.tenant_id)
+    if not include_stopped:
+        stmt = stmt.where(Deployment.status != "stopped")
+    deps = list(ctx.session.scalars(stmt.order_by(Deployment.created_at.desc())).all())
+    rows = []
+    for dep in deps:
+        if check and dep.status != "stopped":
+            _check(ctx, dep, seams.get_instance(ctx, str(dep.instance_id)))
+        rows.append(dep.public(ctx.session.get(ModelVersion, dep.version_id)))
+    return rows

@@ -1,0 +1,471 @@
+"""Training jobs: a queue in the store that any number of hosts drain with ``train run``.
+
+- ``start_job`` validates that the base version and the dataset asset belong to the tenant.
+- ``claim`` moves a job from ``queued`` to ``running`` with a conditional UPDATE (checked by
+  rowcount); ``train run --next`` picks the oldest queued job with ``FOR UPDATE SKIP LOCKED`` on
+  PostgreSQL, so concurrent workers never take the same job.
+- ``run_job`` commits after every recorded step (SQLite holds its write lock per transaction),
+  re-reads ``cancel_requested`` at each step, and ends the job as succeeded (the adapter becomes a
+  new ``custom`` version with lineage and metrics), failed (with its error) or cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+
+from shifty_ent.core.context import Context
+from shifty_ent.core.errors import Conflict, Interrupted, InvalidInput, NotFound, ShiftyError
+from shifty_ent.core.ids import resolve as resolve_ref
+from shifty_ent.model import registry, seams
+from shifty_ent.model.tables import (
+    FINISHED_JOB_STATES,
+    JOB_STATES,
+    ModelVersion,
+    TrainingJob,
+    TrainingPoint,
+)
+
+WRITE_ROLES = ("operator", "admin")
+READ_ROLES = ("operator", "admin", "auditor")
+TRAINABLE_SOURCES = ("custom", "huggingface")
+MAX_EXAMPLES = 1_000_000
+
+
+def _job(ctx: Context, ref: str) -> TrainingJob:
+    return resolve_ref(
+        ctx.session, TrainingJob, ref, what="training job", tenant_id=ctx.tenant_id, name_attr=None
+    )
+
+
+def start_job(
+    ctx: Context,
+    *,
+    base: str,
+    dataset: str,
+    learning_rate: float = 2e-4,
+    batch_size: int = 4,
+    epochs: float = 1.0,
+    max_steps: int | None = None,
+    method: str = "lora",
+    lora_r: int = 8,
+    max_length: int = 128,
+    output_name: str | None = None,
+) -> TrainingJob:
+    """Queue a fine-tune (operator or admin); both inputs must belong to the tenant."""
+    ctx.require_role(*WRITE_ROLES)
+    if not 0 < learning_rate <= 1:
+        raise InvalidInput("--learning-rate must be in (0, 1]")
+    if not 1 <= batch_size <= 4096:
+        raise InvalidInput("--batch-size must be between 1 and 4096")
+    if not 0 < epochs <= 1000:
+        raise InvalidInput("--epochs must be in (0, 1000]")
+    if max_steps is not None and max_steps < 1:
+        raise InvalidInput("--max-steps must be at least 1")
+    if method not in ("lora", "full"):
+        raise InvalidInput("method must be lora or full")
+    if not 1 <= lora_r <= 256:
+        raise InvalidInput("--lora-r must be between 1 and 256")
+    if not 8 <= max_length <= 32768:
+        raise InvalidInput("--max-length must be between 8 and 32768")
+    base_version = registry.get_version(ctx, base)
+    if base_version.source not in TRAINABLE_SOURCES:
+        raise InvalidInput(
+            f"{base_version.ref} is a {base_version.source} model; fine-tuning needs a "
+            "custom or huggingface checkpoint"
+        )
+    asset = seams.get_asset(ctx, dataset)
+    if getattr(asset, "status", "active") != "active":
+        raise Conflict(f"dataset asset {asset.name} is {asset.status}")
+    if output_name is not None:
+        output_name = registry.validate_model_name(output_name)
+    hp = {
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "method": method,
+        "lora_r": lora_r,
+        "max_length": max_length,
+        "output_name": output_name or base_version.name,
+    }
+    job = TrainingJob(
+        tenant_id=ctx.tenant_id,
+        base_model_id=base_version.id,
+        dataset_id=asset.id,
+        method=method,
+        hyperparameters=hp,
+        created_at=ctx.now(),
+        created_by=ctx.actor,
+    )
+    ctx.session.add(job)
+    ctx.session.flush()
+    ctx.audit(
+        "model.train.start",
+        target_type="training_job",
+        target_id=job.id,
+        details={"base": base_version.ref, "dataset_id": str(asset.id), "hyperparameters": hp},
+    )
+    return job
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(ctx: Context, job_id: uuid.UUID, worker: str) -> bool:
+    """``queued`` -> ``running`` for exactly one caller."""
+    result = ctx.session.execute(
+        update(TrainingJob)
+        .where(
+            TrainingJob.id == job_id,
+            TrainingJob.tenant_id == ctx.tenant_id,
+            TrainingJob.status == "queued",
+        )
+        .values(status="running", claimed_by=worker, started_at=ctx.now())
+    )
+    return result.rowcount == 1
+
+
+def claim_next(ctx: Context, worker: str) -> TrainingJob:
+    """The oldest queued job of the tenant, claimed (SKIP LOCKED on PostgreSQL)."""
+    stmt = (
+        select(TrainingJob.id)
+        .where(TrainingJob.tenant_id == ctx.tenant_id, TrainingJob.status == "queued")
+        .order_by(TrainingJob.created_at, TrainingJob.id)
+        .limit(5)
+    )
+    if ctx.dialect == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    for job_id in ctx.session.scalars(stmt).all():
+        if claim(ctx, job_id, worker):
+            return ctx.session.get(TrainingJob, job_id)  # type: ignore[return-value]
+    raise NotFound("no queued training job to run")
+
+
+def read_texts(path: Path) -> list[str]:
+    """Training texts from JSONL: ``text``, ``prompt``+``completion``, ``input``+``output``/
+    ``label``, or chat ``messages``. Lines that are blank are skipped; a bad line is an error."""
+    texts: list[str] = []
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read dataset {path}: {exc.strerror}") from None
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                raise InvalidInput(f"dataset {path} line {number} is not JSON") from None
+            text = example_text(rec)
+            if text is None:
+                raise InvalidInput(
+                    f"dataset {path} line {number} has none of: text, prompt+completion, "
+                    "input+output, input+label, messages"
+                )
+            texts.append(text)
+            if len(texts) > MAX_EXAMPLES:
+                raise InvalidInput(f"dataset {path} has over {MAX_EXAMPLES} examples")
+    return texts
+
+
+def example_text(rec: Any) -> str | None:
+    if not isinstance(rec, dict):
+        return None
+    if isinstance(rec.get("text"), str):
+        return rec["text"]
+    for a, b in (
+        ("prompt", "completion"),
+        ("prompt", "response"),
+        ("input", "output"),
+        ("input", "label"),
+    ):
+        if a in rec and b in rec:
+            left = rec[a] if isinstance(rec[a], str) else json.dumps(rec[a], sort_keys=True)
+            right = rec[b] if isinstance(rec[b], str) else json.dumps(rec[b], sort_keys=True)
+            return f"{left}\n{right}"
+    msgs = rec.get("messages")
+    if isinstance(msgs, list) and msgs:
+        return "\n".join(
+            f"{m.get('role', '')}: {m.get('content', '')}" for m in msgs if isinstance(m, dict)
+        )
+    return None
+
+
+def dataset_path(ctx: Context, dataset_id: uuid.UUID) -> tuple[Any, Path]:
+    asset = seams.get_asset(ctx, str(dataset_id))
+    if getattr(asset, "scheme", "file") != "file":
+        raise InvalidInput(f"dataset asset {asset.name} is not a local file ({asset.location})")
+    path = Path(asset.location)
+    if not path.is_file():
+        raise NotFound(f"dataset file {path} of asset {asset.name} is missing")
+    return asset, path
+
+
+def base_dir(ctx: Context, version: ModelVersion) -> Path:
+    """Local directory of a base version, checked against its pin (downloaded for HF)."""
+    if version.source == "custom":
+        from shifty_ent.model.sources import custom
+
+        return custom.verify(version.source_id, version.pinned_revision or "")
+    if version.source == "huggingface":
+        from shifty_ent.model.sources import huggingface
+
+        cache = ctx.settings.data_dir / "hf-cache"
+        return huggingface.download(
+            ctx.settings, version.source_id, version.pinned_revision or "", cache
+        )
+    raise InvalidInput(f"{version.ref} ({version.source}) cannot be loaded locally")
+
+
+def adapter_base(ctx: Context, version: ModelVersion) -> tuple[Path, Path | None]:
+    """(base dir, adapter dir or None) to load a version for inference."""
+    base_id = (version.lineage or {}).get("adapter_of")
+    if base_id:
+        base = ctx.session.get(ModelVersion, uuid.UUID(base_id))
+        if base is None or base.tenant_id != ctx.tenant_id:
+            raise NotFound(f"base model of adapter {version.ref} is gone")
+        return base_dir(ctx, base), base_dir(ctx, version)
+    return base_dir(ctx, version), None
+
+
+def _finish(ctx: Context, job: TrainingJob, status: str, **values: Any) -> None:
+    ctx.session.execute(
+        update(TrainingJob)
+        .where(TrainingJob.id == job.id, TrainingJob.status == "running")
+        .values(status=status, finished_at=ctx.now(), **values)
+    )
+    details: dict[str, Any] = {k: v for k, v in values.items() if k in ("error", "metrics")}
+    if values.get("output_version_id"):
+        details["output_version_id"] = str(values["output_version_id"])
+    ctx.audit(
+        f"model.train.{status}", target_type="training_job", target_id=job.id, details=details
+    )
+    ctx.session.commit()
+    ctx.session.refresh(job)
+
+
+def run_job(
+    ctx: Context,
+    ref: str | None,
+    *,
+    threads: int | None = None,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    worker: str | None = None,
+) -> TrainingJob:
+    """Claim the job and fine-tune here (operator or admin). See the module docstring."""
+    from shifty_ent.model import finetune
+    from shifty_ent.model.sources import custom
+
+    ctx.require_role(*WRITE_ROLES)
+    ctx.session.commit()  # importing torch takes seconds: hold no write lock meanwhile
+    finetune.require_training_extra()
+    worker = worker or worker_name()
+    if ref is None:
+        job = claim_next(ctx, worker)
+    else:
+        job = _job(ctx, ref)
+        if not claim(ctx, job.id, worker):
+            ctx.session.refresh(job)
+            who = f" by {job.claimed_by}" if job.claimed_by else ""
+            raise Conflict(f"training job {job.id} is {job.status}{who}; only queued jobs run")
+    ctx.audit(
+        "model.train.claim",
+        target_type="training_job",
+        target_id=job.id,
+        details={"worker": worker},
+    )
+    ctx.session.commit()
+    ctx.session.refresh(job)
+    hp = finetune.Hyperparameters.from_dict(job.hyperparameters)
+    state: dict[str, Any] = {"cancelled_by": None}
+
+    def on_step(point: dict[str, Any]) -> bool:
+        ctx.session.add(
+            TrainingPoint(
+                tenant_id=job.tenant_id,
+                job_id=job.id,
+                step=point["step"],
+                epoch=point["epoch"],
+                loss=point["loss"],
+                learning_rate=point["learning_rate"],
+                at=ctx.now(),
+            )
+        )
+        ctx.session.execute(
+            update(TrainingJob).where(TrainingJob.id == job.id).values(progress=point)
+        )
+        flag = ctx.session.execute(
+            select(TrainingJob.cancel_requested, TrainingJob.cancel_requested_by).where(
+                TrainingJob.id == job.id
+            )
+        ).first()
+        ctx.session.commit()
+        if progress is not None:
+            progress(point)
+        if flag is not None and flag[0]:
+            state["cancelled_by"] = flag[1] or "someone"
+            return False
+        return True
+
+    try:
+        base = ctx.session.get(ModelVersion, job.base_model_id)
+        if base is None:
+            raise NotFound("base model version is gone")
+        asset, data_file = dataset_path(ctx, job.dataset_id)
+        base_path = base_dir(ctx, base)
+        texts = read_texts(data_file)
+        ctx.session.commit()
+        out_dir = ctx.settings.data_dir / "models" / str(ctx.tenant_id) / f"job-{job.id}"
+        result = finetune.finetune(base_path, texts, out_dir, hp, on_step, threads=threads)
+    except KeyboardInterrupt:
+        ctx.session.rollback()
+        _finish(ctx, job, "cancelled", error="interrupted (Ctrl-C) on " + worker)
+        raise Interrupted(f"training job {job.id} interrupted; marked cancelled") from None
+    except ShiftyError as exc:
+        ctx.session.rollback()
+        _finish(ctx, job, "failed", error=exc.message)
+        raise
+    except Exception as exc:  # a crash in torch/transformers: record it, then report it
+        ctx.session.rollback()
+        line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        _finish(ctx, job, "failed", error=f"{type(exc).__name__}: {line}")
+        raise ShiftyError(f"training job {job.id} failed: {type(exc).__name__}: {line}") from exc
+    if result.stopped:
+        _finish(
+            ctx,
+            job,
+            "cancelled",
+            error=f"cancelled by {state['cancelled_by']} at step {result.steps}",
+            metrics=result.metrics(),
+        )
+        raise Conflict(
+            f"training job {job.id} was cancelled by {state['cancelled_by']} at step {result.steps}"
+        )
+    pin = custom.resolve(str(out_dir))
+    lineage = {
+        "training_job_id": str(job.id),
+        "base_model_id": str(base.id),
+        "base_model": base.ref,
+        "base_source": f"{base.source}:{base.source_id}@{base.pinned_revision}",
+        "dataset_id": str(asset.id),
+        "dataset_name": asset.name,
+        "dataset_sha256": getattr(asset, "sha256", None),
+        "method": hp.method,
+        "hyperparameters": dict(job.hyperparameters),
+    }
+    if hp.method == "lora":
+        lineage["adapter_of"] = str(base.id)
+    version = registry.add_version(
+        ctx,
+        name=job.hyperparameters.get("output_name") or base.name,
+        pin=pin,
+        generation_config=dict(base.generation_config or {}),
+        lineage=lineage,
+        metrics=result.metrics(),
+        classification=getattr(asset, "classification", "internal"),
+    )
+    _finish(
+        ctx,
+        job,
+        "succeeded",
+        metrics=result.metrics(),
+        output_version_id=version.id,
+        output_dir=str(out_dir),
+    )
+    return job
+
+
+def cancel_job(ctx: Context, ref: str) -> TrainingJob:
+    """A queued job is cancelled now; a running one is asked to stop at its next step."""
+    ctx.require_role(*WRITE_ROLES)
+    job = _job(ctx, ref)
+    if job.status in FINISHED_JOB_STATES:
+        raise Conflict(f"training job {job.id} already {job.status}")
+    now_cancelled = ctx.session.execute(
+        update(TrainingJob)
+        .where(TrainingJob.id == job.id, TrainingJob.status == "queued")
+        .values(
+            status="cancelled",
+            cancel_requested=True,
+            cancel_requested_by=ctx.actor,
+            finished_at=ctx.now(),
+            error=f"cancelled by {ctx.actor} before it ran",
+        )
+    ).rowcount
+    if not now_cancelled:
+        asked = ctx.session.execute(
+            update(TrainingJob)
+            .where(TrainingJob.id == job.id, TrainingJob.status == "running")
+            .values(cancel_requested=True, cancel_requested_by=ctx.actor)
+        ).rowcount
+        if not asked:
+            ctx.session.refresh(job)
+            raise Conflict(f"training job {job.id} already {job.status}")
+    ctx.audit(
+        "model.train.cancel",
+        target_type="training_job",
+        target_id=job.id,
+        details={"was": "queued" if now_cancelled else "running"},
+    )
+    ctx.session.flush()
+    ctx.session.refresh(job)
+    return job
+
+
+def list_jobs(ctx: Context, *, status: str | None = None, limit: int = 100) -> list[TrainingJob]:
+    ctx.require_role(*READ_ROLES)
+    stmt = select(TrainingJob).where(TrainingJob.tenant_id == ctx.tenant_id)
+    if status is not None:
+        if status not in JOB_STATES:
+            raise InvalidInput(f"--status must be one of {', '.join(JOB_STATES)}")
+        stmt = stmt.where(TrainingJob.status == status)
+    return list(
+        ctx.session.scalars(stmt.order_by(TrainingJob.created_at.desc()).limit(limit)).all()
+    )
+
+
+def show_job(ctx: Context, ref: str) -> dict[str, Any]:
+    ctx.require_role(*READ_ROLES)
+    job = _job(ctx, ref)
+    points = ctx.session.scalars(
+        select(TrainingPoint)
+        .where(TrainingPoint.tenant_id == ctx.tenant_id, TrainingPoint.job_id == job.id)
+        .order_by(TrainingPoint.step)
+    ).all()
+    row = job.public()
+    row["points"] = [p.public() for p in points]
+    return row
+
+
+def loss_chart(points: list[dict[str, Any]], *, width: int = 60, height: int = 8) -> str:
+    """The loss curve as a few lines of text (min/max labelled), averaged into ``width`` bins."""
+    losses = [float(p["loss"]) for p in points]
+    if not losses:
+        return ""
+    bins = min(width, len(losses))
+    values = []
+    for b in range(bins):
+        lo, hi = b * len(losses) // bins, (b + 1) * len(losses) // bins
+        chunk = losses[lo : max(hi, lo + 1)]
+        values.append(sum(chunk) / len(chunk))
+    top, bottom = max(values), min(values)
+    span = (top - bottom) or 1.0
+    rows = []
+    for r in range(height):
+        level = top - span * r / (height - 1) if height > 1 else top
+        label = f"{level:8.4f} |" if r in (0, height - 1) else "         |"
+        line = "".join("*" if round((top - v) / span * (height - 1)) == r else " " for v in values)
+        rows.append(label + line)
+    rows.append("         +" + "-" * bins)
+    rows.append(f"          step 1..{points[-1]['step']}  loss {losses[0]:.4f} -> {losses[-1]:.4f}")
+    return "\n".join(rows)

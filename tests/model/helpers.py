@@ -1,0 +1,49 @@
+"""Shared helpers of the model tests."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+
+def query(db_url: str, sql: str, **params: Any) -> list[Any]:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return list(conn.execute(text(sql), params).all())
+    finally:
+        engine.dispose()
+
+
+def count(db_url: str, sql: str, **params: Any) -> int:
+    return int(query(db_url, sql, **params)[0][0] or 0)
+
+
+def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def register_dataset(
+    make_context: Any,
+    path: Path,
+    *,
+    tenant: str = "acme",
+    name: str | None = None,
+    classification: str = "internal",
+    user: str = "alice",
+) -> str:
+    from shifty_ent.data.assets import register_asset
+
+    with make_context(tenant=tenant, user=user) as ctx:
+        asset = register_asset(
+            ctx,
+            name=name or path.stem,
+            type="dataset",
+            classification=classification,
+            location=str(path),
+        )
+        return str(asset.id)

@@ -1,0 +1,259 @@
+"""Versions, references, aliases, rollback with who/why, promotion gated by an approval mission,
+and tenant isolation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.model.helpers import count, query
+
+
+@pytest.fixture
+def three_versions(cli: Any, tenant: Any, checkpoint: Path) -> list[dict[str, Any]]:
+    out = []
+    for i in range(3):
+        (checkpoint / "config.json").write_text(f'{{"v": {i}}}')
+        out.append(
+            cli.ok(
+                "model",
+                "register",
+                "clf",
+                "--source",
+                "custom",
+                "--source-id",
+                str(checkpoint),
+                tenant="acme",
+            )
+        )
+    return out
+
+
+def test_version_references(cli: Any, three_versions: list[dict[str, Any]]) -> None:
+    v1, v2, v3 = three_versions
+    assert [v["version"] for v in three_versions] == [1, 2, 3]
+    assert cli.ok("model", "show", "clf", tenant="acme")["id"] == v3["id"]
+    assert cli.ok("model", "show", "clf:1", tenant="acme")["id"] == v1["id"]
+    assert cli.ok("model", "show", v2["id"][:8], tenant="acme")["id"] == v2["id"]
+    res = cli("model", "show", "clf:9", tenant="acme")
+    assert res.exit_code == 3 and "no version 9" in res.error["message"]
+    res = cli("model", "show", "clf@production", tenant="acme")
+    assert res.exit_code == 3 and "no alias" in res.error["message"]
+    listed = cli.ok("model", "list", tenant="acme")
+    assert [(r["name"], r["version"]) for r in listed] == [("clf", 3), ("clf", 2), ("clf", 1)]
+    assert set(listed[0]) >= {
+        "id",
+        "name",
+        "version",
+        "source",
+        "source_id",
+        "pinned_revision",
+        "aliases",
+        "lineage",
+    }
+    assert len(cli.ok("model", "list", "--latest", tenant="acme")) == 1
+    assert cli.ok("model", "list", "--source", "ollama", tenant="acme") == []
+
+
+def test_alias_set_and_rollback_records_who_and_why(
+    cli: Any, three_versions: list[dict[str, Any]], db_url: str
+) -> None:
+    cli.ok("model", "alias", "set", "clf", "production", "1", tenant="acme")
+    cli.ok("model", "alias", "set", "clf", "production", "2", user="olga", tenant="acme")
+    moved = cli.ok("model", "alias", "set", "clf", "production", "3", tenant="acme")
+    assert (moved["from_version"], moved["to_version"]) == (2, 3)
+    assert cli.ok("model", "show", "clf@production", tenant="acme")["version"] == 3
+    assert cli.ok("model", "show", "clf:3", tenant="acme")["aliases"] == ["production"]
+    res = cli("model", "rollback", "clf", "--reason", "", tenant="acme")
+    assert res.exit_code == 2
+    back = cli.ok(
+        "model", "rollback", "clf", "--reason", "p95 latency regression", user="olga", tenant="acme"
+    )
+    assert (back["from_version"], back["to_version"]) == (3, 2)
+    assert back["actor"] == "olga" and back["reason"] == "p95 latency regression"
+    assert cli.ok("model", "show", "clf@production", tenant="acme")["version"] == 2
+    # rolling back again goes further back in history, not forth to 3
+    again = cli.ok("model", "rollback", "clf", "--reason", "still bad", tenant="acme")
+    assert again["to_version"] == 1
+    res = cli("model", "rollback", "clf", "--reason", "x", tenant="acme")
+    assert res.exit_code == 5 and "no earlier version" in res.error["message"]
+    to3 = cli.ok("model", "rollback", "clf", "--to", "3", "--reason", "fixed", tenant="acme")
+    assert to3["to_version"] == 3
+    history = cli.ok("model", "alias", "history", "clf", "production", tenant="acme")
+    assert [h["action"] for h in history] == [
+        "set",
+        "set",
+        "set",
+        "rollback",
+        "rollback",
+        "rollback",
+    ]
+    audit = query(
+        db_url, "SELECT actor, details FROM audit_events WHERE action = 'model.alias.rollback'"
+    )
+    assert len(audit) == 3 and audit[0][0] == "olga"
+    res = cli("model", "rollback", "clf", "--reason", "x", user="audrey", tenant="acme")
+    assert res.exit_code == 4
+
+
+def test_alias_validation_changes_nothing(
+    cli: Any, three_versions: list[dict[str, Any]], db_url: str
+) -> None:
+    for args, code in [
+        (("clf", "Bad Alias", "1"), 2),
+        (("clf", "latest", "1"), 2),
+        (("clf", "champion", "7"), 3),
+        (("nope", "champion", "1"), 3),
+    ]:
+        res = cli("model", "alias", "set", *args, tenant="acme")
+        assert res.exit_code == code, (args, res.stderr)
+    res = cli("model", "alias", "set", "clf", "champion", "1", user="lars", tenant="acme")
+    assert res.exit_code == 4
+    assert count(db_url, "SELECT count(*) FROM model_aliases") == 0
+    assert count(db_url, "SELECT count(*) FROM model_alias_events") == 0
+
+
+def test_promote_requires_approved_mission_or_admin_override(
+    cli: Any, three_versions: list[dict[str, Any]], db_url: str
+) -> None:
+    res = cli("model", "promote", "clf:2", "--alias", "production", user="olga", tenant="acme")
+    assert res.exit_code == 4 and "approve_deployment" in res.error["message"]
+    assert count(db_url, "SELECT count(*) FROM model_aliases") == 0
+    mission = cli.ok("model", "approval", "request", "clf:2", user="olga", tenant="acme")
+    assert mission["type"] == "approve_deployment"
+    # still open: refused
+    res = cli("model", "promote", "clf:2", "--alias", "production", user="olga", tenant="acme")
+    assert res.exit_code == 4
+    # a rejected verdict does not count, an approval does (settled by the arcade)
+    query_update(db_url, mission["id"], "reject")
+    assert (
+        cli(
+            "model", "promote", "clf:2", "--alias", "production", user="olga", tenant="acme"
+        ).exit_code
+        == 4
+    )
+    query_update(db_url, mission["id"], "approve")
+    event = cli.ok("model", "promote", "clf:2", "--alias", "production", user="olga", tenant="acme")
+    assert event["mission_id"] == mission["id"] and event["override"] is False
+    # an approval is per version
+    assert (
+        cli(
+            "model", "promote", "clf:3", "--alias", "production", user="olga", tenant="acme"
+        ).exit_code
+        == 4
+    )
+    # override: admin only, with a reason
+    res = cli(
+        "model",
+        "promote",
+        "clf:3",
+        "--alias",
+        "production",
+        "--override",
+        "--reason",
+        "hotfix",
+        user="olga",
+        tenant="acme",
+    )
+    assert res.exit_code == 4
+    res = cli("model", "promote", "clf:3", "--alias", "production", "--override", tenant="acme")
+    assert res.exit_code == 2 and "--reason" in res.error["message"]
+    event = cli.ok(
+        "model",
+        "promote",
+        "clf:3",
+        "--alias",
+        "production",
+        "--override",
+        "--reason",
+        "hotfix for outage",
+        tenant="acme",
+    )
+    assert event["override"] is True and event["reason"] == "hotfix for outage"
+    actions = [r[0] for r in query(db_url, "SELECT action FROM audit_events ORDER BY at, seq")]
+    assert actions.count("model.promote.refused") == 4
+    assert actions.count("model.alias.promote") == 2
+
+
+def query_update(db_url: str, mission_id: str, result: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE arcade_missions SET status='settled', settled_result=:r WHERE id=:i"),
+            {
+                "r": result,
+                "i": mission_id.replace("-", "") if db_url.startswith("sqlite") else mission_id,
+            },
+        )
+    engine.dispose()
+
+
+def test_other_tenant_sees_nothing(
+    cli: Any, three_versions: list[dict[str, Any]], db_url: str
+) -> None:
+    v1 = three_versions[0]
+    cli.ok("tenant", "create", "globex", user="gina")
+    assert cli.ok("model", "list", user="gina", tenant="globex") == []
+    for args in [
+        ("model", "show", v1["id"]),
+        ("model", "show", "clf"),
+        ("model", "versions", "clf"),
+        ("model", "alias", "set", "clf", "production", "1"),
+        ("model", "rollback", "clf", "--reason", "x"),
+        ("model", "promote", v1["id"], "--alias", "production", "--override", "--reason", "x"),
+        ("model", "train", "start", "--base", v1["id"], "--dataset", "x"),
+        ("model", "eval", "record", v1["id"], "--type", "automated", "--metric", "f1=1"),
+    ]:
+        res = cli(*args, user="gina", tenant="globex")
+        assert res.exit_code == 3, (args, res.stderr)
+    # a user of acme cannot act in globex either
+    res = cli("model", "list", user="olga", tenant="globex")
+    assert res.exit_code == 4
+    assert count(db_url, "SELECT count(*) FROM model_aliases") == 0
+
+
+def test_concurrent_registrations_get_distinct_versions(
+    db_url: str, tenant: Any, checkpoint: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "shifty_ent",
+                "--db",
+                db_url,
+                "--as",
+                "alice",
+                "--tenant",
+                "acme",
+                "-o",
+                "json",
+                "model",
+                "register",
+                "race",
+                "--source",
+                "custom",
+                "--source-id",
+                str(checkpoint),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    versions = sorted(r[0] for r in query(db_url, "SELECT version FROM model_versions"))
+    assert versions == [1, 2, 3, 4]
