@@ -1,12 +1,159 @@
-"""``report`` group: audit chain verification (and, as they land, compliance reports)."""
+"""``report`` group: signed compliance, cost and arcade reports; offline verification; audit."""
 
 from __future__ import annotations
 
-from shifty_ent.core.runtime import command, emit, make_app
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
-app = make_app("Audit chain verification and signed reports.")
+import typer
+
+from shifty_ent.core.options import EndOpt, LimitOpt, OutFileOpt, ReportFormat, StartOpt
+from shifty_ent.core.runtime import command, emit, info, make_app
+
+app = make_app("Signed compliance, cost and arcade reports; offline verification; audit chain.")
 audit_app = make_app("The hash-chained audit log.")
 app.add_typer(audit_app, name="audit")
+
+
+class ComplianceType(StrEnum):
+    deletion_audit = "deletion_audit"
+    access_audit = "access_audit"
+    retention_status = "retention_status"
+    data_inventory = "data_inventory"
+
+
+FormatOpt = Annotated[
+    ReportFormat,
+    typer.Option("--format", "-f", case_sensitive=False, help="File format: md, html, json, csv."),
+]
+REPORT_COLUMNS = [
+    "id",
+    "type",
+    "format",
+    "period_start",
+    "period_end",
+    "generated_by",
+    "row_count",
+    "content_sha256",
+    "path",
+]
+
+
+def _generate(
+    kind: str, start: str | None, end: str | None, fmt: ReportFormat, out: Path | None
+) -> None:
+    from shifty_ent.report.service import generate
+
+    with command() as ctx:
+        report = generate(ctx, kind, start=start, end=end, fmt=fmt.value, out=out)
+    info(f"wrote {report.path} ({report.row_count} rows) and its signature {report.path}.sig")
+    emit(report)
+
+
+@app.command("compliance")
+def compliance(
+    type_: Annotated[
+        ComplianceType,
+        typer.Option("--type", case_sensitive=False, help="Which compliance report."),
+    ],
+    start: StartOpt = None,
+    end: EndOpt = None,
+    fmt: FormatOpt = ReportFormat.md,
+    out: OutFileOpt = None,
+) -> None:
+    """Signed compliance evidence for the tenant (auditor or admin).
+
+    deletion_audit: deletion jobs, methods, approvals and whether each certificate still
+    verifies. access_audit: reads and changes of classified data, with the audit chain's
+    verification. retention_status: per policy, assets in force, in notice and overdue.
+    data_inventory: assets by classification, type and location. The period defaults to the
+    30 days before now; --end is exclusive. Without --out the file goes under the data dir
+    (reports/TENANT/). FILE.sig beside it holds the Ed25519 signature.
+    """
+    _generate(type_.value, start, end, fmt, out)
+
+
+@app.command("costs")
+def costs(
+    start: StartOpt = None,
+    end: EndOpt = None,
+    fmt: FormatOpt = ReportFormat.md,
+    out: OutFileOpt = None,
+) -> None:
+    """GPU spend against budgets, burn rate, month-end projection (operator or auditor).
+
+    Spend per day, instance and GPU type from the ledger 'gpu reconcile' accrues, against the
+    tenant's monthly and hourly budgets. Signed like every report; admin may run it too.
+    """
+    _generate("costs", start, end, fmt, out)
+
+
+@app.command("arcade")
+def arcade(
+    start: StartOpt = None,
+    end: EndOpt = None,
+    fmt: FormatOpt = ReportFormat.md,
+    out: OutFileOpt = None,
+) -> None:
+    """Missions, accuracy, agreement, XP and top users (operator or auditor).
+
+    Per mission type: created, settled, unresolved, mean agreement, answers, flagged, accuracy,
+    XP; the top 10 contributors; datasets built. Signed like every report; admin may run it too.
+    """
+    _generate("arcade", start, end, fmt, out)
+
+
+@app.command("verify")
+def verify(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="A report file (FILE.sig beside it) or a deletion certificate file.",
+        ),
+    ],
+    sig: Annotated[
+        Path | None,
+        typer.Option("--sig", metavar="SIGFILE", help="Signature file (default: FILE.sig)."),
+    ] = None,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--fingerprint",
+            metavar="SHA256:HEX",
+            help="Require this signing key (pin it; see 'report keys' or the report row).",
+        ),
+    ] = None,
+) -> None:
+    """Check a signed report or a deletion certificate offline: no database, no network.
+
+    Exits 0 when the signature is valid and not one byte changed; 4 when the file or its
+    signature was altered or another key signed it; 3 when the file is missing. No role needed.
+    """
+    from shifty_ent.core.errors import Refused
+    from shifty_ent.report.service import verify_file
+
+    result = verify_file(file, sig=sig, fingerprint=fingerprint)
+    emit(result)
+    if not result.ok:
+        raise Refused(f"{file}: {result.reason}", file=str(file))
+
+
+@app.command("list")
+def list_(
+    type_: Annotated[str | None, typer.Option("--type", help="Only reports of this type.")] = None,
+    limit: LimitOpt = 50,
+) -> None:
+    """Reports generated for the tenant, newest first (operator or auditor).
+
+    Shows each report's file, content SHA-256, signature, signing key and audit head.
+    """
+    from shifty_ent.report.service import list_reports
+
+    with command() as ctx:
+        rows = list_reports(ctx, report_type=type_, limit=limit)
+    emit(rows, columns=REPORT_COLUMNS)
 
 
 @audit_app.command("verify")

@@ -1,0 +1,155 @@
+"""A report while it is being built: metadata, summary figures, charts and streamed sections.
+
+Report modules add sections from row iterators; each row is rendered at once into a temporary
+spool in the output format, so memory stays flat however many rows a section has. Summary figures
+and charts (small, aggregated while streaming) are known only at the end, so the final file is
+assembled afterwards: header, summary and charts first, then each spool copied in order.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from shifty_ent.report.period import Period
+
+SCHEMA = "shifty-ent.report/v1"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    kind: str = "text"  # text | int | money | time | bool | id | hash | pct
+
+
+@dataclass
+class Chart:
+    """A bar chart: ``points`` are (label, value) in display order."""
+
+    id: str
+    title: str
+    unit: str
+    points: list[tuple[str, float]]
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "unit": self.unit,
+            "points": [{"label": label, "value": value} for label, value in self.points],
+        }
+
+
+@dataclass
+class Meta:
+    """What every report carries, in the file and in the signed statement."""
+
+    report_id: str
+    type: str
+    title: str
+    format: str
+    tenant_id: str
+    tenant_name: str
+    period: Period
+    generated_at: datetime
+    generated_by: str
+    tool_version: str
+    audit_head_seq: int
+    audit_head_hash: str
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "report_id": self.report_id,
+            "type": self.type,
+            "title": self.title,
+            "format": self.format,
+            "tenant_id": self.tenant_id,
+            "tenant": self.tenant_name,
+            "period_start": self.period.start.isoformat(),
+            "period_end": self.period.end.isoformat(),
+            "generated_at": self.generated_at.isoformat(),
+            "generated_by": self.generated_by,
+            "tool": "shifty-ent",
+            "tool_version": self.tool_version,
+            "audit_head_seq": self.audit_head_seq,
+            "audit_head_hash": self.audit_head_hash,
+        }
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    columns: list[Column]
+    description: str = ""
+    row_count: int = 0
+    spool: IO[str] | None = field(default=None, repr=False)
+
+
+RowWriter = Callable[[dict[str, Any]], None]
+
+
+class ReportBuilder:
+    """Collects one report. ``renderer`` (see :mod:`shifty_ent.report.render`) renders rows."""
+
+    def __init__(self, meta: Meta, renderer: Any) -> None:
+        self.meta = meta
+        self.renderer = renderer
+        self.summary: dict[str, Any] = {}
+        self.notes: list[str] = []
+        self.charts: list[Chart] = []
+        self.sections: list[Section] = []
+
+    @property
+    def row_count(self) -> int:
+        return sum(s.row_count for s in self.sections)
+
+    def open_section(
+        self, id: str, title: str, columns: list[Column], description: str = ""
+    ) -> tuple[Section, RowWriter]:
+        """Start a section; returns it and a function that renders one row into its spool."""
+        spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
+        section = Section(id, title, columns, description, spool=spool)
+        self.sections.append(section)
+        write = self.renderer.row_writer(section, spool)
+
+        def add(row: dict[str, Any]) -> None:
+            write(row)
+            section.row_count += 1
+
+        return section, add
+
+    def section(
+        self,
+        id: str,
+        title: str,
+        columns: list[Column],
+        rows: Iterable[dict[str, Any]],
+        description: str = "",
+    ) -> int:
+        """Add a section from an iterator of rows (consumed once, streamed); returns the count."""
+        section, add = self.open_section(id, title, columns, description)
+        for row in rows:
+            add(row)
+        return section.row_count
+
+    def chart(self, id: str, title: str, unit: str, points: list[tuple[str, float]]) -> None:
+        self.charts.append(Chart(id, title, unit, points))
+
+    def write(self, out: IO[str]) -> None:
+        """Assemble the final document into ``out`` and release the spools."""
+        try:
+            self.renderer.assemble(self, out)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for section in self.sections:
+            if section.spool is not None:
+                section.spool.close()
+                section.spool = None

@@ -1,0 +1,1 @@
+"""Detached signatures for report files."""
