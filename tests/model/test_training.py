@@ -396,3 +396,22 @@ def test_ollama_pull_streams_progress(make_context: Any, tenant: Any, ollama_ser
     assert statuses[0] == "pulling manifest" and statuses[-1] == "success"
     sizes = [(c, t) for _, c, t in seen if t]
     assert sizes[-1][0] == sizes[-1][1] == 397_000_000
+
+
+def test_force_cancel_of_a_job_whose_worker_died(
+    cli: Any, job_setup: dict[str, Any], db_url: str
+) -> None:
+    from sqlalchemy import create_engine, text
+
+    job = start(cli, job_setup, "--max-steps", "2")
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE training_jobs SET status='running', claimed_by='dead-host:42'"))
+    engine.dispose()
+    asked = cli.ok("model", "train", "cancel", job["id"], user="olga", tenant="acme")
+    assert asked["status"] == "running" and asked["cancel_requested"] is True
+    res = cli("model", "train", "cancel", job["id"], "--force", user="olga", tenant="acme")
+    assert res.exit_code == 4
+    done = cli.ok("model", "train", "cancel", job["id"], "--force", tenant="acme")
+    assert done["status"] == "cancelled" and "dead-host:42" in done["error"]
+    assert cli("model", "train", "run", job["id"], tenant="acme").exit_code == 5

@@ -481,12 +481,19 @@ def train_show(job: JobArg) -> None:
 
 
 @train_app.command("cancel")
-def train_cancel(job: JobArg) -> None:
-    """Cancel a queued job, or ask a running one to stop at its next step. Role: operator/admin."""
+def train_cancel(
+    job: JobArg,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Admin: end a running job whose worker is gone, now."),
+    ] = False,
+) -> None:
+    """Cancel a queued job, or ask a running one to stop at its next step. Role: operator/admin
+    (--force: admin)."""
     from shifty_ent.model import training
 
     with command() as ctx:
-        row = training.cancel_job(ctx, job).public()
+        row = training.cancel_job(ctx, job, force=force).public()
     emit(row)
 
 

@@ -264,7 +264,6 @@ def run_job(
 ) -> TrainingJob:
     """Claim the job and fine-tune here (operator or admin). See the module docstring."""
     from shifty_ent.model import finetune
-    from shifty_ent.model.sources import custom
 
     ctx.require_role(*WRITE_ROLES)
     ctx.session.commit()  # importing torch takes seconds: hold no write lock meanwhile
@@ -351,6 +350,38 @@ def run_job(
         raise Conflict(
             f"training job {job.id} was cancelled by {state['cancelled_by']} at step {result.steps}"
         )
+    still = ctx.session.scalar(select(TrainingJob.status).where(TrainingJob.id == job.id))
+    if still != "running":
+        raise Conflict(f"training job {job.id} was {still} while it ran; result not registered")
+    try:
+        version = _register_output(ctx, job, base, asset, out_dir, hp, result)
+    except ShiftyError as exc:
+        ctx.session.rollback()
+        _finish(ctx, job, "failed", error=f"registering the result failed: {exc.message}")
+        raise
+    _finish(
+        ctx,
+        job,
+        "succeeded",
+        metrics=result.metrics(),
+        output_version_id=version.id,
+        output_dir=str(out_dir),
+    )
+    return job
+
+
+def _register_output(
+    ctx: Context,
+    job: TrainingJob,
+    base: ModelVersion,
+    asset: Any,
+    out_dir: Path,
+    hp: Any,
+    result: Any,
+) -> ModelVersion:
+    """The trained adapter (or weights) as a new custom version with lineage and metrics."""
+    from shifty_ent.model.sources import custom
+
     pin = custom.resolve(str(out_dir))
     lineage = {
         "training_job_id": str(job.id),
@@ -365,7 +396,7 @@ def run_job(
     }
     if hp.method == "lora":
         lineage["adapter_of"] = str(base.id)
-    version = registry.add_version(
+    return registry.add_version(
         ctx,
         name=job.hyperparameters.get("output_name") or base.name,
         pin=pin,
@@ -374,18 +405,9 @@ def run_job(
         metrics=result.metrics(),
         classification=getattr(asset, "classification", "internal"),
     )
-    _finish(
-        ctx,
-        job,
-        "succeeded",
-        metrics=result.metrics(),
-        output_version_id=version.id,
-        output_dir=str(out_dir),
-    )
-    return job
 
 
-def cancel_job(ctx: Context, ref: str) -> TrainingJob:
+def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
     """A queued job is cancelled now; a running one is asked to stop at its next step."""
     ctx.require_role(*WRITE_ROLES)
     job = _job(ctx, ref)
@@ -402,7 +424,25 @@ def cancel_job(ctx: Context, ref: str) -> TrainingJob:
             error=f"cancelled by {ctx.actor} before it ran",
         )
     ).rowcount
-    if not now_cancelled:
+    if not now_cancelled and force:
+        # the worker is gone (killed host): end the job now; a live worker would still see
+        # cancel_requested at its next step and stop without registering anything
+        ctx.require_role("admin")
+        asked = ctx.session.execute(
+            update(TrainingJob)
+            .where(TrainingJob.id == job.id, TrainingJob.status == "running")
+            .values(
+                status="cancelled",
+                cancel_requested=True,
+                cancel_requested_by=ctx.actor,
+                finished_at=ctx.now(),
+                error=f"force-cancelled by {ctx.actor} (worker {job.claimed_by} presumed gone)",
+            )
+        ).rowcount
+        if not asked:
+            ctx.session.refresh(job)
+            raise Conflict(f"training job {job.id} already {job.status}")
+    elif not now_cancelled:
         asked = ctx.session.execute(
             update(TrainingJob)
             .where(TrainingJob.id == job.id, TrainingJob.status == "running")
@@ -415,7 +455,7 @@ def cancel_job(ctx: Context, ref: str) -> TrainingJob:
         "model.train.cancel",
         target_type="training_job",
         target_id=job.id,
-        details={"was": "queued" if now_cancelled else "running"},
+        details={"was": "queued" if now_cancelled else "running", "force": force},
     )
     ctx.session.flush()
     ctx.session.refresh(job)
