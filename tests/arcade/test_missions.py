@@ -265,3 +265,21 @@ def test_import_offers_missions_in_file_order(arcade, tmp_path: Path):
     assert got == ["#s0", "#s0", "#s0"]
     got = [arcade.ok("next", user="lea")["payload"]["selector"]]
     assert got == ["#s1"]
+
+
+def test_payload_from_file_and_empty_import(arcade, tmp_path: Path):
+    p = tmp_path / "payload.json"
+    p.write_text(json.dumps({"error": "boom", "stack_trace": "at x"}))
+    m = arcade.ok(
+        "mission", "create", "--type", "classify_error", "--payload", f"@{p}", user="olga"
+    )
+    assert m["payload"]["stack_trace"] == "at x"
+    res = arcade.run(
+        "mission", "create", "--type", "classify_error", "--payload", "@/nope.json", user="olga"
+    )
+    assert res.exit_code == 2
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    res = arcade.run("mission", "import", str(empty), user="olga")
+    assert res.exit_code == 2 and "no missions" in res.error["message"]
+    assert len(arcade.ok("mission", "list", user="olga")) == 1

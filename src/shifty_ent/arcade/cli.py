@@ -259,7 +259,7 @@ def play_cmd(type: TypeOpt = None) -> None:
             console.print(key)
             return key
         try:
-            return str(typer.prompt(prompt, default="q", show_default=False, err=False))
+            return str(typer.prompt(prompt))  # end of input raises Abort: quit
         except (clicklib.Abort, EOFError):
             return "q"
 

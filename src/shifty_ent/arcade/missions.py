@@ -623,7 +623,7 @@ def complete(
     validate_result(mtype, list(found.options), option, confidence, notes)
     mission = _lock_mission(ctx, found.id)
     now = ctx.now()
-    level = progression.user_level(ctx, ctx.actor)
+    level = progression.user_level(ctx, ctx.actor) if mission.min_level > 1 else 1
     if level < mission.min_level:
         raise Refused(
             f"{mtype.name} missions need level {mission.min_level} or above "
