@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sqlmodel import Session
 
 from shifty_ent.core.canonical import canonical_json
+from shifty_ent.core.clock import now
 from shifty_ent.core.errors import InvalidInput
 from shifty_ent.core.tables import SigningKey
 
@@ -72,14 +73,27 @@ def load_or_create_key(path: Path) -> tuple[KeyPair, bool]:
 
 
 def register_key(session: Session, pair: KeyPair, actor: str) -> bool:
-    """Record the public key in the store; returns whether it was new."""
-    if session.get(SigningKey, pair.fingerprint) is not None:
-        return False
-    session.add(
-        SigningKey(fingerprint=pair.fingerprint, public_key=pair.public_b64, created_by=actor)
+    """Record the public key in the store; returns whether this call inserted it.
+
+    ``INSERT ... ON CONFLICT DO NOTHING``: two processes signing for the first time at once (two
+    sweeps on a shared PostgreSQL) both succeed, and exactly one of them records the key.
+    """
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = session.execute(
+        insert(SigningKey)
+        .values(
+            fingerprint=pair.fingerprint,
+            algorithm="Ed25519",
+            public_key=pair.public_b64,
+            created_at=now(),
+            created_by=actor,
+        )
+        .on_conflict_do_nothing(index_elements=["fingerprint"])
     )
-    session.flush()
-    return True
+    return bool(result.rowcount)
 
 
 def sign(pair: KeyPair, document: Any) -> str:
