@@ -136,6 +136,15 @@ def test_sweep_notifies_archives_deletes_and_skips_holds(
     _header, tar_bytes = open_archive(load_settings({}), archive)
     with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as tar:
         assert tar.extractfile("doomed.csv").read() == b"row," * 50_000
+    cert = cli.ok(
+        "data",
+        "certificate",
+        "show",
+        res["deleted"][0]["certificate_id"],
+        user="audrey",
+        tenant="acme",
+    )
+    assert cert["certificate"]["sanitization"]["performed_by"] == "system:sweep (as olga)"
     job = cli.ok("data", "delete", "show", res["deleted"][0]["job_id"], user="alice", tenant="acme")
     assert (
         job["source"] == "sweep"
@@ -211,3 +220,46 @@ def test_two_concurrent_sweeps_erase_each_asset_once(
     certs = cli.ok("data", "certificate", "list", user="alice", tenant="acme")
     assert sorted(c["job_id"] for c in certs) == sorted(j["id"] for j in jobs)
     assert list(root.iterdir()) == []
+
+
+def test_killed_sweep_is_finished_by_the_next(
+    cli: Any, db_url: str, tenant: Any, root: Path, register: Any
+) -> None:
+    import json
+
+    _policy(cli, "--auto-delete", "--method", "secure_overwrite")
+    asset = register("a", make_file(root / "a.bin", 500_000))
+    cmd = [
+        sys.executable,
+        "-m",
+        "shifty_ent",
+        "--db",
+        db_url,
+        "--as",
+        "olga",
+        "--tenant",
+        "acme",
+        "-o",
+        "json",
+        "data",
+        "sweep",
+    ]
+    env = {**os.environ, "SHIFTY_NOW": LATER}
+    killed = subprocess.run(
+        cmd,
+        env={**env, "SHIFTY_FAULT_KILL_AFTER_PASS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9
+    assert (
+        cli.ok("data", "asset", "show", asset["id"], user="alice", tenant="acme")["status"]
+        == "erasing"
+    )
+    second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout)
+    assert [r["status"] for r in summary["resumed"]] == ["completed"] and summary["deleted"] == []
+    assert not (root / "a.bin").exists() and list(root.iterdir()) == []
+    assert len(cli.ok("data", "certificate", "list", user="alice", tenant="acme")) == 1

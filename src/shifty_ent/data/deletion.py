@@ -78,10 +78,14 @@ def roots_for(ctx: Context, asset: Asset) -> list[Path]:
     roots = pathsafety.allowed_roots(
         ctx.settings.data_roots, ctx.tenant.data_roots if ctx.tenant else []
     )
-    if asset.type == "workspace":
-        ws_root = ctx.settings.workspace_dir / str(ctx.tenant_id)
-        if ws_root.is_dir():
-            roots.append(Path(os.path.realpath(ws_root)))
+    managed = {
+        "workspace": ctx.settings.workspace_dir / str(ctx.tenant_id),
+        # arcade datasets of a tenant without data roots live in the tenant's managed area
+        "dataset": ctx.settings.data_dir / "datasets" / str(ctx.tenant_id),
+    }
+    own = managed.get(asset.type)
+    if own is not None and own.is_dir():
+        roots.append(Path(os.path.realpath(own)))
     return roots
 
 
@@ -121,8 +125,14 @@ def request_deletion(
     reason: str,
     source: str = "manual",
     auto_approved_by: str | None = None,
+    reserve: bool = False,
 ) -> DeletionJob:
-    """Create a deletion job (operator or admin) for named assets or for one data subject."""
+    """Create a deletion job (operator or admin) for named assets or for one data subject.
+
+    ``reserve`` (sweep and workspace jobs, executed right away by their creator) records this
+    process as the job's owner with a lease, so a concurrent sweep resumes it only once this
+    process is gone or the lease ran out.
+    """
     ctx.require_role(*REQUEST_ROLES)
     method = validate_method(method)
     reason = (reason or "").strip()
@@ -179,6 +189,8 @@ def request_deletion(
     if auto_approved_by is not None:
         job.status, job.auto_approved = "approved", True
         job.approved_by, job.approved_at = auto_approved_by, ctx.now()
+    if reserve:
+        job.claimed_by, job.lease_expires_at = executor_id(ctx.actor), _wall() + LEASE
     ctx.session.add(job)
     ctx.session.flush()
     for asset in assets:
@@ -414,6 +426,11 @@ def _claim_job(ctx: Context, job: DeletionJob) -> str:
     return token
 
 
+def reservation_is_stale(job: DeletionJob) -> bool:
+    """An approved job reserved by its creator: may another process take it now?"""
+    return job.claimed_by is None or _claim_is_stale(job, _wall())
+
+
 def _claim_is_stale(job: DeletionJob, now: datetime) -> bool:
     """The executor is gone: same host and its pid is dead, or its lease ran out."""
     if job.lease_expires_at is not None and job.lease_expires_at < now:
@@ -478,7 +495,7 @@ def execute_job(
     system_actor: str | None = None,
 ) -> DeletionJob:
     token = _claim_job(ctx, job)
-    performer = system_actor or ctx.actor
+    performer = f"{system_actor} (as {ctx.actor})" if system_actor else ctx.actor
     items = {str(i.asset_id): i for i in job_items(ctx, job)}
     for asset_id in job.asset_ids:
         item = items[asset_id]

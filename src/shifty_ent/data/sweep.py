@@ -107,6 +107,15 @@ def _expired_held(ctx: Context, now: datetime) -> list[Asset]:
     )
 
 
+def _erase_failed(ctx: Context) -> list[Asset]:
+    """Assets an earlier erasure touched but could not finish: they need a person."""
+    return list(
+        ctx.session.scalars(
+            select(Asset).where(Asset.tenant_id == ctx.tenant_id, Asset.status == "erase_failed")
+        ).all()
+    )
+
+
 def _noticeable(ctx: Context, now: datetime) -> list[tuple[Asset, RetentionPolicy]]:
     stmt = (
         select(Asset, RetentionPolicy)
@@ -154,6 +163,7 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
         "workspaces_destroyed": [],
         "over_allocation": [],
         "skipped_legal_hold": [_brief(a) for a in _expired_held(ctx, now)],
+        "erase_failed": [_brief(a) for a in _erase_failed(ctx)],
         "failures": [],
     }
     _notices(ctx, now, summary, dry_run)
@@ -244,7 +254,7 @@ def _notices(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool
 
 def _resume(ctx: Context, summary: dict[str, Any]) -> None:
     """Finish sweep and workspace jobs a killed sweep left approved or running."""
-    from shifty_ent.data.deletion import execute_job
+    from shifty_ent.data.deletion import execute_job, reservation_is_stale
 
     jobs = ctx.session.scalars(
         select(DeletionJob).where(
@@ -254,6 +264,8 @@ def _resume(ctx: Context, summary: dict[str, Any]) -> None:
         )
     ).all()
     for job in jobs:
+        if job.status == "approved" and not reservation_is_stale(job):
+            continue  # its creator (a live sweep) is about to run it
         try:
             done = execute_job(ctx, job, system_actor=SYSTEM_ACTOR)
         except Conflict:
@@ -305,6 +317,7 @@ def _expired_assets(ctx: Context, now: datetime, summary: dict[str, Any], dry_ru
                 reason=f"retention policy {policy.name}: expired at {_iso(asset.expires_at)}",
                 source="sweep",
                 auto_approved_by=f"policy:{policy.name}",
+                reserve=True,
             )
             ctx.session.commit()
         except Conflict:

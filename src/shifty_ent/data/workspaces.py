@@ -211,6 +211,7 @@ def destroy_workspace(
         reason=reason or f"workspace {ws.name} destroyed by {ctx.actor}",
         source="workspace",
         auto_approved_by=f"workspace:{ws.id}",
+        reserve=True,
     )
     ws.job_id = job.id
     ws.status = "destroying"
