@@ -142,6 +142,31 @@ def scan(path: Path, chain: str) -> dict[str, float]:
     return {"seconds": time.perf_counter() - t0, "rows": n}
 
 
+def orm_scan(path: Path, chain: str) -> dict[str, float]:
+    """Context: the same events read through the ORM in keyset pages (core.audit.iter_events)."""
+    from shifty_ent.core import audit, store
+
+    engine = store.get_engine(f"sqlite:///{path}")
+    t0 = time.perf_counter()
+    with store.new_session(engine) as session:
+        n = sum(1 for _ in audit.iter_events(session, chain))
+    return {"seconds": time.perf_counter() - t0, "rows": n}
+
+
+def core_verify(path: Path, chain: str) -> dict[str, float]:
+    """Context: the platform's own chain check (RFC 8785 per event), ``report audit verify``."""
+    import uuid as _uuid
+
+    from shifty_ent.core import audit, store
+
+    engine = store.get_engine(f"sqlite:///{path}")
+    t0 = time.perf_counter()
+    with store.new_session(engine) as session:
+        rep = audit.verify(session, _uuid.UUID(chain))
+    assert rep.ok
+    return {"seconds": time.perf_counter() - t0, "rows": rep.events}
+
+
 def report(path: Path, fmt: str, out: Path, start: str, end: str, trace: bool) -> dict:
     """Run the report as the CLI would (in this process), returning time and memory."""
     if trace:
@@ -192,8 +217,9 @@ def main() -> None:
     args = p.parse_args()
     if args.child is not None:
         kind, db, *rest = args.child
-        if kind == "scan":
-            print(json.dumps(scan(Path(db), rest[0])))
+        if kind in ("scan", "orm_scan", "core_verify"):
+            fn = {"scan": scan, "orm_scan": orm_scan, "core_verify": core_verify}[kind]
+            print(json.dumps(fn(Path(db), rest[0])))
         else:
             fmt, out, start, end, trace = rest
             print(json.dumps(report(Path(db), fmt, Path(out), start, end, trace == "1")))
@@ -217,6 +243,8 @@ def main() -> None:
             ]
             reps.sort(key=lambda r: r["seconds"])
             traced = child(["report", str(db), args.format, str(out), *rng, "1"])
+            orm = child(["orm_scan", str(db), chain])["seconds"]
+            core = child(["core_verify", str(db), chain])["seconds"] if label == "small" else None
             results[label] = {
                 "events": n,
                 "scan_s": scans[len(scans) // 2],
@@ -225,6 +253,8 @@ def main() -> None:
                 "file_mib": reps[0]["bytes"] / 2**20,
                 "maxrss_mib": max(r["maxrss_mib"] for r in reps),
                 "traced_peak_mib": traced["traced_peak_mib"],
+                "orm_scan_s": orm,
+                "core_verify_s": core,
             }
         for label in ("small", "full"):
             r = results[label]
@@ -235,6 +265,15 @@ def main() -> None:
                 f"file={r['file_mib']:.1f}MiB peak_rss={r['maxrss_mib']:.0f}MiB "
                 f"traced_peak={r['traced_peak_mib']:.1f}MiB"
             )
+            context = f"      context: ORM keyset scan={r['orm_scan_s']:.2f}s " + (
+                f"({r['report_s'] / r['orm_scan_s']:.2f}x)"
+            )
+            if r["core_verify_s"]:
+                context += (
+                    f"; 'report audit verify' (RFC 8785 per event)={r['core_verify_s']:.2f}s "
+                    f"({r['report_s'] / r['core_verify_s']:.2f}x)"
+                )
+            print(context)
         grow = results["full"]["traced_peak_mib"] / max(results["small"]["traced_peak_mib"], 1e-9)
         print(
             f"memory: traced peak at {results['full']['events']:,} events is {grow:.2f}x the peak "

@@ -28,8 +28,8 @@ from tests.fakes.huggingface import FakeHub, FakeRepo  # noqa: E402
 from tests.fakes.vastai import API_KEY, FakeVast  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-SEEDS = [7, 1234]
-STEPS = 36
+SEEDS = [7, 1234, 20261127]
+STEPS = 60
 PEOPLE = {
     "acme": {
         "admin": "alice",
@@ -79,6 +79,7 @@ class World:
         self.ids: dict[str, dict[str, list[str]]] = {t: {} for t in PEOPLE}
         self.tenant_ids: dict[str, str] = {}
         self.n = 0
+        self.attacks = 0
 
     def tick(self, seconds: int = 60) -> None:
         self.now += timedelta(seconds=seconds)
@@ -290,6 +291,7 @@ class World:
             "report": [(["report", "list", "--type", "costs"], p["auditor"])],
         }[kind]
         args, user = self.rng.choice(attempts)
+        self.attacks += 1
         before = snapshot(self.db_url, self.tenant_ids[other])
         res = self.cli(*args, user=user, tenant=t)
         after = snapshot(self.db_url, self.tenant_ids[other])
@@ -385,3 +387,17 @@ def test_random_operations_never_cross_tenants(cli, db_url, tmp_path, monkeypatc
                 assert world.tenant_ids[other] not in text
             chain = cli.ok("report", "audit", "verify", user=p["auditor"], tenant=t)
             assert chain[0]["ok"] is True
+        assert world.attacks >= 5, "the seed produced too few cross-tenant attempts"
+        # the snapshot is sensitive: one changed byte in the other tenant's rows shows
+        from shifty_ent.data.tables import Asset
+
+        tid = world.tenant_ids["beta"]
+        before = snapshot(db_url, tid)
+        engine = store.get_engine(db_url)
+        with engine.begin() as conn:
+            conn.execute(
+                Asset.__table__.update()
+                .where(Asset.tenant_id == uuid.UUID(tid))
+                .values(hold_reason="changed")
+            )
+        assert snapshot(db_url, tid) != before

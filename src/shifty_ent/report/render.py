@@ -224,6 +224,9 @@ def svg_bar_chart(chart: Chart, *, width: int = 760, height: int = 260) -> str:
         return "".join(parts)
     top_value = max(v for _, v in chart.points)
     scale_top = top_value if top_value > 0 else 1.0
+    if all(float(v).is_integer() for _, v in chart.points):  # counts: whole-number ticks
+        step = max(1, -(-int(scale_top) // 4))
+        scale_top = float(step * 4)
     for i in range(5):  # grid lines and y labels
         frac = i / 4
         y = top + plot_h - frac * plot_h
