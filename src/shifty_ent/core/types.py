@@ -54,7 +54,8 @@ def to_micros(value: Decimal | int | float | str) -> int:
 def from_micros(value: int | None) -> Decimal | None:
     if value is None:
         return None
-    return (Decimal(int(value)) / MICROS).normalize() if value else Decimal("0")
+    # scaleb keeps a plain exponent (50.000000, never 5E+1) so f-strings print it readably
+    return Decimal(int(value)).scaleb(-6)
 
 
 class Money(TypeDecorator[Decimal]):
