@@ -57,6 +57,48 @@ def test_version_references(cli: Any, three_versions: list[dict[str, Any]]) -> N
     assert cli.ok("model", "list", "--source", "ollama", tenant="acme") == []
 
 
+def test_list_rows_match_show(
+    cli: Any, make_context: Any, three_versions: list[dict[str, Any]]
+) -> None:
+    """``model list`` builds its rows from the driver's values for speed: every field must read
+    exactly as ``model show`` renders it (ids, times with offset, aliases, lineage), on both
+    databases, at a whole second (SHIFTY_NOW) and with microseconds."""
+    from shifty_ent.model import registry
+    from shifty_ent.model.sources import Pin
+
+    cli.ok("model", "alias", "set", "clf", "production", "2", tenant="acme")
+    cli.ok("model", "alias", "set", "clf", "canary", "2", tenant="acme")
+    env = {"SHIFTY_NOW": "2026-11-02T10:00:00+00:00"}
+    cli.ok(
+        "model",
+        "register",
+        "other",
+        "--source",
+        "custom",
+        "--source-id",
+        three_versions[0]["source_id"],
+        tenant="acme",
+        env=env,
+    )
+    with make_context(tenant="acme") as ctx:
+        pin = Pin("custom", "/ckpt/tuned", "sha256:" + "ab" * 32)
+        registry.add_version(ctx, name="tuned", pin=pin, lineage={"base": "clf:1", "steps": 3})
+    listed = cli.ok("model", "list", tenant="acme")
+    assert [r["name"] for r in listed] == ["clf", "clf", "clf", "other", "tuned"]
+    for row in listed:
+        shown = cli.ok("model", "show", row["id"], tenant="acme")
+        assert row == {k: shown[k] for k in row}, row["name"]
+    by_ref = {(r["name"], r["version"]): r for r in listed}
+    assert by_ref["clf", 2]["aliases"] == ["canary", "production"]
+    assert by_ref["clf", 1]["aliases"] == []
+    assert by_ref["tuned", 1]["lineage"] == {"base": "clf:1", "steps": 3}
+    assert by_ref["other", 1]["created_at"] == "2026-11-02T10:00:00+00:00"
+    assert [r["version"] for r in cli.ok("model", "list", "--alias", "canary", tenant="acme")] == [
+        2
+    ]
+    assert cli.ok("model", "list", "--limit", "2", tenant="acme") == listed[:2]
+
+
 def test_alias_set_and_rollback_records_who_and_why(
     cli: Any, three_versions: list[dict[str, Any]], db_url: str
 ) -> None:

@@ -3,11 +3,16 @@
 Probe paths by server kind: OpenAI-compatible servers (vLLM) ``/health`` then ``/v1/models``;
 Ollama ``/api/tags`` (healthy only once the model is pulled). The probe talks to the instance,
 not to vast.ai; it runs outside any transaction (SQLite holds its write lock while one is open).
+``probe_many`` probes several instances at once on a bounded thread pool, so a reconcile of many
+dead endpoints waits about one timeout per ``PROBE_WORKERS`` instances, not one per instance.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -18,19 +23,62 @@ from shifty_ent.gpu.serving import HEALTH_PATHS
 from shifty_ent.gpu.tables import RUNNING, GpuInstance
 
 PROBE_TIMEOUT_S = 5.0
+PROBE_WORKERS = 16
 
 
-def probe(inst: GpuInstance, *, timeout: float = PROBE_TIMEOUT_S) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ProbeTarget:
+    """What a probe needs of an instance, copied off the ORM object: worker threads must not
+    touch the session or its objects."""
+
+    status: str
+    endpoint_url: str | None
+    server_kind: str | None
+    model_checkpoint: str | None
+
+    @classmethod
+    def of(cls, inst: GpuInstance) -> ProbeTarget:
+        return cls(inst.status, inst.endpoint_url, inst.server_kind, inst.model_checkpoint)
+
+
+def probe(inst: GpuInstance, *, timeout: float | None = None) -> dict[str, Any]:
     """Probe without touching the store; returns the health document."""
-    if inst.status != RUNNING:
-        return {"status": "not_running", "detail": f"instance is {inst.status}"}
-    if not inst.endpoint_url:
+    return _probe(ProbeTarget.of(inst), PROBE_TIMEOUT_S if timeout is None else timeout)
+
+
+def probe_many(
+    instances: Sequence[GpuInstance],
+    *,
+    workers: int | None = None,
+    timeout: float | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Probe every instance, at most ``workers`` (default ``PROBE_WORKERS``) at once.
+
+    Yields the health documents in input order, each as soon as it and those before it are done.
+
+    The pool touches neither the store nor the ORM objects, so the caller keeps the session (and
+    every write) on its own thread and can store one result while later probes still wait.
+    """
+    targets = [ProbeTarget.of(inst) for inst in instances]
+    if not targets:
+        return
+    limit = PROBE_TIMEOUT_S if timeout is None else timeout
+    size = max(1, min(PROBE_WORKERS if workers is None else workers, len(targets)))
+    with ThreadPoolExecutor(max_workers=size, thread_name_prefix="gpu-probe") as pool:
+        yield from pool.map(lambda target: _probe(target, limit), targets)
+
+
+def _probe(target: ProbeTarget, timeout: float) -> dict[str, Any]:
+    if target.status != RUNNING:
+        return {"status": "not_running", "detail": f"instance is {target.status}"}
+    if not target.endpoint_url:
         return {"status": "no_endpoint", "detail": "no model endpoint (start with --model)"}
-    paths = HEALTH_PATHS.get(inst.server_kind or "", ("/",))
+    paths = HEALTH_PATHS.get(target.server_kind or "", ("/",))
     last: dict[str, Any] = {}
+    # one client per probe: nothing is shared between the pool's threads
     with httpx.Client(timeout=timeout, follow_redirects=False) as http:
         for path in paths:
-            url = inst.endpoint_url.rstrip("/") + path
+            url = target.endpoint_url.rstrip("/") + path
             started = time.perf_counter()
             try:
                 resp = http.get(url)
@@ -51,13 +99,13 @@ def probe(inst: GpuInstance, *, timeout: float = PROBE_TIMEOUT_S) -> dict[str, A
             if resp.status_code >= 400:
                 last = {"status": "unhealthy", **doc, "detail": resp.text[:200]}
                 continue
-            if inst.server_kind == "ollama" and inst.model_checkpoint:
+            if target.server_kind == "ollama" and target.model_checkpoint:
                 names = _ollama_models(resp)
-                if inst.model_checkpoint not in names:
+                if target.model_checkpoint not in names:
                     return {
                         "status": "starting",
                         **doc,
-                        "detail": f"{inst.model_checkpoint} not pulled yet",
+                        "detail": f"{target.model_checkpoint} not pulled yet",
                     }
             return {"status": "healthy", **doc}
     return last

@@ -431,9 +431,10 @@ def _health(ctx: Context, scope: uuid.UUID | None, summary: Summary) -> None:
     if scope is not None:
         stmt = stmt.where(GpuInstance.tenant_id == scope)
     targets = list(ctx.session.scalars(stmt).all())
+    # no transaction while the probes wait on the network; results are stored here, on this
+    # thread, one short transaction each
     ctx.session.commit()
-    for inst in targets:
-        result = health.probe(inst)
+    for inst, result in zip(targets, health.probe_many(targets), strict=True):
         result["checked_at"] = ctx.now().isoformat()
         result["endpoint_url"] = inst.endpoint_url
         try:

@@ -7,17 +7,16 @@ version) plus an audit event. ``rollback`` derives the alias' previous version f
 
 from __future__ import annotations
 
-import gc
 import json
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import String, func, select, type_coerce, update
+from sqlalchemy import Select, String, func, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
-from shifty_ent.core.canonical import to_jsonable
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound
 from shifty_ent.core.ids import resolve as resolve_ref
@@ -358,6 +357,8 @@ def show_version(ctx: Context, ref: str) -> dict[str, Any]:
     return version.public(aliases_of(ctx, [version.id]).get(version.id, []))
 
 
+# What ``model list`` shows of a version. The bulky source metadata and generation config are
+# left to ``model show``.
 LIST_COLUMNS = (
     "id",
     "name",
@@ -372,13 +373,6 @@ LIST_COLUMNS = (
 )
 
 
-def _uuid_text(value: Any) -> str:
-    """A stored UUID as its canonical text (SQLite keeps 32 hex characters)."""
-    if isinstance(value, str) and len(value) == 32:
-        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
-    return str(value)
-
-
 def list_versions(
     ctx: Context,
     *,
@@ -390,64 +384,69 @@ def list_versions(
 ) -> list[dict[str, Any]]:
     """Versions of the tenant (newest first per name), with aliases, as plain JSON-ready rows.
 
-    Reads plain Core columns formatted by the database (no ORM loading, no per-value type
-    processing) and skips the bulky source metadata, so listing 10,000 versions stays within a
-    small factor of a plain ``SELECT`` (bench/register.py).
+    The rows carry the same values as :meth:`ModelVersion.public` but are built from the
+    driver's own tuples: a tenant may hold 10,000 versions, and loading ORM objects (or letting
+    SQLAlchemy turn every id, time and JSON text into Python objects that are then turned back
+    into text) costs several times the query itself (bench/register.py measures the ratio).
     """
     ctx.require_role(*READ_ROLES)
+    stmt = _list_query(
+        ctx, name=name, source=source, alias=alias, latest_only=latest_only, limit=limit
+    )
+    aliases = {str(vid): sorted(names) for vid, names in aliases_of(ctx).items()}
+    result = ctx.session.connection().execute(stmt)
+    try:
+        # read the driver's cursor directly: plain tuples, no Row object per row
+        if ctx.dialect == "sqlite":
+            return _rows_from_sqlite(result.cursor, aliases)
+        return _rows_from_postgres(result.cursor, aliases)
+    finally:
+        result.close()
+
+
+def _list_query(
+    ctx: Context,
+    *,
+    name: str | None,
+    source: str | None,
+    alias: str | None,
+    latest_only: bool,
+    limit: int | None,
+) -> Select[Any]:
+    """The ``model list`` SELECT; columns are typed as plain strings so that no result
+    processing runs (the row builders below format ids and times themselves)."""
     t = ModelVersion.__table__.c  # type: ignore[attr-defined]
-    cols = [type_coerce(t[c], String).label(c) for c in LIST_COLUMNS]
-    cols[LIST_COLUMNS.index("version")] = t.version
-    stmt = select(*cols).where(t.tenant_id == ctx.tenant_id)
+    columns = [
+        t.version if c == "version" else type_coerce(t[c], String).label(c) for c in LIST_COLUMNS
+    ]
+    stmt = select(*columns).where(t.tenant_id == ctx.tenant_id)
     if name is not None:
-        model = get_model(ctx, name)
-        stmt = stmt.where(t.model_id == model.id)
+        stmt = stmt.where(t.model_id == get_model(ctx, name).id)
     if source is not None:
         if source not in SOURCES:
             raise InvalidInput(f"--source must be one of {', '.join(SOURCES)}")
         stmt = stmt.where(t.source == source)
     if alias is not None:
-        a = ModelAlias.__table__.c  # type: ignore[attr-defined]
         stmt = stmt.where(
-            t.id.in_(select(a.version_id).where(a.tenant_id == ctx.tenant_id, a.alias == alias))
+            t.id.in_(
+                select(ModelAlias.version_id).where(
+                    ModelAlias.tenant_id == ctx.tenant_id, ModelAlias.alias == alias
+                )
+            )
         )
     if latest_only:
-        m = RegisteredModel.__table__.c  # type: ignore[attr-defined]
         stmt = stmt.join(
-            RegisteredModel.__table__,
-            (m.id == t.model_id) & (m.latest_version == t.version),
+            RegisteredModel,
+            (RegisteredModel.id == t.model_id) & (RegisteredModel.latest_version == t.version),
         )
     stmt = stmt.order_by(t.name, t.version.desc())
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    aliases = {str(k): sorted(v) for k, v in aliases_of(ctx).items()}
-    conn = ctx.session.connection()
-    # many small acyclic dicts: pausing the cycle collector avoids repeated full heap scans
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        if ctx.dialect == "sqlite":
-            compiled = stmt.compile(dialect=conn.dialect)
-            params = [compiled.params[k] for k in compiled.positiontup or ()]
-            params = [p.hex if isinstance(p, uuid.UUID) else p for p in params]
-            cursor = conn.connection.driver_connection.execute(str(compiled), params)
-            return _rows_sqlite(cursor.fetchall(), aliases)
-        rows = [dict(zip(LIST_COLUMNS, r, strict=True)) for r in conn.execute(stmt)]
-        for row in rows:
-            row["id"] = str(row["id"])
-            row["created_at"] = to_jsonable(row["created_at"])
-            row["aliases"] = aliases.get(row["id"], [])
-            if isinstance(row["lineage"], str):
-                row["lineage"] = json.loads(row["lineage"])
-        return rows
-    finally:
-        if paused:
-            gc.enable()
+    return stmt if limit is None else stmt.limit(limit)
 
 
-def _rows_sqlite(result: Any, aliases: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """SQLite hands back ids as 32 hex characters, times as naive UTC text and JSON as text:
-    format them inline (the hot loop of ``model list``)."""
+def _rows_from_sqlite(result: Any, aliases: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """SQLite hands back ids as 32 hex digits, times as naive UTC text
+    (``YYYY-MM-DD HH:MM:SS.ffffff``) and JSON as text. Format them inline, as
+    ``str(uuid)`` and ``datetime.isoformat()`` would: this loop is the cost of ``model list``."""
     loads = json.loads
     return [
         {
@@ -460,11 +459,34 @@ def _rows_sqlite(result: Any, aliases: dict[str, list[str]]) -> list[dict[str, A
             "aliases": aliases.get(vid, []),
             "lineage": {} if lin == "{}" else loads(lin),
             "status": st,
-            "created_at": f"{c[:10]}T{c[11:]}+00:00",
+            "created_at": c.replace(" ", "T").removesuffix(".000000") + "+00:00",
             "created_by": by,
         }
         for i, n, v, src, sid, pin, lin, st, c, by in result
     ]
+
+
+def _rows_from_postgres(result: Any, aliases: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """psycopg already hands back UUIDs, aware datetimes (in the session's zone) and JSON."""
+    rows = []
+    for i, n, v, src, sid, pin, lin, st, c, by in result:
+        vid = str(i)
+        rows.append(
+            {
+                "id": vid,
+                "name": n,
+                "version": v,
+                "source": src,
+                "source_id": sid,
+                "pinned_revision": pin,
+                "aliases": aliases.get(vid, []),
+                "lineage": json.loads(lin) if isinstance(lin, str) else lin,
+                "status": st,
+                "created_at": c.astimezone(UTC).isoformat(),
+                "created_by": by,
+            }
+        )
+    return rows
 
 
 def model_versions(ctx: Context, name: str) -> list[dict[str, Any]]:
