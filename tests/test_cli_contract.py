@@ -152,13 +152,7 @@ JSON_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 # Mismatches found between CLI.md and the app; each keeps its test case xfail(strict=True).
-KNOWN: dict[str, str] = {
-    "model alias rollback": (
-        "CLI.md: `model alias rollback NAME [--to VERSION]`; the app has no `model alias "
-        "rollback` (it has `model rollback NAME --reason TEXT [--to VERSION] [--alias ALIAS]`, "
-        "whose --reason is required, and `model alias` holds only `set` and `history`)"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 
 # ---------------------------------------------------------------- parsing the contract

@@ -121,8 +121,8 @@ def test_alias_set_and_rollback_records_who_and_why(
     assert again["to_version"] == 1
     res = cli("model", "rollback", "clf", "--reason", "x", tenant="acme")
     assert res.exit_code == 5 and "no earlier version" in res.error["message"]
-    to3 = cli.ok("model", "rollback", "clf", "--to", "3", "--reason", "fixed", tenant="acme")
-    assert to3["to_version"] == 3
+    to3 = cli.ok("model", "alias", "rollback", "clf", "--to", "3", tenant="acme")
+    assert to3["to_version"] == 3 and to3["reason"] is None and to3["actor"] == "alice"
     history = cli.ok("model", "alias", "history", "clf", "production", tenant="acme")
     assert [h["action"] for h in history] == [
         "set",

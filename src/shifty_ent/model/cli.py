@@ -248,10 +248,11 @@ def alias_history(
     )
 
 
-@app.command("rollback")
 def rollback(
     name: NameArg,
-    reason: Annotated[str, typer.Option("--reason", help="Why (recorded with who and when).")],
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why (recorded with who and when).")
+    ] = None,
     to: Annotated[
         int | None, typer.Option("--to", metavar="VERSION", help="Default: the previous one.")
     ] = None,
@@ -265,6 +266,11 @@ def rollback(
         row = event.public()
     info(f"{name}@{row['alias']}: version {row['from_version']} -> {row['to_version']}")
     emit(row)
+
+
+# CLI.md spells it `model alias rollback`; `model rollback` is kept as the short form
+alias_app.command("rollback")(rollback)
+app.command("rollback")(rollback)
 
 
 @app.command("promote")

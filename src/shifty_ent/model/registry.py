@@ -626,15 +626,20 @@ def rollback(
     ctx: Context,
     name: str,
     *,
-    reason: str,
+    reason: str | None = None,
     to: int | None = None,
     alias: str = PRODUCTION,
 ) -> AliasEvent:
-    """Move ALIAS (production) back to the previous version, or to ``to`` (operator or admin)."""
+    """Move ALIAS (production) back to the previous version, or to ``to`` (operator or admin).
+
+    Who and when are always recorded; the reason when given (CLI.md's contract has no
+    ``--reason``, so scripts written against it keep working). An empty reason is a mistake.
+    """
     ctx.require_role(*WRITE_ROLES)
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput("--reason is required: a rollback records why")
+    if reason is not None:
+        reason = reason.strip()
+        if not reason:
+            raise InvalidInput("--reason must not be empty (leave it out to record none)")
     model = get_model(ctx, name)
     current = ctx.session.get(ModelAlias, (ctx.tenant_id, model.id, alias))
     if current is None:
