@@ -257,8 +257,10 @@ def bench_leaderboard(url: str, profiles: int, answers: int, runs: int) -> float
 # ----------------------------------------------------------------- 2. concurrency
 
 
-def _worker(url: str, user: str, deadline: float, q: mp.Queue) -> None:
+def _worker(url: str, user: str, timeout: float, q: mp.Queue, ready: mp.Queue, go) -> None:
     import dataclasses
+
+    from sqlalchemy import Engine, event
 
     from shifty_ent.arcade import mission_types, missions
     from shifty_ent.core.errors import Conflict
@@ -267,6 +269,18 @@ def _worker(url: str, user: str, deadline: float, q: mp.Queue) -> None:
     mission_types.TYPES["label_test_output"] = dataclasses.replace(lto, min_dwell_seconds=0)
     taken: list[str] = []
     conflicts = 0
+    statements = [0]
+
+    def count(*_args: object) -> None:
+        statements[0] += 1
+
+    with _context(url, user) as ctx:  # imports, settings and a connection, before the clock
+        ctx.session.connection()
+    ready.put(user)
+    go.wait()
+    statements[0] = 0
+    deadline = time.time() + timeout
+    event.listen(Engine, "before_cursor_execute", count)
     while time.time() < deadline:
         try:
             with _context(url, user) as ctx:
@@ -279,7 +293,7 @@ def _worker(url: str, user: str, deadline: float, q: mp.Queue) -> None:
             taken.append(mid)
         except Conflict:
             conflicts += 1
-    q.put((user, taken, conflicts))
+    q.put((user, taken, conflicts, statements[0], time.perf_counter()))
 
 
 def bench_workers(url: str, workers: int, n_missions: int, timeout: float) -> None:
@@ -329,20 +343,27 @@ def bench_workers(url: str, workers: int, n_missions: int, timeout: float) -> No
                 )
             conn.execute(insert(Mission), ms)
             conn.execute(insert(Slot), ss)
+    with engine.begin() as conn:
+        # a live store has statistics (autovacuum analyzes after big inserts within a minute);
+        # without them a claim over 10,000 freshly loaded missions sorts them all (~60 ms)
+        conn.exec_driver_sql("ANALYZE")
     store.get_engine.cache_clear()
     ctxmp = mp.get_context("spawn")
-    q = ctxmp.Queue()
-    deadline = time.time() + timeout
-    procs = [ctxmp.Process(target=_worker, args=(url, u, deadline, q)) for u in users]
-    started = time.perf_counter()
+    q, ready, go = ctxmp.Queue(), ctxmp.Queue(), ctxmp.Event()
+    procs = [ctxmp.Process(target=_worker, args=(url, u, timeout, q, ready, go)) for u in users]
     for p in procs:
         p.start()
+    for _ in procs:  # process start-up (imports, first connection) is not timed
+        ready.get()
+    started = time.perf_counter()
+    go.set()
     results = [q.get() for _ in procs]
     for p in procs:
         p.join()
-    elapsed = time.perf_counter() - started
-    taken = [m for _, t, _ in results for m in t]
-    conflicts = sum(c for _, _, c in results)
+    elapsed = max(r[4] for r in results) - started
+    taken = [m for _, t, _, _, _ in results for m in t]
+    conflicts = sum(c for _, _, c, _, _ in results)
+    statements = sum(n for _, _, _, n, _ in results)
     engine = store.get_engine(url)
     with engine.connect() as conn:
         answers = conn.execute(select(func.count()).select_from(Answer)).scalar_one()
@@ -365,8 +386,12 @@ def bench_workers(url: str, workers: int, n_missions: int, timeout: float) -> No
         f"{'PASS' if dup + dup_claims == 0 and answers == len(taken) else 'FAIL'}",
         flush=True,
     )
-    per = ", ".join(f"{u}={len(t)}" for u, t, _ in sorted(results))
+    per = ", ".join(f"{u}={len(t)}" for u, t, _, _, _ in sorted(results))
     print(f"  per worker: {per}")
+    print(
+        f"  SQL statements per assigned+completed mission (next + complete, both commands' "
+        f"context setup included): {statements / max(1, len(taken)):.1f}"
+    )
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ _shifty_ent() {
             "arcade grant") path="arcade grant" ;;
             "arcade leaderboard") path="arcade leaderboard" ;;
             "arcade mission") path="arcade mission" ;;
+            "arcade mission cancel") path="arcade mission cancel" ;;
             "arcade mission create") path="arcade mission create" ;;
             "arcade mission import") path="arcade mission import" ;;
             "arcade mission list") path="arcade mission list" ;;
@@ -143,7 +144,8 @@ _shifty_ent() {
         "arcade dataset list") words="--help" ;;
         "arcade grant") words="--help --reason --xp" ;;
         "arcade leaderboard") words="--help --limit --min-gold --type" ;;
-        "arcade mission") words="create import list show --help" ;;
+        "arcade mission") words="cancel create import list show --help" ;;
+        "arcade mission cancel") words="--help --reason" ;;
         "arcade mission create") words="--classification --gold --help --options --overlap --payload --reward --subject --type" ;;
         "arcade mission import") words="--help" ;;
         "arcade mission list") words="--help --limit --status --subject --type" ;;

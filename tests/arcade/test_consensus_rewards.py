@@ -245,13 +245,22 @@ def test_audit_chain_records_and_verifies(arcade, make_context):
             .where(AuditEvent.tenant_id == ctx.tenant_id, AuditEvent.action.like("arcade.%"))
             .order_by(AuditEvent.seq)
         ).all()
+        # one event per command: the completion carries the badge and the settlement it caused
         assert actions == [
             "arcade.mission.create",
             "arcade.mission.assign",
-            "arcade.badge.award",
             "arcade.mission.complete",
-            "arcade.mission.settle",
         ]
+        done = ctx.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "arcade.mission.complete")
+        ).one()
+        assert done.actor == "lars" and done.target_id == m["id"]
+        assert done.details["option"] == "correct"
+        assert done.details["badges"] == {"lars": ["first_mission"]}
+        assert done.details["settlement"]["status"] == "settled"
+        assert done.details["settlement"]["result"] == "correct"
+        assert list(done.details["settlement"]["xp_paid"]) == ["lars"]
+        assert done.details["settlement"]["xp_paid"]["lars"] > 0
         assert audit.verify(ctx.session, ctx.tenant_id).ok
 
 

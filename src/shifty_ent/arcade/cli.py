@@ -1,5 +1,5 @@
-"""Commands: arcade profile, mission create|import|show|list, missions, assign, next, release,
-complete, play, leaderboard, dataset create|list, stats, types, grant."""
+"""Commands: arcade profile, mission create|import|show|list|cancel, missions, assign, next,
+release, complete, play, leaderboard, dataset create|list, stats, types, grant."""
 
 from __future__ import annotations
 
@@ -147,6 +147,41 @@ def mission_show(mission: MissionArg) -> None:
 
     with command(roles=PLAY) as ctx:
         emit(missions.show_mission(ctx, mission))
+
+
+@mission_app.command("cancel")
+def mission_cancel(
+    mission: MissionArg,
+    reason: Annotated[
+        str, typer.Option("--reason", metavar="TEXT", help="Why (kept with the mission, audited).")
+    ],
+) -> None:
+    """Cancel an open mission: leases released, no more answers, no XP. Operator or admin.
+
+    Exit 5 when the mission is already settled, unresolved or cancelled.
+    """
+    from shifty_ent.arcade import missions
+
+    with command(roles=MANAGE) as ctx:
+        m, released = missions.cancel_mission(ctx, mission, reason)
+        info(
+            f"cancelled mission {m.id} ({m.answer_count} answer(s) kept, "
+            f"{released} lease(s) released)"
+        )
+        body = m.public()
+        body["leases_released"] = released
+        emit(
+            body,
+            columns=[
+                "id",
+                "type",
+                "status",
+                "answers",
+                "cancelled_by",
+                "cancel_reason",
+                "leases_released",
+            ],
+        )
 
 
 @mission_app.command("list")

@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import literal_column, select
+from sqlalchemy import and_, literal_column, select
 
 from shifty_ent.arcade.tables import ActiveDay, Answer, Badge, Profile
 from shifty_ent.core.errors import InvalidInput, NotFound
@@ -175,6 +175,37 @@ def lock_profiles(ctx: Context, usernames: list[str]) -> dict[str, Profile]:
     return {p.username: p for p in ctx.session.scalars(stmt).all()}
 
 
+def lock_profiles_with_zones(
+    ctx: Context, usernames: list[str]
+) -> tuple[dict[str, Profile], dict[str, str]]:
+    """:func:`lock_profiles` plus each user's time zone, in the same round trip."""
+    names = sorted(set(usernames))
+    stmt = (
+        select(Profile, TenantUser.timezone)
+        .outerjoin(
+            TenantUser,
+            and_(
+                TenantUser.tenant_id == Profile.tenant_id,
+                TenantUser.username == Profile.username,
+            ),
+        )
+        .where(Profile.tenant_id == ctx.tenant_id, Profile.username.in_(names))
+        .order_by(Profile.username)
+        .with_for_update(of=Profile)
+        .execution_options(populate_existing=True)
+    )
+    rows = ctx.session.execute(stmt).all()
+    if len(rows) < len(names):
+        found = {p.username for p, _ in rows}
+        for name in names:
+            if name not in found:
+                insert_ignore(
+                    ctx, Profile, {"id": uuid.uuid4(), "tenant_id": ctx.tenant_id, "username": name}
+                )
+        rows = ctx.session.execute(stmt).all()
+    return {p.username: p for p, _ in rows}, {p.username: tz or "UTC" for p, tz in rows}
+
+
 def get_profile(ctx: Context, username: str) -> Profile | None:
     return ctx.session.scalars(
         select(Profile).where(Profile.tenant_id == ctx.tenant_id, Profile.username == username)
@@ -220,6 +251,7 @@ class Progress:
 
 
 def _award_badge(ctx: Context, prof: Profile, badge: str, ev: Progress) -> None:
+    """Award once (the primary key decides); the command's audit event lists ``ev.badges``."""
     if insert_ignore(
         ctx,
         Badge,
@@ -233,12 +265,6 @@ def _award_badge(ctx: Context, prof: Profile, badge: str, ev: Progress) -> None:
         prof.coins += BADGE_COINS
         ev.coins_awarded += BADGE_COINS
         ev.badges.append(badge)
-        ctx.audit(
-            "arcade.badge.award",
-            target_type="user",
-            target_id=prof.username,
-            details={"badge": badge},
-        )
 
 
 def _add_xp(ctx: Context, prof: Profile, amount: int, tz: str, ev: Progress) -> None:
@@ -284,6 +310,24 @@ def _recompute_streak(ctx: Context, prof: Profile) -> None:
     prof.best_streak = max(prof.best_streak, run)
 
 
+def _mark_active(ctx: Context, prof: Profile, day: date) -> None:
+    """Record an active day and keep the streak; no statement at all for a day already known."""
+    if prof.last_active_day == day:
+        return  # the latest active day: its row exists and the streak already counts it
+    if not insert_ignore(
+        ctx, ActiveDay, {"tenant_id": ctx.tenant_id, "username": prof.username, "day": day}
+    ):
+        return  # an earlier day already recorded: the set of days, hence the streak, is unchanged
+    last = prof.last_active_day
+    if last is None or day > last:
+        # a new latest day: the run grows by one day, or starts again after a gap
+        run = prof.streak_days + 1 if last is not None and day - last == timedelta(days=1) else 1
+        prof.streak_days, prof.last_active_day = run, day
+        prof.best_streak = max(prof.best_streak, run)
+    else:
+        _recompute_streak(ctx, prof)  # a late answer filled an older day: count again
+
+
 def _high_accuracy(prof: Profile) -> bool:
     return (
         prof.gold_answers >= HIGH_ACCURACY_MIN_GOLD
@@ -291,9 +335,13 @@ def _high_accuracy(prof: Profile) -> bool:
     )
 
 
-def record_completion(ctx: Context, username: str, *, flagged: bool) -> Progress:
-    """Count a submitted answer: mission-count badges are earned at the moment of completion."""
-    prof = lock_profiles(ctx, [username])[username]
+def record_completion(
+    ctx: Context, username: str, *, flagged: bool, profile: Profile | None = None
+) -> Progress:
+    """Count a submitted answer: mission-count badges are earned at the moment of completion.
+
+    ``profile``: the user's profile, already locked by the caller."""
+    prof = profile if profile is not None else lock_profiles(ctx, [username])[username]
     ev = Progress(user=username, level_before=prof.level, level_after=prof.level)
     if flagged:
         prof.flagged_count += 1
@@ -309,12 +357,20 @@ def record_completion(ctx: Context, username: str, *, flagged: bool) -> Progress
 
 
 def settle_payments(
-    ctx: Context, mission: Mission, mtype: MissionType, answers: list[Answer]
+    ctx: Context,
+    mission: Mission,
+    mtype: MissionType,
+    answers: list[Answer],
+    profiles: dict[str, Profile] | None = None,
+    zones: dict[str, str] | None = None,
 ) -> dict[str, Progress]:
-    """Pay everyone who answered a mission that just settled; returns what each user gained."""
+    """Pay everyone who answered a mission that just settled; returns what each user gained.
+
+    ``profiles``/``zones``: from :func:`lock_profiles_with_zones` when the caller locked them."""
     names = [a.username for a in answers]
-    profiles = lock_profiles(ctx, names)
-    tzs = timezones(ctx, names)
+    if profiles is None or zones is None:
+        profiles, zones = lock_profiles_with_zones(ctx, names)
+    tzs = zones
     events: dict[str, Progress] = {}
     now = ctx.now()
     for ans in sorted(answers, key=lambda a: a.username):
@@ -346,16 +402,7 @@ def settle_payments(
         ans.xp_earned, ans.xp_awarded, ans.settled_at = earned, ev.xp_awarded, now
         ctx.session.add(ans)
         if not ans.flagged:
-            insert_ignore(
-                ctx,
-                ActiveDay,
-                {
-                    "tenant_id": ctx.tenant_id,
-                    "username": prof.username,
-                    "day": local_day(ans.completed_at, tzs[prof.username]),
-                },
-            )
-            _recompute_streak(ctx, prof)
+            _mark_active(ctx, prof, local_day(ans.completed_at, tzs[prof.username]))
         # badges are tried when their condition becomes true; the primary key keeps them unique
         if best_before < 7 <= prof.best_streak:
             _award_badge(ctx, prof, "week_streak", ev)

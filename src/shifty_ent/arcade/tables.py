@@ -50,6 +50,9 @@ class Mission(SQLModel, table=True):
     settled_at: datetime | None = utc_field(index=True)
     created_at: datetime = created_at_field()
     created_by: str = Field(max_length=128)
+    cancelled_at: datetime | None = utc_field()
+    cancelled_by: str | None = Field(default=None, max_length=128)
+    cancel_reason: str | None = Field(default=None, max_length=500)
 
     def public(
         self,
@@ -79,6 +82,9 @@ class Mission(SQLModel, table=True):
             "lease_expires_at": lease_expires_at,
             "created_at": self.created_at,
             "created_by": self.created_by,
+            "cancelled_at": self.cancelled_at,
+            "cancelled_by": self.cancelled_by,
+            "cancel_reason": self.cancel_reason,
         }
         if manager:
             body["gold"] = self.gold is not None

@@ -117,6 +117,9 @@ def upgrade() -> None:
         sa.Column("settled_at", shifty_ent.core.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", shifty_ent.core.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("cancelled_at", shifty_ent.core.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_by", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
+        sa.Column("cancel_reason", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
