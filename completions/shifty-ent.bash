@@ -91,6 +91,7 @@ _shifty_ent() {
             "model") path="model" ;;
             "model alias") path="model alias" ;;
             "model alias history") path="model alias history" ;;
+            "model alias rollback") path="model alias rollback" ;;
             "model alias set") path="model alias set" ;;
             "model approval") path="model approval" ;;
             "model approval request") path="model approval request" ;;
@@ -213,8 +214,9 @@ _shifty_ent() {
         "gpu types") words="--help" ;;
         "init") words="--help" ;;
         "model") words="alias approval deploy deployments eval list promote register rollback show train undeploy versions --help" ;;
-        "model alias") words="history set --help" ;;
+        "model alias") words="history rollback set --help" ;;
         "model alias history") words="--help" ;;
+        "model alias rollback") words="--alias --help --reason --to" ;;
         "model alias set") words="--help" ;;
         "model approval") words="request --help" ;;
         "model approval request") words="--alias --help" ;;
