@@ -26,11 +26,19 @@ def test_quickstart_runs_the_tour_in_its_own_sandbox(cli, isolated_env, db_url):
     assert res.exit_code == 0, res.stderr
     out = res.json
     sandbox = Path(out["sandbox"])
-    assert sandbox == isolated_env / "quickstart" and (sandbox / "sandbox.db").is_file()
-    assert out["database_url"] == f"sqlite:///{sandbox / 'sandbox.db'}"
+    assert sandbox == isolated_env / "quickstart" and (sandbox / "state.db").is_file()
+    assert out["database_url"] == f"sqlite:///{sandbox / 'state.db'}"
     # the store named by --db was not touched
     assert "quickstart" not in _tenants(db_url)
     assert _tenants(out["database_url"]) == ["quickstart"]
+    # the printed next commands work: SHIFTY_HOME=<sandbox> finds the sandbox store
+    from tests.conftest import Cli
+
+    assets = Cli(None).ok(
+        "data", "asset", "list", user="olga", tenant="quickstart", env={"SHIFTY_HOME": str(sandbox)}
+    )
+    assert "brochure" in {a["name"] for a in assets}
+    assert any(c.startswith(f"SHIFTY_HOME={sandbox} ") for c in out["next_commands"])
     # sweep -> certificate -> verify: the expired files are gone, the held one stays
     assert sorted(out["assets_erased"]) == ["customers", "model-notes"]
     assert not (sandbox / "files/crm/customers.csv").exists()

@@ -126,7 +126,7 @@ def _prepare(sandbox: Path) -> None:
         if (sandbox / MARKER).is_file():
             from shifty_ent.core import store
 
-            db = sandbox / "sandbox.db"
+            db = sandbox / "state.db"
             if db.exists():  # drop pooled connections to the file we are about to remove
                 store.get_engine(f"sqlite:///{db}").dispose()
             shutil.rmtree(sandbox)
@@ -436,7 +436,7 @@ def quickstart(
     sandbox = (dir_ or conf.data_dir / "quickstart").expanduser().resolve()
     _prepare(sandbox)
     own_home = not use_store
-    db_url = conf.database_url if use_store else f"sqlite:///{sandbox / 'sandbox.db'}"
+    db_url = conf.database_url if use_store else f"sqlite:///{sandbox / 'state.db'}"
     end = now()
     tour = Tour(db_url=db_url, tenant=tenant_name, sandbox=sandbox, now=end - timedelta(days=40))
     with _tour_env(sandbox, own_home):
