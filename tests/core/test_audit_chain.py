@@ -129,3 +129,15 @@ def test_concurrent_appends_from_8_processes_make_one_chain(cli, tenant, db_url)
         report = audit.verify(s, uuid.UUID(tenant["id"]))
     assert report.ok, report.problem
     assert report.events == 4 + 8 * per
+
+
+def test_hostile_strings_are_stored_and_the_chain_verifies(cli, tenant, make_context):
+    with make_context(tenant="acme") as ctx:
+        ev = ctx.audit(
+            "test.hostile",
+            target_id="x\x00y",
+            details={"name": "a\x00b", "path": "caf\udce9.txt", "k\x00": ["\ud800"]},
+        )
+        assert ev.details == {"name": "a\ufffdb", "path": "caf\ufffd.txt", "k\ufffd": ["\ufffd"]}
+    res = cli.ok("report", "audit", "verify", tenant="acme", user="audrey")
+    assert res[0]["ok"] is True and res[0]["events"] == 5

@@ -59,6 +59,22 @@ def event_hash(
     return sha256_hex(canonical_json(body))
 
 
+def _storable(value: Any) -> Any:
+    """Strings every store and RFC 8785 accept: NUL (PostgreSQL JSONB refuses it) and lone
+    surrogates (not UTF-8) become U+FFFD, so a hostile file name cannot make an append fail."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value):
+            return "".join(
+                "\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in value
+            )
+        return value
+    if isinstance(value, dict):
+        return {_storable(k): _storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_storable(v) for v in value]
+    return value
+
+
 def _lock_head(session: Session, chain: str) -> AuditHead:
     dialect = session.get_bind().dialect.name
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -87,10 +103,11 @@ def append(
     """Add one event to the tenant's chain in the current transaction."""
     chain = chain_of(tenant_id)
     head = _lock_head(session, chain)
-    clean = to_jsonable(details or {})
+    actor = _storable(actor)
+    clean = _storable(to_jsonable(details or {}))
     when = at or now()
     seq = head.seq + 1
-    target = str(target_id) if target_id is not None else None
+    target = _storable(str(target_id)) if target_id is not None else None
     digest = event_hash(
         chain=chain,
         seq=seq,
