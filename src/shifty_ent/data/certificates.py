@@ -46,11 +46,6 @@ def signed_bytes(document: dict[str, Any]) -> bytes:
     return DOMAIN + canonical_json(document)
 
 
-def signing_key(ctx: Context) -> Any:
-    """The installation key (registering it is race-free: ``core.signing.register_key``)."""
-    return ctx.signing_key()
-
-
 def build_document(
     ctx: Context,
     *,
@@ -171,7 +166,7 @@ def issue(
     ).first()
     if existing is not None:
         return existing
-    pair = signing_key(ctx)
+    pair = ctx.signing_key()
     assets = {
         a.id: a
         for a in ctx.session.scalars(

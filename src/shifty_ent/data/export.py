@@ -97,9 +97,8 @@ def export_records(ctx: Context, out: Path, *, subject: str | None = None) -> di
         "files": files,
     }
     manifest_bytes = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode()
-    from shifty_ent.data.certificates import signing_key
 
-    pair = signing_key(ctx)
+    pair = ctx.signing_key()
     signature = {
         "algorithm": "Ed25519",
         "signed_file": "manifest.json",
