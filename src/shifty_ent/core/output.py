@@ -45,14 +45,40 @@ def _cell(key: str, value: Any) -> str:
     return text
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=to_jsonable)
+
+
+def encode(value: Any, *, indent: int | None = None) -> str:
+    """``value`` as JSON text, walked by the standard library's C encoder.
+
+    The C encoder handles dicts, lists and strings itself and calls :func:`to_jsonable` only for
+    the leaves it does not know (UUID, datetime, Decimal, ORM rows); converting the whole tree
+    first, or pretty-printing it with ``indent`` (which the C encoder cannot do), costs several
+    times the query behind a long listing. Keys that JSON cannot hold (UUIDs) take the slow road.
+    """
+    try:
+        if indent is None:
+            return _ENCODER.encode(value)
+        return json.dumps(value, ensure_ascii=False, default=to_jsonable, indent=indent)
+    except TypeError:
+        return json.dumps(to_jsonable(value), ensure_ascii=False, indent=indent)
+
+
 def to_text(data: Any, fmt: str, *, columns: Sequence[str] | None = None) -> str:
-    """The rendered document as a string (tables excluded: they need a console)."""
+    """The rendered document as a string (tables excluded: they need a console).
+
+    A JSON list puts one compact object per line (quick to write, still easy to read and to
+    ``grep``); a single object is indented.
+    """
     if fmt == "json":
-        return json.dumps(to_jsonable(data), indent=2, ensure_ascii=False) + "\n"
+        if isinstance(data, list | tuple):
+            if not data:
+                return "[]\n"
+            return "[\n  " + ",\n  ".join(map(encode, data)) + "\n]\n"
+        return encode(data, indent=2) + "\n"
     if fmt == "jsonl":
-        plain = to_jsonable(data)
-        items = plain if isinstance(plain, list) else [plain]
-        return "".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items)
+        items = data if isinstance(data, list | tuple) else [data]
+        return "".join(encode(i) + "\n" for i in items)
     if fmt == "csv":
         rows = _rows(data)
         keys = list(columns) if columns else _keys(rows)

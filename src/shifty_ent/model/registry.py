@@ -393,7 +393,7 @@ def list_versions(
     stmt = _list_query(
         ctx, name=name, source=source, alias=alias, latest_only=latest_only, limit=limit
     )
-    aliases = {str(vid): sorted(names) for vid, names in aliases_of(ctx).items()}
+    aliases = {str(vid): tuple(sorted(names)) for vid, names in aliases_of(ctx).items()}
     result = ctx.session.connection().execute(stmt)
     try:
         # read the driver's cursor directly: plain tuples, no Row object per row
@@ -419,6 +419,11 @@ def _list_query(
     columns = [
         t.version if c == "version" else type_coerce(t[c], String).label(c) for c in LIST_COLUMNS
     ]
+    if ctx.dialect == "sqlite":
+        # stored as naive UTC "YYYY-MM-DD HH:MM:SS.ffffff": SQLite rewrites it to isoformat()'s
+        # text for less than Python would spend per row
+        stamp = func.replace(func.replace(t.created_at, ".000000", ""), " ", "T") + "+00:00"
+        columns[LIST_COLUMNS.index("created_at")] = type_coerce(stamp, String).label("created_at")
     stmt = select(*columns).where(t.tenant_id == ctx.tenant_id)
     if name is not None:
         stmt = stmt.where(t.model_id == get_model(ctx, name).id)
@@ -443,11 +448,11 @@ def _list_query(
     return stmt if limit is None else stmt.limit(limit)
 
 
-def _rows_from_sqlite(result: Any, aliases: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """SQLite hands back ids as 32 hex digits, times as naive UTC text
-    (``YYYY-MM-DD HH:MM:SS.ffffff``) and JSON as text. Format them inline, as
-    ``str(uuid)`` and ``datetime.isoformat()`` would: this loop is the cost of ``model list``."""
+def _rows_from_sqlite(result: Any, aliases: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    """SQLite hands back ids as 32 hex digits and JSON as text (times come formatted by the
+    query). Format ids inline, as ``str(uuid)`` would: this loop is the cost of ``model list``."""
     loads = json.loads
+    none: tuple[str, ...] = ()
     return [
         {
             "id": (vid := f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}"),
@@ -456,17 +461,17 @@ def _rows_from_sqlite(result: Any, aliases: dict[str, list[str]]) -> list[dict[s
             "source": src,
             "source_id": sid,
             "pinned_revision": pin,
-            "aliases": aliases.get(vid, []),
+            "aliases": aliases.get(vid, none),
             "lineage": {} if lin == "{}" else loads(lin),
             "status": st,
-            "created_at": c.replace(" ", "T").removesuffix(".000000") + "+00:00",
+            "created_at": c,
             "created_by": by,
         }
         for i, n, v, src, sid, pin, lin, st, c, by in result
     ]
 
 
-def _rows_from_postgres(result: Any, aliases: dict[str, list[str]]) -> list[dict[str, Any]]:
+def _rows_from_postgres(result: Any, aliases: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
     """psycopg already hands back UUIDs, aware datetimes (in the session's zone) and JSON."""
     rows = []
     for i, n, v, src, sid, pin, lin, st, c, by in result:
@@ -479,7 +484,7 @@ def _rows_from_postgres(result: Any, aliases: dict[str, list[str]]) -> list[dict
                 "source": src,
                 "source_id": sid,
                 "pinned_revision": pin,
-                "aliases": aliases.get(vid, []),
+                "aliases": aliases.get(vid, ()),
                 "lineage": json.loads(lin) if isinstance(lin, str) else lin,
                 "status": st,
                 "created_at": c.astimezone(UTC).isoformat(),
