@@ -48,7 +48,7 @@ USERS = ["alice", "olga", "lars", "audrey", "bob", "carol", "dave", "erin"]
 def build_db(path: Path, events: int, seed: int = 7) -> tuple[str, datetime, datetime]:
     """A migrated store with one tenant whose chain holds ``events`` valid events."""
     from shifty_ent.core import audit, store, tenancy
-    from shifty_ent.core.canonical import canonical_json
+    from shifty_ent.core.canonical import canonical_json, compact_json
 
     _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
 
@@ -108,7 +108,7 @@ def build_db(path: Path, events: int, seed: int = 7) -> tuple[str, datetime, dat
                 action,
                 ttype,
                 body["target_id"],
-                json.dumps(details),
+                compact_json(details),  # as the store writes JSON columns
                 prev,
                 digest,
             )

@@ -1,5 +1,7 @@
-"""The streaming chain verifier used by access_audit agrees with core.audit.verify: it accepts
-every honest chain (floats, unicode, nesting) and names the same first bad event after tampering."""
+"""The streaming chain verifier (core.audit_walk, behind `report audit verify` and access_audit)
+agrees with a plain RFC 8785 recomputation of every event: it accepts every honest chain (floats,
+unicode, nesting, rows stored by older versions) and names the same first bad event after
+tampering."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from hypothesis import strategies as st
 from sqlalchemy import update
 
 from shifty_ent.core import audit, store
+from shifty_ent.core import audit_walk as chain
 from shifty_ent.core.tables import AuditEvent
-from shifty_ent.report import chain
 from shifty_ent.report.sources import snapshot
 
 # PostgreSQL JSONB cannot hold U+0000, so neither can audit details
@@ -39,6 +41,30 @@ details = st.dictionaries(
 )
 
 
+def _reference(session, tenant_id) -> tuple[bool, int | None]:
+    """The chain check written the slow, obvious way: ORM rows, RFC 8785 per event."""
+    chain_id = audit.chain_of(tenant_id)
+    expected, prev = 1, audit.GENESIS
+    for ev in audit.iter_events(session, chain_id):
+        if ev.seq != expected:
+            return False, expected
+        digest = audit.event_hash(
+            chain=chain_id,
+            seq=ev.seq,
+            at=ev.at,
+            actor=ev.actor,
+            action=ev.action,
+            target_type=ev.target_type,
+            target_id=ev.target_id,
+            details=ev.details,
+            prev_hash=ev.prev_hash,
+        )
+        if ev.prev_hash != prev or digest != ev.hash:
+            return False, ev.seq
+        prev, expected = ev.hash, expected + 1
+    return True, None
+
+
 def _walk(engine, tenant_id):
     status = chain.ChainStatus(chain=audit.chain_of(tenant_id))
     with snapshot(engine) as s:
@@ -59,8 +85,12 @@ def test_fast_walk_accepts_honest_chains(db_url, tenant, make_context, payloads)
     status, events = _walk(engine, tid)
     with store.new_session(engine) as s:
         core = audit.verify(s, tid)
+        assert _reference(s, tid) == (True, None)
     assert status.ok is core.ok is True, status.problem
     assert status.events == core.events == len(events) and status.head_seq == core.head_seq
+    assert [chain.load_details(e[6]) for e in events][-len(payloads) :] == [
+        audit._storable(d) for d in payloads
+    ]
 
 
 def test_tampering_is_found_at_the_same_event(db_url, tenant, make_context):
@@ -91,6 +121,7 @@ def test_tampering_is_found_at_the_same_event(db_url, tenant, make_context):
         status, events = _walk(engine, tid)
         with store.new_session(engine) as s:
             core = audit.verify(s, tid)
+            assert _reference(s, tid) == (False, 7)
         assert not status.ok and status.first_bad_seq == core.first_bad_seq == 7
         assert len(events) == status.events  # the walk still lists every event
         with engine.begin() as conn:  # restore for the next field
@@ -105,3 +136,29 @@ def test_tampering_is_found_at_the_same_event(db_url, tenant, make_context):
         )
     status, _ = _walk(engine, tid)
     assert not status.ok and status.first_bad_seq == 4 and "missing" in status.problem
+
+
+def test_details_are_hashed_as_stored_and_old_rows_still_verify(db_url, tenant, make_context):
+    """New events need no re-encoding (SQLite stores the hashed text); rows written with other
+    JSON spacing (older versions, hand edits that keep the meaning) still verify."""
+    tid = uuid.UUID(tenant["id"])
+    with make_context(tenant="acme") as ctx:
+        for i in range(5):
+            ctx.audit("data.asset.read", details={"b": i, "a": "é", "nested": {"z": [1, 2]}})
+    engine = store.get_engine(db_url)
+    status, events = _walk(engine, tid)
+    assert status.ok and status.fallback_hashes == 0
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            raw = conn.exec_driver_sql(
+                "SELECT details FROM audit_events WHERE chain = ? ORDER BY seq DESC LIMIT 1",
+                (str(tid),),
+            ).scalar_one()
+            assert raw == '{"a":"é","b":4,"nested":{"z":[1,2]}}'
+            conn.exec_driver_sql(
+                "UPDATE audit_events SET details = ? WHERE chain = ? AND seq = ?",
+                ('{"nested": {"z": [1, 2]}, "b": 4, "a": "\\u00e9"}', str(tid), events[-1][0]),
+            )
+        status, events = _walk(engine, tid)
+        assert status.ok and status.fallback_hashes == 0, status.problem
+        assert chain.load_details(events[-1][6]) == {"a": "é", "b": 4, "nested": {"z": [1, 2]}}

@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import json
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +62,35 @@ def canonical_json(value: Any) -> bytes:
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def compact_encoder(*, sort_keys: bool, default: Any = None) -> Any:
+    """A reusable C JSON encoder (``JSONEncoder.encode`` rebuilds one on every call)."""
+    from json.encoder import c_make_encoder  # type: ignore[attr-defined]
+
+    if c_make_encoder is None:  # pragma: no cover - CPython always has it
+        enc = json.JSONEncoder(
+            ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, default=default
+        )
+        return enc.encode
+    fallback = default or json.JSONEncoder().default
+    make = c_make_encoder(None, fallback, encode_basestring, None, ":", ",", sort_keys, False, True)
+
+    def encode(obj: Any) -> str:
+        return "".join(make(obj, 0))
+
+    return encode
+
+
+_sorted_json = compact_encoder(sort_keys=True)
+_unsorted_json = compact_encoder(sort_keys=False)
+
+
+def compact_json(value: Any) -> str:
+    """Compact JSON with sorted keys: how SQLite stores JSON columns, and (for events without
+    floats) the RFC 8785 text of audit details, so the chain check can hash stored text as is.
+    Keys that cannot be sorted together (ints beside strings) keep their order."""
+    try:
+        return _sorted_json(value)  # type: ignore[no-any-return]
+    except TypeError:
+        return _unsorted_json(value)  # type: ignore[no-any-return]

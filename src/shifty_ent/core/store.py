@@ -24,6 +24,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from shifty_ent.core.canonical import compact_json
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -83,7 +84,13 @@ def get_engine(url: str) -> Engine:
         path = sqlite_path(url)
         if path is not None:
             _prepare_sqlite_file(path)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # JSON columns as compact, sorted text: the audit chain's details are then stored in the
+        # very form that was hashed, and the chain check hashes them without re-encoding
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            json_serializer=compact_json,
+        )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine

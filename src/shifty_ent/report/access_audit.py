@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from shifty_ent.core import audit
-from shifty_ent.report import chain
+from shifty_ent.core import audit_walk as chain
 from shifty_ent.report.document import Column, ReportBuilder
 from shifty_ent.report.period import Period
 from shifty_ent.report.sources import group_available
@@ -49,6 +49,15 @@ def access_kind(action: str) -> str:
     """``read`` for actions that disclose data, ``change`` for everything else."""
     verb = action.rsplit(".", 1)[-1]
     return "read" if verb in READ_VERBS or verb.startswith("export") else "change"
+
+
+def _hinted_text(text: str) -> str | None:
+    """:func:`_hinted` of an event's details JSON, parsed only when it holds a key that matters
+    (most events' details do not, and parsing is the costly part)."""
+    # '"classifi' covers "classification", "classifications" and "classified_assets"
+    if '"classifi' not in text and '"asset_classifications"' not in text:
+        return None
+    return _hinted(chain.load_details(text))
 
 
 def _hinted(details: dict[str, Any]) -> str | None:
@@ -111,13 +120,13 @@ def _classified_events(
     """Per chain page: (event, classification) for period events on classified data."""
     assets = _AssetClasses(session, tenant_id)
     start, end = period.start.isoformat(), period.end.isoformat()
-    hinted = _hinted
+    hinted = _hinted_text
     for events in chain.walk_pages(session, audit.chain_of(tenant_id), status):
         found: list[tuple[chain.Event, str]] = []
         unknown: list[chain.Event] = []
         for event in events:
             if start <= event[1] < end:
-                hint = hinted(event[6]) if event[6] else None
+                hint = hinted(event[6])
                 if hint:
                     found.append((event, hint))
                 elif hint is None and event[4] in ASSET_TARGETS and event[5]:

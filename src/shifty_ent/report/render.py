@@ -342,7 +342,7 @@ class JsonRenderer:
     ext = "json"
 
     def row_writer(self, section: Section, fh: IO[str]) -> Any:
-        from shifty_ent.report.chain import compact_encoder
+        from shifty_ent.core.canonical import compact_encoder
 
         keys = [c.key for c in section.columns]
         dumps = compact_encoder(sort_keys=False, default=_default)

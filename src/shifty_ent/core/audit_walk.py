@@ -1,15 +1,20 @@
-"""Verify a tenant's audit chain while streaming it, fast enough for millions of events.
+"""Verify an audit chain while streaming it, fast enough for millions of events.
 
 The chain's hashes are SHA-256 over RFC 8785 JSON (see :mod:`shifty_ent.core.audit`). Pure-Python
 RFC 8785 costs tens of microseconds an event; the C JSON encoder with sorted keys and no spaces
-produces the very same bytes whenever an event holds no floats or exotic keys. So each event is
-hashed the fast way first, and only when that does not match the stored hash is it recomputed the
-canonical way. This is sound: a fast serialisation that hashes to the stored digest *is* the
-canonical text that was hashed into the chain (SHA-256 collisions aside), and parsing it gives back
-the event we read.
+produces the very same bytes whenever an event holds no floats or exotic keys. Three tries, cheapest
+first, each sound because a text that hashes to the stored digest *is* the canonical text that was
+hashed into the chain (SHA-256 collisions aside):
 
-Rows are read through the raw DB-API cursor of the report's snapshot connection in keyset pages
-(no ORM objects, no per-column type processing), which is most of the speed.
+1. the details text exactly as stored (SQLite stores JSON in that compact sorted form, see
+   :func:`shifty_ent.core.store.get_engine`), so most events cost one string format and one hash;
+2. the details parsed and re-encoded the fast way (older rows, PostgreSQL's JSONB);
+3. RFC 8785 proper (floats, keys outside the Basic Multilingual Plane).
+
+Rows are read through the raw DB-API cursor in keyset pages (no ORM objects, no per-column type
+processing), and details are handed on as text: a consumer parses only the events it needs.
+Both ``report audit verify`` (:func:`shifty_ent.core.audit.verify`) and the ``access_audit``
+report walk the chain here.
 """
 
 from __future__ import annotations
@@ -25,28 +30,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shifty_ent.core import audit
+from shifty_ent.core.canonical import compact_encoder
 from shifty_ent.core.tables import AuditHead
 
 PAGE = 10000
-
-
-def compact_encoder(*, sort_keys: bool, default: Any = None) -> Any:
-    """A reusable C JSON encoder (``JSONEncoder.encode`` rebuilds one on every call)."""
-    from json.encoder import c_make_encoder  # type: ignore[attr-defined]
-
-    if c_make_encoder is None:  # pragma: no cover - CPython always has it
-        enc = json.JSONEncoder(
-            ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, default=default
-        )
-        return enc.encode
-    fallback = default or json.JSONEncoder().default
-    make = c_make_encoder(None, fallback, encode_basestring, None, ":", ",", sort_keys, False, True)
-
-    def encode(obj: Any) -> str:
-        return "".join(make(obj, 0))
-
-    return encode
 
 
 def _json_loader() -> Any:
@@ -75,8 +62,42 @@ _BODY = (
     '"target_id":%s,"target_type":%s}'
 )
 
-# (seq, at_iso, actor, action, target_type, target_id, details, hash)
-Event = tuple[int, str, str, str, str | None, str | None, dict[str, Any], str]
+GENESIS = "0" * 64
+
+# (seq, at_iso, actor, action, target_type, target_id, details as JSON text, hash)
+Event = tuple[int, str, str, str, str | None, str | None, str, str]
+
+
+def fast_hash(
+    action: str,
+    actor: str,
+    at_iso: str,
+    chain: str,
+    details: str,
+    prev_hash: str,
+    seq: int,
+    target_id: str | None,
+    target_type: str | None,
+) -> str:
+    """SHA-256 of the event body in the C encoder's compact sorted form (RFC 8785 for every
+    event whose details text is in that form and holds no floats)."""
+    body = _BODY % (
+        encode_basestring(action),
+        encode_basestring(actor),
+        at_iso,
+        chain,
+        details,
+        prev_hash,
+        seq,
+        "null" if target_id is None else encode_basestring(target_id),
+        "null" if target_type is None else encode_basestring(target_type),
+    )
+    return _sha(body.encode()).hexdigest()  # type: ignore[no-any-return]
+
+
+def load_details(text: str) -> dict[str, Any]:
+    """The details of an :data:`Event` as a dict."""
+    return _load(text) if text else {}  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -85,10 +106,14 @@ class ChainStatus:
     ok: bool = True
     events: int = 0
     head_seq: int = 0
-    head_hash: str = audit.GENESIS
+    head_hash: str = GENESIS
     first_bad_seq: int | None = None
     problem: str | None = None
     fallback_hashes: int = 0
+    # a walk over part of the chain: the link it starts from and the hash it ends on, which the
+    # caller checks against the neighbouring parts
+    first_prev: str | None = None
+    last_hash: str | None = None
 
     def fail(self, seq: int, problem: str) -> None:
         if self.ok:
@@ -111,36 +136,48 @@ def iso_utc(value: Any) -> str:
 
 
 def walk_pages(
-    session: Session, chain: str, status: ChainStatus, *, page: int = PAGE
+    session: Session,
+    chain: str,
+    status: ChainStatus,
+    *,
+    page: int = PAGE,
+    after: int = 0,
+    upto: int | None = None,
 ) -> Iterator[list[Event]]:
     """Yield the chain's events in order, one keyset page (a list) at a time, while verifying
     them into ``status``.
 
     Verification continues past the first problem (so a report still lists every event) but
     ``status`` keeps the first bad sequence number. Pages rather than single events keep the
-    per-event cost down: this loop is the hot path of a million-event report.
+    per-event cost down: this loop is the hot path of a million-event report. The head is read
+    in the caller's transaction, so a consistent snapshot gives a consistent answer.
+
+    ``after``/``upto`` walk only events ``after < seq <= upto`` (parts of one chain checked in
+    parallel): the first event's link is then taken as given and kept in ``status.first_prev``,
+    the last hash in ``status.last_hash``, and with ``upto`` the end is checked against ``upto``
+    instead of the head.
     """
     conn = session.connection()
     head = conn.execute(
         select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)
     ).first()
-    status.head_seq, status.head_hash = (head[0], head[1]) if head else (0, audit.GENESIS)
+    status.head_seq, status.head_hash = (head[0], head[1]) if head else (0, GENESIS)
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    bound = "" if upto is None else f" AND seq <= {int(upto)}"
     sql = (
         "SELECT seq, at, actor, action, target_type, target_id, details, prev_hash, hash "
-        f"FROM audit_events WHERE chain = {mark} AND seq > {mark} ORDER BY seq LIMIT {int(page)}"
+        f"FROM audit_events WHERE chain = {mark} AND seq > {mark}{bound} "
+        f"ORDER BY seq LIMIT {int(page)}"
     )
-    expected = 1
-    prev = audit.GENESIS
-    last = 0
+    expected = after + 1
+    prev: str | None = GENESIS if after == 0 else None
+    last = after
     loads = _load
     dumps = _details_json
-    body_fmt = _BODY
-    esc = encode_basestring
-    sha = _sha
     iso = iso_utc
+    hashed = fast_hash
     cur = dbapi.cursor()
     try:
         while True:
@@ -150,33 +187,21 @@ def walk_pages(
                 break
             out: list[Event] = []
             append = out.append
+            if prev is None:
+                prev = status.first_prev = rows[0][7]
             for seq, at_raw, actor, action, ttype, tid, det_raw, prev_hash, digest in rows:
                 at_iso = iso(at_raw)
-                details = loads(det_raw) if det_raw.__class__ is str else _plain(det_raw)
+                if det_raw.__class__ is not str:  # PostgreSQL hands JSONB back parsed
+                    det_raw = dumps(_plain(det_raw))
                 if seq != expected:
                     status.fail(expected, f"event {expected} is missing (next is {seq})")
                 elif prev_hash != prev:
                     status.fail(seq, f"event {seq} does not link to event {seq - 1}")
                 elif (
-                    sha(
-                        (
-                            body_fmt
-                            % (
-                                esc(action),
-                                esc(actor),
-                                at_iso,
-                                chain,
-                                dumps(details),
-                                prev_hash,
-                                seq,
-                                "null" if tid is None else esc(tid),
-                                "null" if ttype is None else esc(ttype),
-                            )
-                        ).encode()
-                    ).hexdigest()
+                    hashed(action, actor, at_iso, chain, det_raw, prev_hash, seq, tid, ttype)
                     != digest
                 ):
-                    _slow_check(
+                    det_raw = _recheck(
                         status,
                         chain,
                         seq,
@@ -185,13 +210,14 @@ def walk_pages(
                         action,
                         ttype,
                         tid,
-                        details,
+                        det_raw,
                         prev_hash,
                         digest,
+                        loads(det_raw),
                     )
                 prev = digest
                 expected = seq + 1
-                append((seq, at_iso, actor, action, ttype, tid, details, digest))
+                append((seq, at_iso, actor, action, ttype, tid, det_raw, digest))
             status.events += len(rows)
             last = rows[-1][0]
             yield out
@@ -200,7 +226,11 @@ def walk_pages(
     finally:
         cur.close()
     last_seq = expected - 1
-    if status.ok and (last_seq != status.head_seq or prev != status.head_hash):
+    status.last_hash = prev
+    if upto is not None:
+        if last_seq != upto:
+            status.fail(last_seq + 1, f"event {last_seq + 1} is missing (next is beyond {upto})")
+    elif status.ok and (last_seq != status.head_seq or prev != status.head_hash):
         status.fail(last_seq + 1, f"chain ends at {last_seq} but its head is at {status.head_seq}")
 
 
@@ -216,7 +246,7 @@ def walk(session: Session, chain: str, status: ChainStatus, *, page: int = PAGE)
         yield from events
 
 
-def _slow_check(
+def _recheck(
     status: ChainStatus,
     chain: str,
     seq: int,
@@ -225,13 +255,22 @@ def _slow_check(
     action: str,
     ttype: str | None,
     tid: str | None,
-    details: dict[str, Any],
+    stored: str,
     prev_hash: str,
     digest: str,
-) -> None:
-    """The RFC 8785 recomputation, for events the fast form cannot reproduce (floats...)."""
+    details: dict[str, Any],
+) -> str:
+    """Tries 2 and 3 for an event whose stored details text did not hash to its digest; returns
+    the details text to hand on (the fast canonical one when that verifies)."""
+    fast = _details_json(details)
+    if fast != stored and (
+        fast_hash(action, actor, at_iso, chain, fast, prev_hash, seq, tid, ttype) == digest
+    ):
+        return fast  # type: ignore[no-any-return]
+    from shifty_ent.core.audit import event_hash
+
     status.fallback_hashes += 1
-    canonical = audit.event_hash(
+    canonical = event_hash(
         chain=chain,
         seq=seq,
         at=datetime.fromisoformat(at_iso),
@@ -244,3 +283,4 @@ def _slow_check(
     )
     if canonical != digest:
         status.fail(seq, f"event {seq} was changed (hash mismatch)")
+    return stored
