@@ -190,6 +190,8 @@ def report(path: Path, fmt: str, out: Path, start: str, end: str, trace: bool) -
         "rows": rows,
         "bytes": out.stat().st_size,
         "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        # the processes that walked parts of the chain (none below the parallel threshold)
+        "workers_maxrss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
     if trace:
         import tracemalloc
@@ -252,6 +254,7 @@ def main() -> None:
                 "rows": reps[0]["rows"],
                 "file_mib": reps[0]["bytes"] / 2**20,
                 "maxrss_mib": max(r["maxrss_mib"] for r in reps),
+                "workers_maxrss_mib": max(r["workers_maxrss_mib"] for r in reps),
                 "traced_peak_mib": traced["traced_peak_mib"],
                 "orm_scan_s": orm,
                 "core_verify_s": core,
@@ -263,6 +266,7 @@ def main() -> None:
                 f"scan={r['scan_s']:.2f}s report({args.format})={r['report_s']:.2f}s "
                 f"ratio={r['report_s'] / r['scan_s']:.2f}x (target <= 3x) "
                 f"file={r['file_mib']:.1f}MiB peak_rss={r['maxrss_mib']:.0f}MiB "
+                f"(each worker <= {r['workers_maxrss_mib']:.0f}MiB) "
                 f"traced_peak={r['traced_peak_mib']:.1f}MiB"
             )
             context = f"      context: ORM keyset scan={r['orm_scan_s']:.2f}s " + (

@@ -9,9 +9,13 @@ is a data asset of such a classification (looked up in batches, so memory stays 
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -19,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from shifty_ent.core import audit
 from shifty_ent.core import audit_walk as chain
-from shifty_ent.report.document import Column, ReportBuilder
+from shifty_ent.report.document import Column, ReportBuilder, RowWriter, Section
 from shifty_ent.report.period import Period
 from shifty_ent.report.sources import group_available
 
@@ -115,13 +119,20 @@ class _AssetClasses:
 
 
 def _classified_events(
-    session: Session, tenant_id: Any, period: Period, status: chain.ChainStatus
+    session: Session,
+    tenant_id: Any,
+    period: Period,
+    status: chain.ChainStatus,
+    *,
+    after: int = 0,
+    upto: int | None = None,
 ) -> Iterator[list[tuple[chain.Event, str]]]:
     """Per chain page: (event, classification) for period events on classified data."""
     assets = _AssetClasses(session, tenant_id)
     start, end = period.start.isoformat(), period.end.isoformat()
     hinted = _hinted_text
-    for events in chain.walk_pages(session, audit.chain_of(tenant_id), status):
+    pages = chain.walk_pages(session, audit.chain_of(tenant_id), status, after=after, upto=upto)
+    for events in pages:
         found: list[tuple[chain.Event, str]] = []
         unknown: list[chain.Event] = []
         for event in events:
@@ -141,18 +152,258 @@ def _classified_events(
         yield found
 
 
-def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) -> None:
-    status = chain.ChainStatus(chain=audit.chain_of(tenant_id))
-    per_user: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {
-            "reads": 0,
-            "changes": 0,
-            "classifications": Counter(),
-            "first": None,
-            "last": None,
-        }
+@dataclass
+class _Tally:
+    """What the summary and the per-user section need, counted while rows stream by; parts of
+    the chain counted in parallel are merged in chain order."""
+
+    reads: int = 0
+    changes: int = 0
+    rows: int = 0
+    first_seq: int | None = None
+    last_seq: int | None = None
+    per_user: dict[str, dict[str, Any]] = field(default_factory=dict)
+    per_day: Counter[str] = field(default_factory=Counter)
+
+    def consume(self, pages: Iterator[list[tuple[chain.Event, str]]], add: RowWriter) -> None:
+        kinds: dict[str, str] = {}
+        per_user, per_day = self.per_user, self.per_day
+        for page in pages:
+            for (seq, at_iso, actor, action, ttype, tid, _details, digest), cls in page:
+                kind = kinds.get(action)
+                if kind is None:
+                    kind = kinds[action] = access_kind(action)
+                add(
+                    {
+                        "seq": seq,
+                        "at": at_iso,
+                        "actor": actor,
+                        "access": kind,
+                        "action": action,
+                        "classification": cls,
+                        "target_type": ttype,
+                        "target_id": tid,
+                        "hash": digest,
+                    }
+                )
+                user = per_user.get(actor)
+                if user is None:
+                    user = per_user[actor] = _new_user(at_iso)
+                if kind == "read":
+                    self.reads += 1
+                    user["reads"] += 1
+                else:
+                    self.changes += 1
+                    user["changes"] += 1
+                user["classifications"][cls] += 1
+                user["last"] = at_iso
+                per_day[at_iso[:10]] += 1
+                if self.first_seq is None:
+                    self.first_seq = seq
+                self.last_seq = seq
+                self.rows += 1
+
+    def merge(self, later: _Tally) -> None:
+        """Add the counts of a part that comes after this one in the chain."""
+        self.reads += later.reads
+        self.changes += later.changes
+        self.rows += later.rows
+        self.first_seq = self.first_seq if self.first_seq is not None else later.first_seq
+        self.last_seq = later.last_seq if later.last_seq is not None else self.last_seq
+        self.per_day.update(later.per_day)
+        for actor, theirs in later.per_user.items():
+            mine = self.per_user.get(actor)
+            if mine is None:
+                self.per_user[actor] = theirs
+                continue
+            mine["reads"] += theirs["reads"]
+            mine["changes"] += theirs["changes"]
+            mine["classifications"].update(theirs["classifications"])
+            mine["last"] = theirs["last"]
+
+
+def _new_user(at_iso: str) -> dict[str, Any]:
+    return {"reads": 0, "changes": 0, "classifications": Counter(), "first": at_iso, "last": None}
+
+
+# ------------------------------------------------------------------ parallel parts
+#
+# A million-event chain is split into contiguous parts walked by separate processes (each
+# verifies, classifies and renders its own part into a spool file), while this process walks
+# the last part. Each part verifies every hash inside it; the joins are checked here (a part's
+# first link must be the previous part's last hash) and the last part ends on the head read in
+# the report's snapshot, so the parts together prove exactly what one walk would. Events up to
+# that head never change (the chain is append-only), so the parts' own snapshots agree on them,
+# and a store changed between two parts' reads shows up as a broken join.
+
+PARALLEL_MIN_EVENTS = 200_000
+WORKER_START_EVENTS = 50_000  # about what one process walks while a worker starts
+
+
+def _processes() -> int:
+    """Processes that walk a long chain: ``SHIFTY_REPORT_PROCESSES``, else the CPUs (up to 4)."""
+    raw = os.environ.get("SHIFTY_REPORT_PROCESSES")
+    if raw and raw.strip().isdigit():
+        return max(1, int(raw))
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def _min_events() -> int:
+    raw = os.environ.get("SHIFTY_REPORT_PARALLEL_MIN")
+    return int(raw) if raw and raw.strip().isdigit() else PARALLEL_MIN_EVENTS
+
+
+def _plan(head_seq: int) -> list[tuple[int, int]]:
+    """(after, upto) of each part, in chain order; one part for short chains."""
+    n = _processes()
+    if n < 2 or head_seq < max(_min_events(), 2 * n):
+        return [(0, head_seq)]
+    # this process walks the first part while each worker is still starting (a fresh
+    # interpreter importing the store takes a while), so it takes a little more
+    lead = min(head_seq // (4 * n), WORKER_START_EVENTS)
+    size = (head_seq - lead) // n
+    cuts = [0] + [lead + i * size for i in range(1, n)] + [head_seq]
+    return [(cuts[i], cuts[i + 1]) for i in range(n)]
+
+
+@dataclass
+class _Part:
+    after: int
+    upto: int
+    status: chain.ChainStatus
+    tally: _Tally
+    spool: str
+
+
+def _walk_part(
+    url: str, tenant_id: str, period: Period, fmt: str, after: int, upto: int, spool: str
+) -> _Part:
+    """One part, in a worker process: its own engine and snapshot, rows rendered into ``spool``."""
+    from shifty_ent.core import store
+    from shifty_ent.report.render import get_renderer
+    from shifty_ent.report.sources import snapshot
+
+    tid = uuid.UUID(tenant_id)
+    status = chain.ChainStatus(chain=audit.chain_of(tid))
+    tally = _Tally()
+    section = Section("classified_access", "", COLUMNS)
+    engine = store.get_engine(url)
+    try:
+        with open(spool, "w", encoding="utf-8", newline="") as fh, snapshot(engine) as snap:
+            write = get_renderer(fmt).row_writer(section, fh)
+            events = _classified_events(snap, tid, period, status, after=after, upto=upto)
+            tally.consume(events, write)
+    finally:
+        engine.dispose()
+    return _Part(after, upto, status, tally, spool)
+
+
+def _start_part(
+    url: str, tenant_id: Any, period: Period, fmt: str, after: int, upto: int, spool: str
+) -> subprocess.Popen[bytes]:
+    import pickle
+    import sys
+
+    import shifty_ent
+
+    env = dict(os.environ)
+    # the worker imports this very package, wherever it was loaded from
+    root = str(Path(shifty_ent.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shifty_ent.report.access_worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
     )
-    per_day: Counter[str] = Counter()
+    assert proc.stdin is not None
+    args = {
+        "url": url,
+        "tenant_id": str(tenant_id),
+        "period": period,
+        "fmt": fmt,
+        "after": after,
+        "upto": upto,
+        "spool": spool,
+    }
+    proc.stdin.write(pickle.dumps(args))  # (stdin, not argv: the URL may hold a password)
+    proc.stdin.close()
+    proc.stdin = None  # done with it; communicate() must not flush it again
+    return proc
+
+
+def _finish_part(proc: subprocess.Popen[bytes]) -> _Part:
+    import pickle
+
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        from shifty_ent.core.errors import ShiftyError
+
+        lines = err.decode(errors="replace").strip().splitlines()
+        why = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise ShiftyError(f"a worker checking part of the audit chain failed: {why}")
+    return pickle.loads(out)  # type: ignore[no-any-return]
+
+
+def _walk_parallel(
+    session: Session,
+    tenant_id: Any,
+    period: Period,
+    doc: ReportBuilder,
+    section: Section,
+    add: RowWriter,
+    plan: list[tuple[int, int]],
+) -> tuple[chain.ChainStatus, _Tally]:
+    """Workers walk every part but the first, which this process walks meanwhile into the
+    section's own spool; then the joins are checked and the counts merged in chain order."""
+    import tempfile
+
+    url = session.connection().engine.url.render_as_string(hide_password=False)
+    status = chain.ChainStatus(chain=audit.chain_of(tenant_id))
+    tally = _Tally()
+    spools: list[str] = []
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for after, upto in plan[1:]:
+            fd, path = tempfile.mkstemp(prefix="shifty-report-part-")
+            os.close(fd)
+            spools.append(path)
+            procs.append(_start_part(url, tenant_id, period, doc.meta.format, after, upto, path))
+        first = chain.ChainStatus(chain=status.chain)
+        tally.consume(_classified_events(session, tenant_id, period, first, upto=plan[0][1]), add)
+        parts = [_Part(0, plan[0][1], first, _Tally(), "")]
+        parts += [_finish_part(p) for p in procs]
+        status.head_seq, status.head_hash = first.head_seq, first.head_hash
+        previous: str | None = chain.GENESIS
+        for part in parts:
+            st = part.status
+            joined = part.after == 0 or st.first_prev is None or st.first_prev == previous
+            if not joined and st.first_bad_seq != part.after + 1:  # (a gap there says more)
+                status.fail(
+                    part.after + 1, f"event {part.after + 1} does not link to event {part.after}"
+                )
+            if not st.ok:
+                status.fail(st.first_bad_seq or part.after + 1, st.problem or "broken")
+            status.events += st.events
+            status.fallback_hashes += st.fallback_hashes
+            previous = st.last_hash
+            if part.spool:
+                tally.merge(part.tally)
+                section.append_spool(part.spool, part.tally.rows)
+        if status.ok and previous != status.head_hash:
+            status.fail(status.head_seq, f"event {status.head_seq} is not the chain's head")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:  # interrupted or failed: stop the others
+                proc.kill()
+                proc.wait()
+        for path in spools:
+            Path(path).unlink(missing_ok=True)
+    return status, tally
+
+
+def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) -> None:
     section, add = doc.open_section(
         "classified_access",
         "Reads and changes of classified data",
@@ -160,40 +411,16 @@ def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) 
         "Every audit event in the period that read or changed confidential, restricted, PII or "
         "PHI data, in chain order.",
     )
-    reads = changes = 0
-    first_seq = last_seq = None
-    kinds: dict[str, str] = {}
-    for page in _classified_events(session, tenant_id, period, status):
-        for (seq, at_iso, actor, action, ttype, tid, _details, digest), cls in page:
-            kind = kinds.get(action)
-            if kind is None:
-                kind = kinds[action] = access_kind(action)
-            add(
-                {
-                    "seq": seq,
-                    "at": at_iso,
-                    "actor": actor,
-                    "access": kind,
-                    "action": action,
-                    "classification": cls,
-                    "target_type": ttype,
-                    "target_id": tid,
-                    "hash": digest,
-                }
-            )
-            user = per_user[actor]
-            if kind == "read":
-                reads += 1
-                user["reads"] += 1
-            else:
-                changes += 1
-                user["changes"] += 1
-            user["classifications"][cls] += 1
-            user["first"] = user["first"] or at_iso
-            user["last"] = at_iso
-            per_day[at_iso[:10]] += 1
-            first_seq = first_seq or seq
-            last_seq = seq
+    head_seq, _ = audit.head_of(session, tenant_id)
+    plan = _plan(head_seq)
+    if len(plan) > 1:
+        status, tally = _walk_parallel(session, tenant_id, period, doc, section, add, plan)
+    else:
+        status = chain.ChainStatus(chain=audit.chain_of(tenant_id))
+        tally = _Tally()
+        tally.consume(_classified_events(session, tenant_id, period, status), add)
+    reads, changes, per_user, per_day = tally.reads, tally.changes, tally.per_user, tally.per_day
+    first_seq, last_seq = tally.first_seq, tally.last_seq
     doc.summary.update(
         {
             "chain_intact": status.ok,

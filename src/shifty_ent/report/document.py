@@ -89,6 +89,18 @@ class Section:
     description: str = ""
     row_count: int = 0
     spool: IO[str] | None = field(default=None, repr=False)
+    # rows rendered elsewhere (another process's part of the section), copied after ``spool``
+    more: list[IO[str]] = field(default_factory=list, repr=False)
+
+    def append_spool(self, path: str, rows: int) -> None:
+        """Add rows another process rendered into ``path`` (opened, then unlinked: the open
+        file keeps them until the report is assembled)."""
+        import os
+
+        fh = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by close()
+        os.unlink(path)
+        self.more.append(fh)
+        self.row_count += rows
 
 
 RowWriter = Callable[[dict[str, Any]], None]
@@ -153,3 +165,6 @@ class ReportBuilder:
             if section.spool is not None:
                 section.spool.close()
                 section.spool = None
+            for fh in section.more:
+                fh.close()
+            section.more.clear()

@@ -170,10 +170,15 @@ class MarkdownRenderer:
         )
 
 
-def _copy(section: Section, out: IO[str]) -> None:
+def _copy(section: Section, out: IO[str], *, skip: int = 0) -> None:
+    """The section's rendered rows (its spool, then parts rendered elsewhere) into ``out``,
+    dropping the first ``skip`` characters of the whole."""
     assert section.spool is not None
-    section.spool.seek(0)
-    shutil.copyfileobj(section.spool, out, 1 << 20)
+    for fh in (section.spool, *section.more):
+        fh.seek(0)
+        if skip:
+            skip -= len(fh.read(skip))
+        shutil.copyfileobj(fh, out, 1 << 20)
 
 
 # ---------------------------------------------------------------- HTML
@@ -346,18 +351,13 @@ class JsonRenderer:
 
         keys = [c.key for c in section.columns]
         dumps = compact_encoder(sort_keys=False, default=_default)
-        first = [True]
-
         n = len(keys)
 
         def write(row: dict[str, Any]) -> None:
-            # report modules build rows with exactly the section's columns, in order
-            text = dumps(row if len(row) == n else {k: row.get(k) for k in keys})
-            if first[0]:
-                fh.write("\n" + text)
-                first[0] = False
-            else:
-                fh.write(",\n" + text)
+            # report modules build rows with exactly the section's columns, in order; every row
+            # starts with its separator (the first one is dropped when assembling), so spools
+            # written apart can simply be joined
+            fh.write(",\n" + dumps(row if len(row) == n else {k: row.get(k) for k in keys}))
 
         return write
 
@@ -382,7 +382,7 @@ class JsonRenderer:
                 "row_count": section.row_count,
             }
             out.write(("," if i else "") + "\n" + dump(head)[:-1] + ',"rows":[')
-            _copy(section, out)
+            _copy(section, out, skip=1 if section.row_count else 0)
             out.write("\n]}" if section.row_count else "]}")
         out.write("\n]\n}\n")
 
