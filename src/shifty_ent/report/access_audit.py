@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from shifty_ent.core import audit
 from shifty_ent.core import audit_walk as chain
-from shifty_ent.report.document import Column, ReportBuilder, RowWriter, Section
+from shifty_ent.report.document import Column, ReportBuilder, Section, ValuesWriter
 from shifty_ent.report.period import Period
 from shifty_ent.report.sources import group_available
 
@@ -61,6 +61,15 @@ def _hinted_text(text: str) -> str | None:
     # '"classifi' covers "classification", "classifications" and "classified_assets"
     if '"classifi' not in text and '"asset_classifications"' not in text:
         return None
+    # The common case without parsing: a flat object (its only "{" opens it) naming one
+    # "classification" string. In JSON text '"classification":"' can only be a key (inside a
+    # string its quotes would be escaped), and a flat object's keys are all top level.
+    if text.count("{") == 1 and '"classifications"' not in text and "_classifications" not in text:
+        at = text.find('"classification":"')
+        if at > 0:
+            value = text[at + 18 : text.find('"', at + 18)]
+            if "\\" not in value:
+                return value if value in CLASSIFIED else ""
     return _hinted(chain.load_details(text))
 
 
@@ -71,7 +80,7 @@ def _hinted(details: dict[str, Any]) -> str | None:
     if "classifications" not in details and "asset_classifications" not in details:
         if value is None:
             return "classified" if details.get("classified_assets") else None
-        return value if value in CLASSIFIED else ""  # type: ignore[return-value]
+        return value if isinstance(value, str) and value in CLASSIFIED else ""
     found: list[str] = []
     if isinstance(value, str):
         found.append(value)
@@ -154,76 +163,73 @@ def _classified_events(
 
 @dataclass
 class _Tally:
-    """What the summary and the per-user section need, counted while rows stream by; parts of
-    the chain counted in parallel are merged in chain order."""
+    """What the summary and the per-user section need, counted while rows stream by (a few
+    dict updates a row); parts of the chain counted in parallel are merged in chain order."""
 
-    reads: int = 0
-    changes: int = 0
     rows: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
-    per_user: dict[str, dict[str, Any]] = field(default_factory=dict)
-    per_day: Counter[str] = field(default_factory=Counter)
+    counts: dict[tuple[str, str, str], int] = field(default_factory=dict)  # (actor, kind, class)
+    first_at: dict[str, str] = field(default_factory=dict)
+    last_at: dict[str, str] = field(default_factory=dict)
+    per_day: dict[str, int] = field(default_factory=dict)
 
-    def consume(self, pages: Iterator[list[tuple[chain.Event, str]]], add: RowWriter) -> None:
+    def consume(self, pages: Iterator[list[tuple[chain.Event, str]]], add: ValuesWriter) -> None:
         kinds: dict[str, str] = {}
-        per_user, per_day = self.per_user, self.per_day
+        counts, per_day = self.counts, self.per_day
+        first_at, last_at = self.first_at, self.last_at
+        rows, last_seq = self.rows, self.last_seq
         for page in pages:
             for (seq, at_iso, actor, action, ttype, tid, _details, digest), cls in page:
                 kind = kinds.get(action)
                 if kind is None:
                     kind = kinds[action] = access_kind(action)
-                add(
-                    {
-                        "seq": seq,
-                        "at": at_iso,
-                        "actor": actor,
-                        "access": kind,
-                        "action": action,
-                        "classification": cls,
-                        "target_type": ttype,
-                        "target_id": tid,
-                        "hash": digest,
-                    }
-                )
-                user = per_user.get(actor)
-                if user is None:
-                    user = per_user[actor] = _new_user(at_iso)
-                if kind == "read":
-                    self.reads += 1
-                    user["reads"] += 1
-                else:
-                    self.changes += 1
-                    user["changes"] += 1
-                user["classifications"][cls] += 1
-                user["last"] = at_iso
-                per_day[at_iso[:10]] += 1
-                if self.first_seq is None:
+                add((seq, at_iso, actor, kind, action, cls, ttype, tid, digest))  # COLUMNS
+                key = (actor, kind, cls)
+                counts[key] = counts.get(key, 0) + 1
+                if actor not in first_at:
+                    first_at[actor] = at_iso
+                last_at[actor] = at_iso
+                day = at_iso[:10]
+                per_day[day] = per_day.get(day, 0) + 1
+                if last_seq is None:
                     self.first_seq = seq
-                self.last_seq = seq
-                self.rows += 1
+                last_seq = seq
+                rows += 1
+        self.rows, self.last_seq = rows, last_seq
 
     def merge(self, later: _Tally) -> None:
         """Add the counts of a part that comes after this one in the chain."""
-        self.reads += later.reads
-        self.changes += later.changes
         self.rows += later.rows
         self.first_seq = self.first_seq if self.first_seq is not None else later.first_seq
         self.last_seq = later.last_seq if later.last_seq is not None else self.last_seq
-        self.per_day.update(later.per_day)
-        for actor, theirs in later.per_user.items():
-            mine = self.per_user.get(actor)
-            if mine is None:
-                self.per_user[actor] = theirs
-                continue
-            mine["reads"] += theirs["reads"]
-            mine["changes"] += theirs["changes"]
-            mine["classifications"].update(theirs["classifications"])
-            mine["last"] = theirs["last"]
+        for key, n in later.counts.items():
+            self.counts[key] = self.counts.get(key, 0) + n
+        for day, n in later.per_day.items():
+            self.per_day[day] = self.per_day.get(day, 0) + n
+        for actor, at in later.first_at.items():
+            self.first_at.setdefault(actor, at)
+        self.last_at.update(later.last_at)
 
+    def total(self, kind: str) -> int:
+        return sum(n for (_, k, _), n in self.counts.items() if k == kind)
 
-def _new_user(at_iso: str) -> dict[str, Any]:
-    return {"reads": 0, "changes": 0, "classifications": Counter(), "first": at_iso, "last": None}
+    def per_user(self) -> dict[str, dict[str, Any]]:
+        users: dict[str, dict[str, Any]] = {}
+        for (actor, kind, cls), n in self.counts.items():
+            user = users.setdefault(
+                actor,
+                {
+                    "reads": 0,
+                    "changes": 0,
+                    "classifications": Counter(),
+                    "first": self.first_at[actor],
+                    "last": self.last_at[actor],
+                },
+            )
+            user["reads" if kind == "read" else "changes"] += n
+            user["classifications"][cls] += n
+        return users
 
 
 # ------------------------------------------------------------------ parallel parts
@@ -290,7 +296,7 @@ def _walk_part(
     engine = store.get_engine(url)
     try:
         with open(spool, "w", encoding="utf-8", newline="") as fh, snapshot(engine) as snap:
-            write = get_renderer(fmt).row_writer(section, fh)
+            write = get_renderer(fmt).values_writer(section, fh)
             events = _classified_events(snap, tid, period, status, after=after, upto=upto)
             tally.consume(events, write)
     finally:
@@ -352,7 +358,7 @@ def _walk_parallel(
     period: Period,
     doc: ReportBuilder,
     section: Section,
-    add: RowWriter,
+    add: ValuesWriter,
     plan: list[tuple[int, int]],
 ) -> tuple[chain.ChainStatus, _Tally]:
     """Workers walk every part but the first, which this process walks meanwhile into the
@@ -404,7 +410,7 @@ def _walk_parallel(
 
 
 def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) -> None:
-    section, add = doc.open_section(
+    section, add = doc.open_values_section(
         "classified_access",
         "Reads and changes of classified data",
         COLUMNS,
@@ -419,7 +425,8 @@ def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) 
         status = chain.ChainStatus(chain=audit.chain_of(tenant_id))
         tally = _Tally()
         tally.consume(_classified_events(session, tenant_id, period, status), add)
-    reads, changes, per_user, per_day = tally.reads, tally.changes, tally.per_user, tally.per_day
+    reads, changes = tally.total("read"), tally.total("change")
+    per_user, per_day = tally.per_user(), tally.per_day
     first_seq, last_seq = tally.first_seq, tally.last_seq
     doc.summary.update(
         {

@@ -16,8 +16,10 @@ import html
 import json
 import shutil
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import IO, Any
 
 from shifty_ent.core.types import money_str
@@ -103,6 +105,23 @@ def get_renderer(fmt: str) -> Any:
         raise ValueError(f"unknown report format {fmt!r}") from None
 
 
+class _Rows:
+    """Renderers write rows given as values in column order (:meth:`values_writer`, the fast
+    path for long sections) or as dicts by column key (:meth:`row_writer`)."""
+
+    def values_writer(self, section: Section, fh: IO[str]) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+    def row_writer(self, section: Section, fh: IO[str]) -> Any:
+        keys = [c.key for c in section.columns]
+        write = self.values_writer(section, fh)
+
+        def by_key(row: dict[str, Any]) -> None:
+            write([row.get(k) for k in keys])
+
+        return by_key
+
+
 # ---------------------------------------------------------------- Markdown
 
 
@@ -116,14 +135,12 @@ def _md_escape(text: str) -> str:
     )
 
 
-class MarkdownRenderer:
+class MarkdownRenderer(_Rows):
     ext = "md"
 
-    def row_writer(self, section: Section, fh: IO[str]) -> Any:
-        keys = [c.key for c in section.columns]
-
-        def write(row: dict[str, Any]) -> None:
-            fh.write("| " + " | ".join(_md_escape(cell_text(row.get(k))) for k in keys) + " |\n")
+    def values_writer(self, section: Section, fh: IO[str]) -> Any:
+        def write(values: Sequence[Any]) -> None:
+            fh.write("| " + " | ".join([_md_escape(cell_text(v)) for v in values]) + " |\n")
 
         return write
 
@@ -270,15 +287,14 @@ def svg_bar_chart(chart: Chart, *, width: int = 760, height: int = 260) -> str:
     return "".join(parts)
 
 
-class HtmlRenderer:
+class HtmlRenderer(_Rows):
     ext = "html"
 
-    def row_writer(self, section: Section, fh: IO[str]) -> Any:
-        keys = [c.key for c in section.columns]
+    def values_writer(self, section: Section, fh: IO[str]) -> Any:
         esc = html.escape
 
-        def write(row: dict[str, Any]) -> None:
-            fh.write("<tr>" + "".join("<td>" + esc(cell_text(row.get(k))) + "</td>" for k in keys))
+        def write(values: Sequence[Any]) -> None:
+            fh.write("<tr>" + "".join(["<td>" + esc(cell_text(v)) + "</td>" for v in values]))
             fh.write("</tr>\n")
 
         return write
@@ -343,21 +359,37 @@ class HtmlRenderer:
 # ---------------------------------------------------------------- JSON
 
 
-class JsonRenderer:
+class JsonRenderer(_Rows):
     ext = "json"
 
-    def row_writer(self, section: Section, fh: IO[str]) -> Any:
+    def values_writer(self, section: Section, fh: IO[str]) -> Any:
         from shifty_ent.core.canonical import compact_encoder
 
-        keys = [c.key for c in section.columns]
         dumps = compact_encoder(sort_keys=False, default=_default)
-        n = len(keys)
+        esc = encode_basestring
+        # one object per row, keys in column order; strings, ints and None (nearly every value)
+        # are formatted inline, anything else by the C encoder. Every row starts with its
+        # separator (the first one is dropped when assembling), so spools written apart can
+        # simply be joined.
+        template = ",\n{" + ",".join(esc(c.key).replace("%", "%%") + ":%s" for c in section.columns)
+        template += "}"
 
-        def write(row: dict[str, Any]) -> None:
-            # report modules build rows with exactly the section's columns, in order; every row
-            # starts with its separator (the first one is dropped when assembling), so spools
-            # written apart can simply be joined
-            fh.write(",\n" + dumps(row if len(row) == n else {k: row.get(k) for k in keys}))
+        def write(values: Sequence[Any]) -> None:
+            fh.write(
+                template
+                % tuple(
+                    [
+                        v
+                        if v.__class__ is int
+                        else "null"
+                        if v is None
+                        else esc(v)
+                        if v.__class__ is str
+                        else dumps(v)
+                        for v in values
+                    ]
+                )
+            )
 
         return write
 
@@ -390,18 +422,17 @@ class JsonRenderer:
 # ---------------------------------------------------------------- CSV
 
 
-class CsvRenderer:
+class CsvRenderer(_Rows):
     """Comment lines (``#``) carry metadata and separate sections: pandas reads a section with
     ``comment='#'`` and spreadsheets show them as text rows."""
 
     ext = "csv"
 
-    def row_writer(self, section: Section, fh: IO[str]) -> Any:
-        keys = [c.key for c in section.columns]
+    def values_writer(self, section: Section, fh: IO[str]) -> Any:
         writer = csv.writer(fh, lineterminator="\n")
 
-        def write(row: dict[str, Any]) -> None:
-            writer.writerow([cell_text(row.get(k)) for k in keys])
+        def write(values: Sequence[Any]) -> None:
+            writer.writerow([cell_text(v) for v in values])
 
         return write
 
