@@ -154,7 +154,7 @@ def orm_scan(path: Path, chain: str) -> dict[str, float]:
 
 
 def core_verify(path: Path, chain: str) -> dict[str, float]:
-    """Context: the platform's own chain check (RFC 8785 per event), ``report audit verify``."""
+    """Context: ``report audit verify`` (the same chain walk, without classifying or rendering)."""
     import uuid as _uuid
 
     from shifty_ent.core import audit, store
@@ -274,7 +274,7 @@ def main() -> None:
             )
             if r["core_verify_s"]:
                 context += (
-                    f"; 'report audit verify' (RFC 8785 per event)={r['core_verify_s']:.2f}s "
+                    f"; 'report audit verify' (chain walk only)={r['core_verify_s']:.2f}s "
                     f"({r['report_s'] / r['core_verify_s']:.2f}x)"
                 )
             print(context)
