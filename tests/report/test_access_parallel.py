@@ -116,3 +116,18 @@ def test_tampering_is_found_at_the_same_event(
     one = _content(_report(cli, tmp_path, ONE))[0]
     assert one["first_bad_seq"] == three["first_bad_seq"] == plan[2][0] + 1
     assert three["chain_intact"] is False and "missing" in three["chain_problem"]
+
+
+def test_a_store_other_processes_cannot_open_is_walked_here():
+    """An in-memory SQLite database exists only in this process: workers would see an empty
+    store, so the chain is never split there."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    for url, shareable in (
+        ("sqlite://", False),
+        ("sqlite:///:memory:", False),
+        ("sqlite:////tmp/shifty-example.db", True),
+    ):
+        with Session(create_engine(url)) as session:
+            assert access_audit._shareable(session) is shareable, url

@@ -259,6 +259,12 @@ def _min_events() -> int:
     return int(raw) if raw and raw.strip().isdigit() else PARALLEL_MIN_EVENTS
 
 
+def _shareable(session: Session) -> bool:
+    """Whether other processes can open this store (not an in-memory SQLite database)."""
+    url = session.connection().engine.url
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
+
 def _plan(head_seq: int) -> list[tuple[int, int]]:
     """(after, upto) of each part, in chain order; one part for short chains."""
     n = _processes()
@@ -418,7 +424,7 @@ def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) 
         "PHI data, in chain order.",
     )
     head_seq, _ = audit.head_of(session, tenant_id)
-    plan = _plan(head_seq)
+    plan = _plan(head_seq) if _shareable(session) else [(0, head_seq)]
     if len(plan) > 1:
         status, tally = _walk_parallel(session, tenant_id, period, doc, section, add, plan)
     else:
