@@ -131,3 +131,25 @@ def test_a_store_other_processes_cannot_open_is_walked_here():
     ):
         with Session(create_engine(url)) as session:
             assert access_audit._shareable(session) is shareable, url
+
+
+def test_a_failing_worker_fails_the_report_cleanly(
+    cli, tenant, make_context, tmp_path, monkeypatch
+):
+    """A worker that cannot do its part (here: its spool cannot be written) makes the report fail
+    with one line and exit 1, leaving no report file and no report row."""
+    _seed(make_context, 12)
+    start = access_audit._start_part
+
+    def broken(url, tenant_id, period, fmt, after, upto, spool):
+        return start(url, tenant_id, period, fmt, after, upto, str(tmp_path / "gone" / "part"))
+
+    monkeypatch.setattr(access_audit, "_start_part", broken)
+    out = tmp_path / "access.json"
+    args = ["report", "compliance", "--type", "access_audit", "--format", "json", "--out", str(out)]
+    res = cli(*args, tenant="acme", user="audrey", env=THREE)
+    assert res.exit_code == 1
+    assert "worker checking part of the audit chain failed" in res.error["message"]
+    assert "No such file or directory" in res.error["message"]
+    assert not out.exists() and not list(tmp_path.glob(".access.json.*"))
+    assert cli.ok("report", "list", tenant="acme", user="audrey") == []
