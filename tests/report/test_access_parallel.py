@@ -153,3 +153,13 @@ def test_a_failing_worker_fails_the_report_cleanly(
     assert "No such file or directory" in res.error["message"]
     assert not out.exists() and not list(tmp_path.glob(".access.json.*"))
     assert cli.ok("report", "list", tenant="acme", user="audrey") == []
+
+
+def test_a_bad_process_count_is_refused(cli, tenant, make_context, tmp_path):
+    _seed(make_context, 3)
+    out = tmp_path / "access.json"
+    args = ["report", "compliance", "--type", "access_audit", "--format", "json", "--out", str(out)]
+    res = cli(*args, tenant="acme", user="audrey", env={"SHIFTY_REPORT_PROCESSES": "four"})
+    assert res.exit_code == 2
+    assert res.error["message"] == "SHIFTY_REPORT_PROCESSES: 'four' is not a whole number"
+    assert not out.exists() and cli.ok("report", "list", tenant="acme", user="audrey") == []

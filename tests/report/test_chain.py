@@ -68,7 +68,8 @@ def _reference(session, tenant_id) -> tuple[bool, int | None]:
 def _walk(engine, tenant_id):
     status = chain.ChainStatus(chain=audit.chain_of(tenant_id))
     with snapshot(engine) as s:
-        events = list(chain.walk(s, audit.chain_of(tenant_id), status, page=3))
+        pages = chain.walk_pages(s, audit.chain_of(tenant_id), status, page=3)
+        events = [event for page in pages for event in page]
     return status, events
 
 

@@ -240,12 +240,6 @@ def _plain(value: Any) -> dict[str, Any]:
     return value or {}
 
 
-def walk(session: Session, chain: str, status: ChainStatus, *, page: int = PAGE) -> Iterator[Event]:
-    """Like :func:`walk_pages`, one event at a time."""
-    for events in walk_pages(session, chain, status, page=page):
-        yield from events
-
-
 def _recheck(
     status: ChainStatus,
     chain: str,

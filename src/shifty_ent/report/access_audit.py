@@ -236,7 +236,7 @@ class _Tally:
 #
 # A million-event chain is split into contiguous parts walked by separate processes (each
 # verifies, classifies and renders its own part into a spool file), while this process walks
-# the last part. Each part verifies every hash inside it; the joins are checked here (a part's
+# the first part. Each part verifies every hash inside it; the joins are checked here (a part's
 # first link must be the previous part's last hash) and the last part ends on the head read in
 # the report's snapshot, so the parts together prove exactly what one walk would. Events up to
 # that head never change (the chain is append-only), so the parts' own snapshots agree on them,
@@ -246,17 +246,25 @@ PARALLEL_MIN_EVENTS = 200_000
 WORKER_START_EVENTS = 50_000  # about what one process walks while a worker starts
 
 
+def _env_count(name: str, default: int) -> int:
+    """A whole number from the environment; anything else there is an error, not ignored."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        from shifty_ent.core.errors import InvalidInput
+
+        raise InvalidInput(f"{name}: {raw!r} is not a whole number")
+    return int(raw)
+
+
 def _processes() -> int:
     """Processes that walk a long chain: ``SHIFTY_REPORT_PROCESSES``, else the CPUs (up to 4)."""
-    raw = os.environ.get("SHIFTY_REPORT_PROCESSES")
-    if raw and raw.strip().isdigit():
-        return max(1, int(raw))
-    return max(1, min(os.cpu_count() or 1, 4))
+    return max(1, _env_count("SHIFTY_REPORT_PROCESSES", min(os.cpu_count() or 1, 4)))
 
 
 def _min_events() -> int:
-    raw = os.environ.get("SHIFTY_REPORT_PARALLEL_MIN")
-    return int(raw) if raw and raw.strip().isdigit() else PARALLEL_MIN_EVENTS
+    return _env_count("SHIFTY_REPORT_PARALLEL_MIN", PARALLEL_MIN_EVENTS)
 
 
 def _shareable(session: Session) -> bool:
@@ -284,7 +292,7 @@ class _Part:
     upto: int
     status: chain.ChainStatus
     tally: _Tally
-    spool: str
+    spool: str | None  # None: rendered straight into the section by this process
 
 
 def _walk_part(
@@ -310,6 +318,12 @@ def _walk_part(
     return _Part(after, upto, status, tally, spool)
 
 
+_WORKER_BOOT = (
+    "import sys; sys.path.append(sys.argv[1]); "
+    "from shifty_ent.report.access_worker import main; sys.exit(main())"
+)
+
+
 def _start_part(
     url: str, tenant_id: Any, period: Period, fmt: str, after: int, upto: int, spool: str
 ) -> subprocess.Popen[bytes]:
@@ -318,16 +332,14 @@ def _start_part(
 
     import shifty_ent
 
-    env = dict(os.environ)
-    # the worker imports this very package, wherever it was loaded from
+    # the worker imports this very package, wherever it was loaded from: its directory goes at
+    # the end of the worker's path, so it cannot shadow anything the interpreter would find
     root = str(Path(shifty_ent.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "shifty_ent.report.access_worker"],
+        [sys.executable, "-c", _WORKER_BOOT, root],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=env,
     )
     assert proc.stdin is not None
     args = {
@@ -384,7 +396,7 @@ def _walk_parallel(
             procs.append(_start_part(url, tenant_id, period, doc.meta.format, after, upto, path))
         first = chain.ChainStatus(chain=status.chain)
         tally.consume(_classified_events(session, tenant_id, period, first, upto=plan[0][1]), add)
-        parts = [_Part(0, plan[0][1], first, _Tally(), "")]
+        parts = [_Part(0, plan[0][1], first, tally, None)]
         parts += [_finish_part(p) for p in procs]
         status.head_seq, status.head_hash = first.head_seq, first.head_hash
         previous: str | None = chain.GENESIS
@@ -400,7 +412,7 @@ def _walk_parallel(
             status.events += st.events
             status.fallback_hashes += st.fallback_hashes
             previous = st.last_hash
-            if part.spool:
+            if part.spool is not None:
                 tally.merge(part.tally)
                 section.append_spool(part.spool, part.tally.rows)
         if status.ok and previous != status.head_hash:

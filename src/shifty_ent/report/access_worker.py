@@ -1,8 +1,8 @@
 """Worker process for a long ``access_audit``: walks one part of the chain.
 
-Started by :mod:`shifty_ent.report.access_audit` as ``python -m shifty_ent.report.access_worker``
-(a fresh interpreter: a forked child must not touch the parent's open database handles, and
-multiprocessing's spawn would re-run the caller's main script). It reads its arguments as a
+Started by :mod:`shifty_ent.report.access_audit` in a fresh interpreter that calls :func:`main`
+(a forked child must not touch the parent's open database handles, and multiprocessing's spawn
+would re-run the caller's main script). It reads its arguments as a
 pickle on stdin, renders its rows into the spool file it was given and writes the part's
 status and counts as a pickle on stdout. Only the report process starts it, with its own data.
 """

@@ -8,6 +8,7 @@ assembled afterwards: header, summary and charts first, then each spool copied i
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -95,8 +96,6 @@ class Section:
     def append_spool(self, path: str, rows: int) -> None:
         """Add rows another process rendered into ``path`` (opened, then unlinked: the open
         file keeps them until the report is assembled)."""
-        import os
-
         fh = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by close()
         os.unlink(path)
         self.more.append(fh)
@@ -126,26 +125,14 @@ class ReportBuilder:
         self, id: str, title: str, columns: list[Column], description: str = ""
     ) -> tuple[Section, RowWriter]:
         """Start a section; returns it and a function that renders one row into its spool."""
-        section, write = self._open(id, title, columns, description, by_values=False)
-
-        def add(row: dict[str, Any]) -> None:
-            write(row)
-            section.row_count += 1
-
-        return section, add
+        return self._open(id, title, columns, description, by_values=False)
 
     def open_values_section(
         self, id: str, title: str, columns: list[Column], description: str = ""
     ) -> tuple[Section, ValuesWriter]:
         """Like :meth:`open_section`, for rows given as values in column order (the fast path
         for sections of millions of rows: no dict per row)."""
-        section, write = self._open(id, title, columns, description, by_values=True)
-
-        def add(values: Sequence[Any]) -> None:
-            write(values)
-            section.row_count += 1
-
-        return section, add
+        return self._open(id, title, columns, description, by_values=True)
 
     def _open(
         self, id: str, title: str, columns: list[Column], description: str, *, by_values: bool
@@ -153,9 +140,14 @@ class ReportBuilder:
         spool = tempfile.TemporaryFile(mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
         section = Section(id, title, columns, description, spool=spool)
         self.sections.append(section)
-        if by_values:
-            return section, self.renderer.values_writer(section, spool)
-        return section, self.renderer.row_writer(section, spool)
+        renderer = self.renderer
+        write = (renderer.values_writer if by_values else renderer.row_writer)(section, spool)
+
+        def add(row: Any) -> None:
+            write(row)
+            section.row_count += 1
+
+        return section, add
 
     def section(
         self,
