@@ -20,12 +20,8 @@ from sqlalchemy import select
 from sqlmodel import SQLModel
 
 from shifty_ent.core import store
-
-for _group in ("data.sweep", "gpu.service", "arcade.datasets", "model.registry"):
-    pytest.importorskip(f"shifty_ent.{_group}")
-
-from tests.fakes.huggingface import FakeHub, FakeRepo  # noqa: E402
-from tests.fakes.vastai import API_KEY, FakeVast  # noqa: E402
+from tests.fakes.huggingface import FakeHub, FakeRepo
+from tests.fakes.vastai import API_KEY, FakeVast
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SEEDS = [7, 1234, 20261127]

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
+
+
+def require_train_extra() -> None:
+    """Skip where the optional ``train`` extra is not installed (CI installs it). An installed
+    extra that fails to import is an error, not a skip, so a broken install cannot hide tests."""
+    missing = [m for m in ("torch", "transformers", "peft") if importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.skip(
+            f"the train extra is not installed (no {', '.join(missing)})",
+            allow_module_level=True,
+        )
 
 
 def query(db_url: str, sql: str, **params: Any) -> list[Any]:

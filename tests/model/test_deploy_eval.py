@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.model.helpers import count, query, register_dataset, write_jsonl
+from tests.model.helpers import count, query, register_dataset, require_train_extra, write_jsonl
 
 
 def make_instance(
@@ -255,7 +255,7 @@ def test_eval_run_remote_computes_metrics(
 def test_eval_run_local_transformers(
     cli: Any, tenant: Any, make_context: Any, tmp_path: Path
 ) -> None:
-    pytest.importorskip("peft")
+    require_train_extra()
     from shifty_ent.model.tiny import build_tiny_llama, sample_texts
 
     tiny = build_tiny_llama(tmp_path / "tiny", sample_texts(80) + [r["text"] for r in LABELLED])

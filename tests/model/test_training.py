@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.model.helpers import count, query, register_dataset, write_jsonl
+from tests.model.helpers import count, query, register_dataset, require_train_extra, write_jsonl
 
-pytest.importorskip("peft")
+require_train_extra()
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,6 @@ def _section(doc, sid):
 
 @pytest.fixture
 def ledger(cli, tenant, make_context):
-    pytest.importorskip("shifty_ent.gpu.tables")
     from shifty_ent.gpu.tables import GpuCostEntry, GpuInstance
 
     cli.ok("gpu", "budget", "set", "--monthly", "100", "--hourly", "2", tenant="acme")
@@ -105,7 +104,6 @@ def test_costs_over_budget_is_flagged_and_html_has_spend_chart(cli, ledger, tmp_
 
 @pytest.mark.parametrize("user,code", [("olga", 0), ("audrey", 0), ("alice", 0), ("lars", 4)])
 def test_costs_roles(cli, tenant, tmp_path, user, code):
-    pytest.importorskip("shifty_ent.gpu.tables")
     res, out = _report(cli, tmp_path, "costs", user=user)
     assert res.exit_code == code, res.stderr
     assert out.exists() == (code == 0)
@@ -116,7 +114,6 @@ def test_costs_roles(cli, tenant, tmp_path, user, code):
 
 @pytest.fixture
 def played(cli, tenant):
-    pytest.importorskip("shifty_ent.arcade.tables")
     env = {"SHIFTY_NOW": T0.isoformat()}
     for user in ("lena", "lukas"):
         cli.ok("user", "add", user, "--role", "labeler", tenant="acme")
@@ -172,6 +169,5 @@ def test_arcade_report_counts_quality_and_top_users(cli, played, tmp_path):
 
 
 def test_arcade_report_refused_to_labelers(cli, tenant, tmp_path):
-    pytest.importorskip("shifty_ent.arcade.tables")
     res, out = _report(cli, tmp_path, "arcade", user="lars")
     assert res.exit_code == 4 and not out.exists()

@@ -11,8 +11,6 @@ from sqlalchemy import update
 
 from shifty_ent.core import store
 
-pytest.importorskip("shifty_ent.data.tables")
-
 LATER = (datetime.now(UTC) + timedelta(days=45)).isoformat()
 
 

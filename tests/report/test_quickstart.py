@@ -5,14 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from shifty_ent.core import store
 from shifty_ent.core.tables import Tenant
-
-pytest.importorskip("shifty_ent.data.sweep")
-pytest.importorskip("shifty_ent.arcade.datasets")
 
 
 def _tenants(url):
