@@ -181,6 +181,27 @@ def test_register_huggingface_unreachable_and_rate_limited(
     assert res.exit_code == 6 and "cannot reach Hugging Face" in res.error["message"]
 
 
+def test_hub_transport_errors_cover_both_client_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """huggingface_hub 2.x raises httpx2 errors and 1.x httpx errors: both are caught, and a host
+    without httpx2 (huggingface_hub 1.x) still gets the list (an unconditional ``import httpx2``
+    once broke every Hugging Face command there)."""
+    import importlib.util
+    import sys
+
+    import httpx
+
+    from shifty_ent.model.sources.huggingface import transport_errors
+
+    caught = transport_errors()
+    assert issubclass(httpx.ConnectError, caught)
+    if importlib.util.find_spec("httpx2") is not None:
+        import httpx2
+
+        assert issubclass(httpx2.ConnectError, caught)
+    monkeypatch.setitem(sys.modules, "httpx2", None)  # import fails, as where it is absent
+    assert issubclass(httpx.ConnectError, transport_errors())
+
+
 def test_register_ollama_pins_digest(cli: Any, tenant: Any, ollama_server: Any) -> None:
     row = cli.ok(
         "model",

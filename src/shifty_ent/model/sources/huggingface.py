@@ -53,6 +53,22 @@ def translate_error(exc: Exception, repo_id: str, revision: str | None, endpoint
     return ExternalServiceError(f"cannot reach Hugging Face at {endpoint}: {_first_line(exc)}")
 
 
+def transport_errors() -> tuple[type[Exception], ...]:
+    """What a failed Hub call can raise, for both supported huggingface_hub lines: 2.x sends
+    through ``httpx2``, 1.x through ``httpx``. Importing ``httpx2`` unconditionally broke every
+    Hugging Face command on hosts with huggingface_hub 1.x (such as GPU images that pin it)."""
+    import httpx
+
+    errors: list[type[Exception]] = [httpx.HTTPError, OSError, ValueError]
+    try:
+        import httpx2
+    except ImportError:
+        pass
+    else:
+        errors.append(httpx2.HTTPError)
+    return tuple(errors)
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -60,8 +76,6 @@ def _first_line(exc: Exception) -> str:
 
 def resolve(settings: Settings, repo_id: str, revision: str | None = None) -> Pin:
     """Pin ``repo_id`` (at ``revision``: branch, tag or sha) to its commit sha."""
-    import httpx2
-
     repo_id = (repo_id or "").strip()
     if not repo_id or repo_id.count("/") > 1 or repo_id.startswith("/") or "://" in repo_id:
         raise InvalidInput(
@@ -71,7 +85,7 @@ def resolve(settings: Settings, repo_id: str, revision: str | None = None) -> Pi
         info = _api(settings).model_info(
             repo_id, revision=revision, files_metadata=True, timeout=TIMEOUT_S
         )
-    except (httpx2.HTTPError, OSError, ValueError) as exc:
+    except transport_errors() as exc:
         raise translate_error(exc, repo_id, revision, settings.hf_endpoint) from None
     if not info.sha:
         raise ExternalServiceError(f"Hugging Face gave no commit sha for {repo_id}")
@@ -124,7 +138,6 @@ def resolve(settings: Settings, repo_id: str, revision: str | None = None) -> Pi
 
 def download(settings: Settings, repo_id: str, sha: str, cache_dir: Path) -> Path:
     """The pinned snapshot on local disk (a full sha skips the revision lookup)."""
-    import httpx2
     from huggingface_hub import snapshot_download
 
     try:
@@ -135,6 +148,6 @@ def download(settings: Settings, repo_id: str, sha: str, cache_dir: Path) -> Pat
             token=settings.hf_token or None,
             cache_dir=str(cache_dir),
         )
-    except (httpx2.HTTPError, OSError, ValueError) as exc:
+    except transport_errors() as exc:
         raise translate_error(exc, repo_id, sha, settings.hf_endpoint) from None
     return Path(path)
