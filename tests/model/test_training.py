@@ -158,6 +158,31 @@ def test_start_validates_inputs_and_changes_nothing(
     assert count(db_url, "SELECT count(*) FROM training_jobs") == 0
 
 
+def test_finetune_device_choice_is_checked(tiny_dir: Path, tmp_path: Path) -> None:
+    """An unknown device is bad input; asking for CUDA where torch sees none is refused, and
+    neither writes an adapter."""
+    import torch
+
+    from shifty_ent.core.errors import InvalidInput, Refused
+    from shifty_ent.model.finetune import Hyperparameters, finetune
+    from shifty_ent.model.tiny import sample_texts
+
+    out = tmp_path / "adapter"
+    hp = Hyperparameters(max_steps=1)
+    with pytest.raises(InvalidInput, match="unknown device 'tpu'"):
+        finetune(tiny_dir, sample_texts(8), out, hp, lambda _: True, device="tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(Refused, match="no CUDA device"):
+            finetune(tiny_dir, sample_texts(8), out, hp, lambda _: True, device="cuda")
+    assert not out.exists()
+    points: list[dict[str, Any]] = []
+    result = finetune(
+        tiny_dir, sample_texts(8), out, hp, lambda p: points.append(p) is None, device="cpu"
+    )
+    assert (result.device, result.steps, len(points)) == ("cpu", 1, 1)
+    assert (out / "adapter_config.json").exists()
+
+
 def test_cpu_lora_finetune_end_to_end(
     cli: Any, job_setup: dict[str, Any], db_url: str, tiny_dir: Path, make_context: Any
 ) -> None:

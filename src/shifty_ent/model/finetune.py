@@ -115,9 +115,11 @@ def finetune(
     on_step: StepFn,
     *,
     threads: int | None = None,
+    device: str | None = None,
 ) -> Result:
     """Fine-tune the model in ``base_dir`` on ``texts``; save the adapter (or weights) to
-    ``out_dir`` unless stopped early. Local files only: never contacts a hub."""
+    ``out_dir`` unless stopped early. Local files only: never contacts a hub. ``device`` is
+    ``cpu`` or ``cuda``; by default the GPU when torch sees one (the bench forces each in turn)."""
     require_training_extra()
     quiet_libraries()
     import torch
@@ -128,7 +130,12 @@ def finetune(
     torch.manual_seed(hp.seed)
     if not texts:
         raise InvalidInput("the dataset holds no training examples")
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    elif device not in ("cpu", "cuda"):
+        raise InvalidInput(f"unknown device {device!r}: use cpu or cuda")
+    elif device == "cuda" and not torch.cuda.is_available():
+        raise Refused("no CUDA device is visible to torch on this host")
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(str(base_dir), local_files_only=True)

@@ -1,7 +1,8 @@
 """A tiny Llama-style causal LM and a byte-level BPE tokenizer built locally from text.
 
 Used by CI's end-to-end fine-tune, the bench and demos: no hub download, a few hundred KB on
-disk, trains on CPU in seconds. ``scale`` grows the config for a GPU comparison run.
+disk, trains on CPU in seconds. ``bench/finetune.py`` passes larger dimensions for its CPU
+against GPU comparison.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def build_tiny_llama(
         vocab_size=vocab_size,
         special_tokens=SPECIALS,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
     )
     tok.train_from_iterator(list(texts), trainer=trainer)
     fast = PreTrainedTokenizerFast(
