@@ -212,22 +212,26 @@ class LocalClassifier:
         from shifty_ent.model import finetune
 
         self.model, self.tokenizer = finetune.load(base, adapter)
+        self.device = next(self.model.parameters()).device
 
     def __call__(self, text: str, labels: Sequence[str]) -> str:
         import torch
 
         prompt_ids = self.tokenizer(prompt_for(text, labels))["input_ids"]
         best, best_score = UNPARSED, -math.inf
+        device = self.device
         for label in labels:
             label_ids = self.tokenizer(" " + label)["input_ids"]
-            ids = torch.tensor([prompt_ids + label_ids])
+            if not label_ids:
+                continue
+            ids = torch.tensor([prompt_ids + label_ids], device=device)
             with torch.no_grad():
                 logits = self.model(input_ids=ids).logits[0]
             logp = torch.log_softmax(logits[:-1], dim=-1)
             start = len(prompt_ids) - 1
-            score = sum(float(logp[start + i, tok]) for i, tok in enumerate(label_ids)) / max(
-                1, len(label_ids)
-            )
+            rows = torch.arange(start, start + len(label_ids), device=device)
+            picked = logp[rows, torch.tensor(label_ids, device=device)]
+            score = float(picked.mean())  # one device sync per label, not one per token
             if score > best_score:
                 best, best_score = label, score
         return best
@@ -235,7 +239,7 @@ class LocalClassifier:
     def generate(self, prompt: str, max_new_tokens: int) -> str:
         import torch
 
-        ids = self.tokenizer(prompt, return_tensors="pt")
+        ids = self.tokenizer(prompt, return_tensors="pt").to(self.device)
         with torch.no_grad():
             out = self.model.generate(
                 **ids,

@@ -107,6 +107,20 @@ def lora_targets(model: Any) -> list[str]:
     )
 
 
+def pick_device(device: str | None) -> str:
+    """``cpu`` or ``cuda``: by default the GPU when torch sees one. Asking for CUDA on a host
+    without one is refused rather than silently run on the CPU (hours instead of minutes)."""
+    import torch
+
+    if device is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device not in ("cpu", "cuda"):
+        raise InvalidInput(f"unknown device {device!r}: use cpu or cuda")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise Refused("no CUDA device is visible to torch on this host")
+    return device
+
+
 def finetune(
     base_dir: Path,
     texts: Sequence[str],
@@ -130,12 +144,7 @@ def finetune(
     torch.manual_seed(hp.seed)
     if not texts:
         raise InvalidInput("the dataset holds no training examples")
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    elif device not in ("cpu", "cuda"):
-        raise InvalidInput(f"unknown device {device!r}: use cpu or cuda")
-    elif device == "cuda" and not torch.cuda.is_available():
-        raise Refused("no CUDA device is visible to torch on this host")
+    device = pick_device(device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(str(base_dir), local_files_only=True)
@@ -239,8 +248,11 @@ def finetune(
     )
 
 
-def load(base_dir: Path, adapter_dir: Path | None = None) -> tuple[Any, Any]:
-    """(model, tokenizer) for inference: the base, with the LoRA adapter applied when given."""
+def load(
+    base_dir: Path, adapter_dir: Path | None = None, *, device: str | None = None
+) -> tuple[Any, Any]:
+    """(model, tokenizer) for inference: the base, with the LoRA adapter applied when given, on
+    ``device`` (by default the GPU when torch sees one, as for training)."""
     require_training_extra()
     quiet_libraries()
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -252,5 +264,6 @@ def load(base_dir: Path, adapter_dir: Path | None = None) -> tuple[Any, Any]:
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, str(adapter_dir))
+    model.to(pick_device(device))
     model.eval()
     return model, tokenizer
