@@ -6,6 +6,7 @@ tampering."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -163,3 +164,37 @@ def test_details_are_hashed_as_stored_and_old_rows_still_verify(db_url, tenant, 
         status, events = _walk(engine, tid)
         assert status.ok and status.fallback_hashes == 0, status.problem
         assert chain.load_details(events[-1][6]) == {"a": "é", "b": 4, "nested": {"z": [1, 2]}}
+
+
+def test_times_stored_in_another_text_form_still_verify(db_url, tenant, make_context):
+    """SQLite formats the stored time in the query; a time written in another form (a hand edit
+    that keeps the instant) falls back to Python and still verifies, while another instant is a
+    change at that event."""
+    tid = uuid.UUID(tenant["id"])
+    with make_context(tenant="acme") as ctx:
+        for i in range(4):
+            ctx.audit("data.asset.read", details={"i": i})
+    engine = store.get_engine(db_url)
+    status, events = _walk(engine, tid)
+    assert status.ok
+    if engine.dialect.name != "sqlite":
+        return
+    seq, at_iso = events[-2][0], events[-2][1]
+    moment = datetime.fromisoformat(at_iso)
+    for stored, same in (
+        (moment.replace(tzinfo=None).isoformat(), True),  # "T" and no fraction written out
+        (moment.isoformat(), True),  # with its offset
+        ((moment + timedelta(seconds=1)).replace(tzinfo=None).isoformat(" "), False),
+    ):
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE audit_events SET at = ? WHERE chain = ? AND seq = ?",
+                (stored, str(tid), seq),
+            )
+        status, walked = _walk(engine, tid)
+        assert status.ok is same, (stored, status.problem)
+        assert [e[1] for e in walked] == [
+            e[1] if same or e[0] != seq else chain.iso_utc(stored) for e in events
+        ]
+        if not same:
+            assert status.first_bad_seq == seq and "changed" in status.problem

@@ -64,8 +64,9 @@ _BODY = (
 
 GENESIS = "0" * 64
 
-# (seq, at_iso, actor, action, target_type, target_id, details as JSON text, hash)
-Event = tuple[int, str, str, str, str | None, str | None, str, str]
+# (seq, at_iso, actor, action, target_type, target_id, details as JSON text, prev_hash, hash):
+# on SQLite the driver's own row, as fetched (see walk_pages)
+Event = tuple[int, str, str, str, str | None, str | None, str, str, str]
 
 
 def fast_hash(
@@ -164,19 +165,17 @@ def walk_pages(
     status.head_seq, status.head_hash = (head[0], head[1]) if head else (0, GENESIS)
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
-    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    sqlite = conn.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
     bound = "" if upto is None else f" AND seq <= {int(upto)}"
     sql = (
-        "SELECT seq, at, actor, action, target_type, target_id, details, prev_hash, hash "
-        f"FROM audit_events WHERE chain = {mark} AND seq > {mark}{bound} "
-        f"ORDER BY seq LIMIT {int(page)}"
+        f"SELECT seq, {_SQLITE_AT_ISO if sqlite else 'at'}, actor, action, target_type, "
+        f"target_id, details, prev_hash, hash FROM audit_events "
+        f"WHERE chain = {mark} AND seq > {mark}{bound} ORDER BY seq LIMIT {int(page)}"
     )
     expected = after + 1
     prev: str | None = GENESIS if after == 0 else None
     last = after
-    loads = _load
-    dumps = _details_json
-    iso = iso_utc
     hashed = fast_hash
     cur = dbapi.cursor()
     try:
@@ -185,42 +184,36 @@ def walk_pages(
             rows = cur.fetchall()
             if not rows:
                 break
-            out: list[Event] = []
-            append = out.append
             if prev is None:
                 prev = status.first_prev = rows[0][7]
-            for seq, at_raw, actor, action, ttype, tid, det_raw, prev_hash, digest in rows:
-                at_iso = iso(at_raw)
-                if det_raw.__class__ is not str:  # PostgreSQL hands JSONB back parsed
-                    det_raw = dumps(_plain(det_raw))
+            fixed: dict[int, Event] = {}
+            # The rows are handed on as fetched: on SQLite the query formats the time and the
+            # details are text, so nearly every row needs no new tuple. The rest (PostgreSQL's
+            # datetimes and JSONB, odd stored text, rows re-encoded to verify) are replaced after
+            # the loop, by sequence number (unique in a chain).
+            for row in rows:
+                seq, at_iso, actor, action, ttype, tid, det, prev_hash, digest = row
+                if at_iso.__class__ is not str or det.__class__ is not str:
+                    row = fixed[seq] = _normalised(dbapi, chain, row)
+                    at_iso, det = row[1], row[6]
                 if seq != expected:
                     status.fail(expected, f"event {expected} is missing (next is {seq})")
                 elif prev_hash != prev:
                     status.fail(seq, f"event {seq} does not link to event {seq - 1}")
                 elif (
-                    hashed(action, actor, at_iso, chain, det_raw, prev_hash, seq, tid, ttype)
-                    != digest
+                    hashed(action, actor, at_iso, chain, det, prev_hash, seq, tid, ttype) != digest
                 ):
-                    det_raw = _recheck(
-                        status,
-                        chain,
-                        seq,
-                        at_iso,
-                        actor,
-                        action,
-                        ttype,
-                        tid,
-                        det_raw,
-                        prev_hash,
-                        digest,
-                        loads(det_raw),
-                    )
+                    text = _recheck(
+                        status, chain, seq, at_iso, actor, action, ttype, tid, det, prev_hash,
+                        digest, _load(det),
+                    )  # fmt: skip
+                    if text is not det:
+                        fixed[seq] = (*row[:6], text, *row[7:])  # type: ignore[assignment]
                 prev = digest
                 expected = seq + 1
-                append((seq, at_iso, actor, action, ttype, tid, det_raw, digest))
             status.events += len(rows)
             last = rows[-1][0]
-            yield out
+            yield [fixed.get(r[0], r) for r in rows] if fixed else rows
             if len(rows) < page:
                 break
     finally:
@@ -234,10 +227,37 @@ def walk_pages(
         status.fail(last_seq + 1, f"chain ends at {last_seq} but its head is at {status.head_seq}")
 
 
-def _plain(value: Any) -> dict[str, Any]:
+# SQLite keeps times as SQLAlchemy writes them, naive UTC "YYYY-MM-DD HH:MM:SS.ffffff"; the
+# query turns them into isoformat()'s text itself, as iso_utc would (in C, for less than Python
+# spends per event). Text in any other form comes back NULL and goes through iso_utc.
+_SQLITE_AT_ISO = (
+    "CASE WHEN length(at) = 26 AND substr(at, 11, 1) = ' ' AND substr(at, 20, 1) = '.' "
+    "THEN replace(replace(at, '.000000', ''), ' ', 'T') || '+00:00' END"
+)
+
+
+def _normalised(dbapi: Any, chain: str, row: Any) -> Event:
+    """A row whose time is not yet isoformat() text (PostgreSQL's datetime, or SQLite text the
+    query did not recognise) or whose details are not JSON text (PostgreSQL's JSONB)."""
+    seq, at, actor, action, ttype, tid, det, prev_hash, digest = row
+    if at is None:  # SQLite: read the stored text itself
+        cur = dbapi.cursor()
+        try:
+            cur.execute("SELECT at FROM audit_events WHERE chain = ? AND seq = ?", (chain, seq))
+            at = iso_utc(cur.fetchone()[0])
+        finally:
+            cur.close()
+    elif at.__class__ is not str:
+        at = iso_utc(at)
+    if det.__class__ is not str:
+        det = _details_json(_plain(det))
+    return (seq, at, actor, action, ttype, tid, det, prev_hash, digest)
+
+
+def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
-        return _load(value)  # type: ignore[no-any-return]
-    return value or {}
+        return _load(value)
+    return {} if value is None else value
 
 
 def _recheck(
