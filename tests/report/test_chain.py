@@ -198,3 +198,24 @@ def test_times_stored_in_another_text_form_still_verify(db_url, tenant, make_con
         ]
         if not same:
             assert status.first_bad_seq == seq and "changed" in status.problem
+
+
+def test_collector_is_paused_only_during_a_walk():
+    """The walk pauses the cyclic collector for speed and always gives back the state it found,
+    also when the walk fails."""
+    import gc
+
+    import pytest
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), chain.collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("walk failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with chain.collector_paused():
+            pass
+        assert not gc.isenabled()  # it was off before: it stays off
+    finally:
+        gc.enable()

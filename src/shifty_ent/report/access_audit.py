@@ -309,7 +309,11 @@ def _walk_part(
     section = Section("classified_access", "", COLUMNS)
     engine = store.get_engine(url)
     try:
-        with open(spool, "w", encoding="utf-8", newline="") as fh, snapshot(engine) as snap:
+        with (
+            open(spool, "w", encoding="utf-8", newline="") as fh,
+            snapshot(engine) as snap,
+            chain.collector_paused(),
+        ):
             write = get_renderer(fmt).values_writer(section, fh)
             events = _classified_events(snap, tid, period, status, after=after, upto=upto)
             tally.consume(events, write)
@@ -437,12 +441,13 @@ def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) 
     )
     head_seq, _ = audit.head_of(session, tenant_id)
     plan = _plan(head_seq) if _shareable(session) else [(0, head_seq)]
-    if len(plan) > 1:
-        status, tally = _walk_parallel(session, tenant_id, period, doc, section, add, plan)
-    else:
-        status = chain.ChainStatus(chain=audit.chain_of(tenant_id))
-        tally = _Tally()
-        tally.consume(_classified_events(session, tenant_id, period, status), add)
+    with chain.collector_paused():
+        if len(plan) > 1:
+            status, tally = _walk_parallel(session, tenant_id, period, doc, section, add, plan)
+        else:
+            status = chain.ChainStatus(chain=audit.chain_of(tenant_id))
+            tally = _Tally()
+            tally.consume(_classified_events(session, tenant_id, period, status), add)
     reads, changes = tally.total("read"), tally.total("change")
     per_user, per_day = tally.per_user(), tally.per_day
     first_seq, last_seq = tally.first_seq, tally.last_seq
