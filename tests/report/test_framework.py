@@ -312,3 +312,24 @@ def test_report_snapshot_is_consistent_and_never_blocks_writers(db_url, tenant, 
         assert again == seen  # the report's view did not move
     with store.new_session(engine) as s:
         assert s.get(AuditHead, str(tid)).seq == seen + 1
+
+
+def test_report_bytes_are_hashed_as_written(tmp_path):
+    """The digest taken while writing (text and copied bytes mixed, multi-byte characters) is
+    the digest of the file on disk, which is what `report verify` recomputes."""
+    import hashlib
+
+    from shifty_ent.report.signing import envelope
+
+    path = tmp_path / "r.txt"
+    with path.open("wb") as raw:
+        sink = envelope.DigestingWriter(raw)
+        with io.TextIOWrapper(sink, encoding="utf-8", newline="") as text:
+            text.write("héllo ✓\n" * 1000)
+            text.flush()
+            text.buffer.write("bytes straight through: é\n".encode())
+            text.write("and text again\r\n")
+    data = path.read_bytes()
+    assert sink.size == len(data) and sink.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert envelope.file_digest(path) == (sink.hexdigest(), sink.size)
+    assert data.endswith("é\nand text again\r\n".encode())

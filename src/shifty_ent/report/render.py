@@ -189,13 +189,23 @@ class MarkdownRenderer(_Rows):
 
 def _copy(section: Section, out: IO[str], *, skip: int = 0) -> None:
     """The section's rendered rows (its spool, then parts rendered elsewhere) into ``out``,
-    dropping the first ``skip`` characters of the whole."""
+    dropping the first ``skip`` characters of the whole. Spools and files are UTF-8, so when
+    ``out`` has a byte buffer the bytes go across as they are, not decoded and encoded again."""
     assert section.spool is not None
+    target = getattr(out, "buffer", None)
+    if target is not None:
+        out.flush()  # what was written as text goes first
     for fh in (section.spool, *section.more):
+        fh.flush()
         fh.seek(0)
-        if skip:
-            skip -= len(fh.read(skip))
-        shutil.copyfileobj(fh, out, 1 << 20)
+        dropped = fh.read(skip) if skip else ""
+        skip -= len(dropped)
+        if target is None:
+            shutil.copyfileobj(fh, out, 1 << 20)
+            continue
+        data = fh.buffer  # type: ignore[attr-defined]
+        data.seek(len(dropped.encode()))
+        shutil.copyfileobj(data, target, 1 << 20)
 
 
 # ---------------------------------------------------------------- HTML

@@ -136,16 +136,15 @@ def generate(
             try:
                 module.build(snap, tenant.id, period, doc)
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with (
-                    os.fdopen(fd, "wb") as raw,
-                    io.TextIOWrapper(raw, encoding="utf-8", newline="") as text,
-                ):
-                    doc.write(text)
-                    text.flush()
-                    os.fsync(raw.fileno())
+                with os.fdopen(fd, "wb") as raw:
+                    sink = envelope.DigestingWriter(raw)
+                    with io.TextIOWrapper(sink, encoding="utf-8", newline="") as text:
+                        doc.write(text)
+                        text.flush()
+                        os.fsync(raw.fileno())
             finally:
                 doc.close()
-        digest, size = envelope.file_digest(tmp)
+        digest, size = sink.hexdigest(), sink.size
         statement = {
             **meta.public(),
             "content_sha256": digest,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,33 @@ def file_digest(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+class DigestingWriter(io.BufferedIOBase):
+    """Passes bytes on to ``sink`` while taking their SHA-256 and size, so a report is hashed
+    as it is written instead of read back afterwards (a million-row report is 100+ MB)."""
+
+    def __init__(self, sink: io.BufferedIOBase) -> None:
+        super().__init__()
+        self.sink = sink
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self._digest.update(view)
+        self.size += view.nbytes
+        self.sink.write(view)
+        return view.nbytes
+
+    def flush(self) -> None:
+        self.sink.flush()
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
 
 
 def signed_bytes(statement: dict[str, Any]) -> bytes:
