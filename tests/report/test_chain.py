@@ -207,14 +207,16 @@ def test_collector_is_paused_only_during_a_walk():
 
     import pytest
 
+    from shifty_ent.core import collector
+
     assert gc.isenabled()
-    with pytest.raises(RuntimeError), chain.collector_paused():
+    with pytest.raises(RuntimeError), collector.paused():
         assert not gc.isenabled()
         raise RuntimeError("walk failed")
     assert gc.isenabled()
     gc.disable()
     try:
-        with chain.collector_paused():
+        with collector.paused():
             pass
         assert not gc.isenabled()  # it was off before: it stays off
     finally:

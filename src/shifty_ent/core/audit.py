@@ -23,7 +23,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from shifty_ent.core.audit_walk import GENESIS, ChainStatus, collector_paused, walk_pages
+from shifty_ent.core import collector
+from shifty_ent.core.audit_walk import GENESIS, ChainStatus, walk_pages
 from shifty_ent.core.canonical import canonical_json, sha256_hex, to_jsonable
 from shifty_ent.core.clock import now
 from shifty_ent.core.tables import AuditEvent, AuditHead
@@ -190,7 +191,7 @@ def verify(session: Session, tenant_id: uuid.UUID | None) -> ChainReport:
     reported (and the chain's tail must be its head row)."""
     chain = chain_of(tenant_id)
     status = ChainStatus(chain=chain)
-    with collector_paused():
+    with collector.paused():
         for _page in walk_pages(session, chain, status):
             pass
     return ChainReport(

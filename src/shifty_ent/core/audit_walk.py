@@ -19,11 +19,9 @@ report walk the chain here.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
@@ -69,20 +67,6 @@ GENESIS = "0" * 64
 # (seq, at_iso, actor, action, target_type, target_id, details as JSON text, prev_hash, hash):
 # on SQLite the driver's own row, as fetched (see walk_pages)
 Event = tuple[int, str, str, str, str | None, str | None, str, str, str]
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector around a long walk. A walk allocates millions of
-    short-lived tuples and strings that reference counting frees at once; the collector's
-    passes over them find nothing yet cost a few percent. State is restored afterwards."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def fast_hash(

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, String, func, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
+from shifty_ent.core import collector
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound
 from shifty_ent.core.ids import resolve as resolve_ref
@@ -397,9 +398,10 @@ def list_versions(
     result = ctx.session.connection().execute(stmt)
     try:
         # read the driver's cursor directly: plain tuples, no Row object per row
-        if ctx.dialect == "sqlite":
-            return _rows_from_sqlite(result.cursor, aliases)
-        return _rows_from_postgres(result.cursor, aliases)
+        with collector.paused():
+            if ctx.dialect == "sqlite":
+                return _rows_from_sqlite(result.cursor, aliases)
+            return _rows_from_postgres(result.cursor, aliases)
     finally:
         result.close()
 

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from shifty_ent.core import audit
+from shifty_ent.core import audit, collector
 from shifty_ent.core import audit_walk as chain
 from shifty_ent.report.document import Column, ReportBuilder, Section, ValuesWriter
 from shifty_ent.report.period import Period
@@ -312,7 +312,7 @@ def _walk_part(
         with (
             open(spool, "w", encoding="utf-8", newline="") as fh,
             snapshot(engine) as snap,
-            chain.collector_paused(),
+            collector.paused(),
         ):
             write = get_renderer(fmt).values_writer(section, fh)
             events = _classified_events(snap, tid, period, status, after=after, upto=upto)
@@ -441,7 +441,7 @@ def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) 
     )
     head_seq, _ = audit.head_of(session, tenant_id)
     plan = _plan(head_seq) if _shareable(session) else [(0, head_seq)]
-    with chain.collector_paused():
+    with collector.paused():
         if len(plan) > 1:
             status, tally = _walk_parallel(session, tenant_id, period, doc, section, add, plan)
         else:
