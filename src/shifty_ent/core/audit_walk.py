@@ -190,11 +190,11 @@ def walk_pages(
             # The rows are handed on as fetched: on SQLite the query formats the time and the
             # details are text, so nearly every row needs no new tuple. The rest (PostgreSQL's
             # datetimes and JSONB, odd stored text, rows re-encoded to verify) are replaced after
-            # the loop, by sequence number (unique in a chain).
-            for row in rows:
-                seq, at_iso, actor, action, ttype, tid, det, prev_hash, digest = row
+            # the loop, keyed by the fetched row object (alive in ``rows``, so never reused).
+            for fetched in rows:
+                seq, at_iso, actor, action, ttype, tid, det, prev_hash, digest = row = fetched
                 if at_iso.__class__ is not str or det.__class__ is not str:
-                    row = fixed[seq] = _normalised(dbapi, chain, row)
+                    row = fixed[id(fetched)] = _normalised(dbapi, chain, fetched)
                     at_iso, det = row[1], row[6]
                 if seq != expected:
                     status.fail(expected, f"event {expected} is missing (next is {seq})")
@@ -208,12 +208,12 @@ def walk_pages(
                         digest, _load(det),
                     )  # fmt: skip
                     if text is not det:
-                        fixed[seq] = (*row[:6], text, *row[7:])  # type: ignore[assignment]
+                        fixed[id(fetched)] = (*row[:6], text, *row[7:])  # type: ignore[assignment]
                 prev = digest
                 expected = seq + 1
             status.events += len(rows)
             last = rows[-1][0]
-            yield [fixed.get(r[0], r) for r in rows] if fixed else rows
+            yield [fixed.get(id(r), r) for r in rows] if fixed else rows
             if len(rows) < page:
                 break
     finally:
