@@ -124,16 +124,13 @@ class ChainStatus:
 
 
 def iso_utc(value: Any) -> str:
-    """``datetime.isoformat()`` of the stored instant in UTC (what the chain hashed)."""
-    if isinstance(value, datetime):
-        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return aware.isoformat()
-    raw = str(value)
-    # SQLite as SQLAlchemy writes it: "YYYY-MM-DD HH:MM:SS.ffffff" (UTC, naive)
-    if len(raw) == 26 and raw[10] == " " and raw[19] == ".":
-        frac = raw[19:]
-        return raw[:10] + "T" + raw[11:19] + ("" if frac == ".000000" else frac) + "+00:00"
-    return iso_utc(datetime.fromisoformat(raw))
+    """``datetime.isoformat()`` of the stored instant in UTC (what the chain hashed), for the
+    times the walk's query does not format itself: PostgreSQL's datetimes and SQLite text in any
+    form but the one SQLAlchemy writes (naive values are UTC)."""
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(str(value))
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.isoformat()
 
 
 def walk_pages(
