@@ -6,8 +6,9 @@
    no digest, ``tags`` has it), S3 object 1 (``HEAD``), S3 prefix 1 per 1,000 keys, custom 0.
 2. ``model list`` (the service the command calls: versions with aliases as rows) over N versions
    against the peer: a plain ``SELECT`` of the same columns through the sqlite3 module, fetching
-   every row. Target: at most 1.5x. Also printed: the whole in-process command including JSON
-   rendering, for information.
+   every row. Target: at most 1.5x. Both read the same migrated store with its indexes (the
+   listing's index also serves the peer's WHERE and ORDER BY). Also printed: the whole
+   in-process command including JSON rendering, for information.
 
     python bench/register.py               # 10,000 versions (the size; ~30 s here)
     python bench/register.py --versions 2000

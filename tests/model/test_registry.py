@@ -299,3 +299,46 @@ def test_concurrent_registrations_get_distinct_versions(
     assert all(p.returncode == 0 for p in procs), outs
     versions = sorted(r[0] for r in query(db_url, "SELECT version FROM model_versions"))
     assert versions == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # the index is SQLite's
+@pytest.mark.parametrize("flags", [{}, {"name": "clf"}, {"latest_only": True}, {"alias": "prod"}])
+def test_sqlite_listing_reads_id_and_time_text_from_its_index(
+    cli: Any,
+    make_context: Any,
+    three_versions: list[dict[str, Any]],
+    flags: dict[str, Any],
+) -> None:
+    """Migration 0007 indexes the listing's id and time expressions; SQLite only reads them
+    precomputed if the query spells them the same way. Any drift between the two shows here as
+    a ``substr``/``replace`` call per row, or as a sort the index should have spared.
+    (PostgreSQL hands back UUIDs and times as values and has no such index.)"""
+    from sqlalchemy.dialects import sqlite
+
+    from shifty_ent.model import registry
+
+    cli.ok("model", "alias", "set", "clf", "prod", "2", tenant="acme")
+    with make_context(tenant="acme") as ctx:
+        stmt = registry._list_query(
+            ctx,
+            name=flags.get("name"),
+            source=None,
+            alias=flags.get("alias"),
+            latest_only=flags.get("latest_only", False),
+            limit=None,
+        )
+        compiled = stmt.compile(dialect=sqlite.dialect())
+        # SQLite's storage form of a bound UUID, as the Uuid type would bind it
+        params = tuple(
+            getattr(v, "hex", v) for v in (compiled.params[k] for k in compiled.positiontup or ())
+        )
+        conn = ctx.session.connection()
+        plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params).all()
+        ops = conn.exec_driver_sql("EXPLAIN " + str(compiled), params).all()
+        rows = registry.list_versions(ctx, **flags)
+    assert rows and all(len(r["id"]) == 36 for r in rows)
+    details = " | ".join(str(p[-1]) for p in plan)
+    assert "ix_model_versions_listing" in details, details
+    assert "TEMP B-TREE" not in details, details
+    per_row = [str(op[5]) for op in ops if op[1] in ("Function", "PureFunc")]
+    assert not [f for f in per_row if f.startswith(("substr", "replace"))], per_row

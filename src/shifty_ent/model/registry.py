@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Select, String, func, select, type_coerce, update
+from sqlalchemy import Select, String, func, literal_column, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from shifty_ent.core import collector
@@ -406,6 +406,20 @@ def list_versions(
         result.close()
 
 
+# SQLite stores a UUID as 32 hex digits and a time as naive UTC "YYYY-MM-DD HH:MM:SS.ffffff".
+# These turn them into ``str(uuid)`` and ``isoformat()`` text. Migration 0007_model_listing
+# indexes exactly these expressions (SQLite matches them by their parsed form, so the table
+# prefix may differ): the listing reads them precomputed instead of formatting every row.
+_SQLITE_ID_TEXT = (
+    "(substr(model_versions.id, 1, 8) || '-' || substr(model_versions.id, 9, 4) || '-' || "
+    "substr(model_versions.id, 13, 4) || '-' || substr(model_versions.id, 17, 4) || '-' || "
+    "substr(model_versions.id, 21))"
+)
+_SQLITE_AT_TEXT = (
+    "(replace(replace(model_versions.created_at, '.000000', ''), ' ', 'T') || '+00:00')"
+)
+
+
 def _list_query(
     ctx: Context,
     *,
@@ -422,10 +436,11 @@ def _list_query(
         t.version if c == "version" else type_coerce(t[c], String).label(c) for c in LIST_COLUMNS
     ]
     if ctx.dialect == "sqlite":
-        # stored as naive UTC "YYYY-MM-DD HH:MM:SS.ffffff": SQLite rewrites it to isoformat()'s
-        # text for less than Python would spend per row
-        stamp = func.replace(func.replace(t.created_at, ".000000", ""), " ", "T") + "+00:00"
-        columns[LIST_COLUMNS.index("created_at")] = type_coerce(stamp, String).label("created_at")
+        # ids and times in their printed text, read from the index that holds them
+        columns[0] = literal_column(_SQLITE_ID_TEXT, String).label("id")
+        columns[LIST_COLUMNS.index("created_at")] = literal_column(_SQLITE_AT_TEXT, String).label(
+            "created_at"
+        )
     stmt = select(*columns).where(t.tenant_id == ctx.tenant_id)
     if name is not None:
         stmt = stmt.where(t.model_id == get_model(ctx, name).id)
@@ -451,19 +466,18 @@ def _list_query(
 
 
 def _rows_from_sqlite(result: Any, aliases: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
-    """SQLite hands back ids as 32 hex digits and JSON as text (times come formatted by the
-    query). Format ids inline, as ``str(uuid)`` would: this loop is the cost of ``model list``."""
+    """SQLite hands back JSON as text (ids and times come formatted by the query)."""
     loads = json.loads
     none: tuple[str, ...] = ()
     return [
         {
-            "id": (vid := f"{i[:8]}-{i[8:12]}-{i[12:16]}-{i[16:20]}-{i[20:]}"),
+            "id": i,
             "name": n,
             "version": v,
             "source": src,
             "source_id": sid,
             "pinned_revision": pin,
-            "aliases": aliases.get(vid, none),
+            "aliases": aliases.get(i, none),
             "lineage": {} if lin == "{}" else loads(lin),
             "status": st,
             "created_at": c,
