@@ -58,8 +58,10 @@ _shifty_ent() {
             "data export") path="data export" ;;
             "data policy") path="data policy" ;;
             "data policy create") path="data policy create" ;;
+            "data policy delete") path="data policy delete" ;;
             "data policy list") path="data policy list" ;;
             "data policy show") path="data policy show" ;;
+            "data policy update") path="data policy update" ;;
             "data sweep") path="data sweep" ;;
             "data workspace") path="data workspace" ;;
             "data workspace create") path="data workspace create" ;;
@@ -181,10 +183,12 @@ _shifty_ent() {
         "data delete request") words="--help --method --reason --subject" ;;
         "data delete show") words="--help" ;;
         "data export") words="--help --out --subject" ;;
-        "data policy") words="create list show --help" ;;
+        "data policy") words="create delete list show update --help" ;;
         "data policy create") words="--archive-before-delete --auto-approve --auto-delete --classification --help --method --notify-days --retention-days -c" ;;
+        "data policy delete") words="--help" ;;
         "data policy list") words="--help" ;;
         "data policy show") words="--help" ;;
+        "data policy update") words="--archive-before-delete --auto-approve --auto-delete --classification --dry-run --help --method --no-archive-before-delete --no-auto-approve --no-auto-delete --notify-days --retention-days --yes -c -y" ;;
         "data sweep") words="--dry-run --help" ;;
         "data workspace") words="create destroy list show --help" ;;
         "data workspace create") words="--classification --help --method --name --size --ttl --type -c" ;;

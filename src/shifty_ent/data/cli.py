@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shifty_ent.core.options import DryRunOpt
+from shifty_ent.core.options import DryRunOpt, YesOpt
 from shifty_ent.core.runtime import command, emit, info, make_app, show_progress
 
 app = make_app("Retention, certified deletion, workspaces, cron sweep and GDPR export.")
@@ -141,6 +141,87 @@ def policy_show(policy: str) -> None:
 
     with command(roles=("admin", "operator", "auditor", "labeler")) as ctx:
         row = get_policy(ctx, policy)
+    emit(row)
+
+
+@policy_app.command("update")
+def policy_update(
+    policy: Annotated[str, typer.Argument(metavar="POLICY", help="Policy id, prefix or name.")],
+    classification: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--classification", "-c", help="Classifications covered (repeatable; replaces them)."
+        ),
+    ] = None,
+    retention_days: Annotated[
+        int | None, typer.Option("--retention-days", help="Days to keep.")
+    ] = None,
+    auto_delete: Annotated[
+        bool | None,
+        typer.Option("--auto-delete/--no-auto-delete", help="The sweep erases expired assets."),
+    ] = None,
+    archive_before_delete: Annotated[
+        bool | None,
+        typer.Option(
+            "--archive-before-delete/--no-archive-before-delete",
+            help="Encrypted archive copy before erasure.",
+        ),
+    ] = None,
+    notify_days: Annotated[
+        int | None,
+        typer.Option("--notify-days", help="Notify this many days before expiry (0: never)."),
+    ] = None,
+    method: Annotated[
+        str | None, typer.Option("--method", help="Deletion method the sweep uses.")
+    ] = None,
+    auto_approve: Annotated[
+        bool | None,
+        typer.Option(
+            "--auto-approve/--no-auto-approve",
+            help="Manual 'standard' deletions of public/internal assets need no second person.",
+        ),
+    ] = None,
+    yes: YesOpt = False,
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Change a policy and re-derive the expiry of every asset it governs. Needs operator or
+    admin. A change that makes assets due at once (the next sweep would erase them) needs --yes;
+    --dry-run lists them."""
+    from shifty_ent.data.policies import update_policy
+
+    with command() as ctx:
+        row = update_policy(
+            ctx,
+            policy,
+            classifications=classification or None,
+            retention_days=retention_days,
+            auto_delete=auto_delete,
+            archive_before_delete=archive_before_delete,
+            notify_days=notify_days,
+            method=method,
+            auto_approve=auto_approve,
+            yes=yes,
+            dry_run=dry_run,
+        )
+    counts = row["assets"]
+    verb = "would re-derive" if dry_run else "re-derived"
+    info(
+        f"{verb} {counts['recomputed']} asset(s), covered {counts['covered']}, released "
+        f"{counts['released']}; {len(counts['due_now'])} due now"
+    )
+    emit(row)
+
+
+@policy_app.command("delete")
+def policy_delete(
+    policy: Annotated[str, typer.Argument(metavar="POLICY", help="Policy id, prefix or name.")],
+) -> None:
+    """Delete a policy no asset has ever been under. Needs operator or admin."""
+    from shifty_ent.data.policies import delete_policy
+
+    with command() as ctx:
+        row = delete_policy(ctx, policy).public()
+    info(f"deleted policy {row['name']}")
     emit(row)
 
 
