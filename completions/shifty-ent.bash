@@ -42,6 +42,7 @@ _shifty_ent() {
             "data asset list") path="data asset list" ;;
             "data asset register") path="data asset register" ;;
             "data asset release") path="data asset release" ;;
+            "data asset restore") path="data asset restore" ;;
             "data asset show") path="data asset show" ;;
             "data certificate") path="data certificate" ;;
             "data certificate export") path="data certificate export" ;;
@@ -163,12 +164,13 @@ _shifty_ent() {
         "config") words="show --help" ;;
         "config show") words="--help" ;;
         "data") words="asset certificate delete export policy sweep workspace --help" ;;
-        "data asset") words="hold ingest list register release show --help" ;;
+        "data asset") words="hold ingest list register release restore show --help" ;;
         "data asset hold") words="--help --reason" ;;
         "data asset ingest") words="--classification --help --name --policy --subject --type -c" ;;
         "data asset list") words="--all --classification --expiring-within --help --status --subject -c" ;;
         "data asset register") words="--classification --help --location --policy --sha256 --size --subject --type -c" ;;
         "data asset release") words="--help" ;;
+        "data asset restore") words="--help --reason --to" ;;
         "data asset show") words="--help" ;;
         "data certificate") words="export list show verify --help" ;;
         "data certificate export") words="--help --out" ;;

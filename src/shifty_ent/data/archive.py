@@ -4,7 +4,8 @@ An archive is a tar of the asset (file, directory tree, vault plaintext or S3 ob
 through the vault's chunked AES-256-GCM writer into ``<archive>/<tenant>/<asset>-<time>.tar.enc``.
 Its header (``SHIFTYA1``, u32 length, JSON) names the asset and holds its own data key wrapped
 by the tenant key, so the archive can be opened with the tenant key alone:
-:func:`open_archive` returns the tar bytes.
+:func:`open_archive` returns the tar bytes and :func:`extract_archive` restores them
+(``data asset restore``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import io
 import json
 import os
 import secrets
+import shutil
 import struct
 import tarfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,16 +116,92 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def open_archive(settings: Settings, path: Path) -> tuple[dict[str, Any], bytes]:
-    """(header, tar bytes) of an archive, decrypted with the tenant key."""
-    with open(path, "rb") as raw:
-        reader = io.BufferedReader(raw, vault.CHUNK)
-        if reader.read(len(MAGIC)) != MAGIC:
-            raise InvalidInput(f"{path} is not a shifty-ent archive")
+def _read_header(
+    settings: Settings, reader: io.BufferedReader, path: Path
+) -> tuple[dict[str, Any], bytes, bytes]:
+    """(header, data key, binding) of an archive whose reader stands at its first byte."""
+    if reader.read(len(MAGIC)) != MAGIC:
+        raise InvalidInput(f"{path} is not a shifty-ent archive")
+    try:
         (length,) = struct.unpack(">I", reader.read(4))
         header = json.loads(reader.read(length))
         asset_id = uuid.UUID(header["asset_id"])
         tenant_id = uuid.UUID(path.parent.name)
-        kek, _ = vault.load_kek(settings, tenant_id, create=False)
-        dek = vault.unwrap_key(kek, header["wrapped_key"], asset_id.bytes)
-        return header, b"".join(vault.decrypt_stream(reader, dek, asset_id.bytes))
+    except (struct.error, ValueError, KeyError, TypeError):
+        raise InvalidInput(f"{path} has a damaged archive header") from None
+    kek, _ = vault.load_kek(settings, tenant_id, create=False)
+    dek = vault.unwrap_key(kek, header["wrapped_key"], asset_id.bytes)
+    return header, dek, asset_id.bytes
+
+
+def open_archive(settings: Settings, path: Path) -> tuple[dict[str, Any], bytes]:
+    """(header, tar bytes) of an archive, decrypted with the tenant key."""
+    with open(path, "rb") as raw:
+        reader = io.BufferedReader(raw, vault.CHUNK)
+        header, dek, binding = _read_header(settings, reader, path)
+        return header, b"".join(vault.decrypt_stream(reader, dek, binding))
+
+
+class _PlainReader(io.RawIOBase):
+    """The decrypted chunks as a readable stream, so tarfile can extract without the whole
+    archive in memory."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._view = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._view:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._view = memoryview(chunk)
+        n = min(len(buffer), len(self._view))
+        buffer[:n] = self._view[:n]
+        self._view = self._view[n:]
+        return n
+
+
+def extract_archive(
+    settings: Settings, path: Path, target: Path, asset_id: uuid.UUID
+) -> dict[str, Any]:
+    """Decrypt and unpack the archive of ``asset_id`` into the new directory ``target``.
+
+    Streams (constant memory), takes only regular files and directories through tarfile's
+    ``data`` filter (no absolute names, ``..``, links or devices), and unpacks into a hidden
+    sibling first, renamed into place only when every chunk authenticated: a damaged or
+    changed archive leaves nothing behind."""
+    data_filter = getattr(tarfile, "data_filter", None)
+    if data_filter is None:  # Python before 3.11.4
+        raise Refused("restoring archives needs Python 3.11.4 or newer (tarfile's data filter)")
+    staging = target.parent / f".{target.name}.restoring-{secrets.token_hex(4)}"
+    staging.mkdir(mode=0o700)
+    files = size = 0
+    try:
+        with open(path, "rb") as raw:
+            reader = io.BufferedReader(raw, vault.CHUNK)
+            header, dek, binding = _read_header(settings, reader, path)
+            if header.get("asset_id") != str(asset_id):
+                raise InvalidInput(f"{path} is the archive of another asset")
+            stream = io.BufferedReader(_PlainReader(vault.decrypt_stream(reader, dek, binding)))
+            with tarfile.open(fileobj=stream, mode="r|") as tar:
+                for member in tar:
+                    if not (member.isfile() or member.isdir()):
+                        raise InvalidInput(f"{path} holds {member.name!r}, which is not a file")
+                    tar.extract(member, staging, filter=data_filter)
+                    if member.isfile():
+                        files, size = files + 1, size + member.size
+        try:
+            os.rename(staging, target)
+        except OSError:  # another restore took the name meanwhile
+            raise InvalidInput(f"{target} already exists; restore into a new directory") from None
+    except tarfile.TarError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InvalidInput(f"{path} does not unpack: {exc}") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return {"header": header, "files": files, "bytes": size}

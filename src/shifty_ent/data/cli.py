@@ -350,6 +350,28 @@ def asset_release(asset: str) -> None:
     emit(row)
 
 
+@asset_app.command("restore")
+def asset_restore(
+    asset: Annotated[str, typer.Argument(metavar="ASSET", help="Asset id, prefix or name.")],
+    to: Annotated[
+        Path,
+        typer.Option("--to", help="A new directory below an allowed data root to unpack into."),
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why the data is brought back.")],
+) -> None:
+    """Unpack an asset's encrypted pre-deletion archive into a new directory. Admin only;
+    audited. The restored copy is not governed by any policy until it is registered."""
+    from shifty_ent.data.restore import restore_asset
+
+    with command() as ctx:
+        row = restore_asset(ctx, asset, to=to, reason=reason)
+    info(
+        f"restored {row['files']} file(s) of {row['name']} to {row['restored_to']}; register "
+        "them with 'data asset register' to put them under a retention policy"
+    )
+    emit(row)
+
+
 # ------------------------------------------------------------------ deletion jobs
 
 
