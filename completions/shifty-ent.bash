@@ -81,6 +81,7 @@ _shifty_ent() {
             "gpu budget") path="gpu budget" ;;
             "gpu budget set") path="gpu budget set" ;;
             "gpu budget show") path="gpu budget show" ;;
+            "gpu charges") path="gpu charges" ;;
             "gpu costs") path="gpu costs" ;;
             "gpu health") path="gpu health" ;;
             "gpu list") path="gpu list" ;;
@@ -201,7 +202,7 @@ _shifty_ent() {
         "db check") words="--help" ;;
         "db current") words="--help" ;;
         "db upgrade") words="--help" ;;
-        "gpu") words="autoscale budget costs health list offers provision reconcile status terminate types --help" ;;
+        "gpu") words="autoscale budget charges costs health list offers provision reconcile status terminate types --help" ;;
         "gpu autoscale") words="clear set show --help" ;;
         "gpu autoscale clear") words="--help" ;;
         "gpu autoscale set") words="--checkpoint --cooldown --disk --help --max --max-price --min --region --target-util --type" ;;
@@ -209,6 +210,7 @@ _shifty_ent() {
         "gpu budget") words="set show --help" ;;
         "gpu budget set") words="--help --hourly --monthly" ;;
         "gpu budget show") words="--help" ;;
+        "gpu charges") words="--end --help --start" ;;
         "gpu costs") words="--end --group-by --help --start" ;;
         "gpu health") words="--help" ;;
         "gpu list") words="--help --refresh --state" ;;

@@ -6,7 +6,9 @@ offer search, ``Content-Type: application/json`` required on bodies (else 400), 
 ``{"success": false, "error": ..., "msg": ...}``, the query-object search with its operators and
 virtual fields, ``new_contract`` on create, ``{"instances": null}`` for a gone instance, the
 paginated v1 list (max 25, opaque ``next_token``, 400 on computed filter columns), the status
-progression ``loading -> running`` and billing while running (GPU) or existing (storage).
+progression ``loading -> running`` and billing while running (GPU) or existing (storage), read
+back per instance from ``GET /api/v0/charges/`` (required ``select_filters`` day range, ``gpu``,
+``disk`` and bandwidth items, pages of up to 500).
 
 Fault injection: :meth:`FakeVast.fail_next` queues 500/429 answers (with ``Retry-After``), a
 create whose response is lost after the machine was rented (``drop_after``), offers taken between
@@ -67,6 +69,9 @@ class FakeInstance:
     billed_until: float = 0.0
     foreign: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # (start, end, gpu $, disk $) per billed interval, and (at, kind, $) bandwidth charges
+    segments: list[tuple[float, float, float, float]] = field(default_factory=list)
+    traffic: list[tuple[float, str, float]] = field(default_factory=list)
 
     def storage_per_hour(self) -> float:
         return float(self.offer["storage_cost"]) * self.disk / 720.0
@@ -196,6 +201,14 @@ class FakeVast:
             self._bill(inst)
             self.destroyed[instance_id] = inst
 
+    def add_traffic(self, instance_id: int, kind: str, amount: float) -> None:
+        """A bandwidth charge (``bwd`` down, ``bwu`` up) at the current time."""
+        with self._lock:
+            inst = self.instances.get(instance_id) or self.destroyed[instance_id]
+            inst.traffic.append((self.clock(), kind, amount))
+            inst.billed += amount
+            self.credit -= amount
+
     def add_foreign_instance(
         self, *, label: str | None, offer: dict[str, Any] | None = None, status: str = "running"
     ) -> int:
@@ -243,11 +256,11 @@ class FakeVast:
         if now <= inst.billed_until:
             return
         hours = (now - inst.billed_until) / 3600.0
-        cost = inst.storage_per_hour() * hours
-        if inst.actual_status in ("running", "frozen"):
-            cost += inst.gpu_per_hour() * hours
-        inst.billed += cost
-        self.credit -= cost
+        disk = inst.storage_per_hour() * hours
+        gpu = inst.gpu_per_hour() * hours if inst.actual_status in ("running", "frozen") else 0.0
+        inst.segments.append((inst.billed_until, now, gpu, disk))
+        inst.billed += gpu + disk
+        self.credit -= gpu + disk
         inst.billed_until = now
 
     def _take_fault(self, req: Request) -> Fault | None:
@@ -409,6 +422,8 @@ class FakeVast:
                         intended=body["state"],
                     )
                 return Response(200, {"success": True})
+        if path == "/api/v0/charges/" and method == "GET":
+            return self._charges(req)
         if path == "/api/v0/users/current/" and method == "GET":
             return Response(
                 200,
@@ -510,13 +525,7 @@ class FakeVast:
 
     def _list(self, req: Request) -> Response:
         def param(name: str, default: Any) -> Any:
-            values = req.query.get(name)
-            if not values:
-                return default
-            try:
-                return json.loads(values[0])
-            except json.JSONDecodeError:
-                return values[0]
+            return _param(req, name, default)
 
         filters = param("select_filters", {})
         if not isinstance(filters, dict):
@@ -569,6 +578,102 @@ class FakeVast:
                 "instances": [self._instance_json(i) for i in page],
             },
         )
+
+    # charges -------------------------------------------------------------
+
+    def _charges(self, req: Request) -> Response:
+        """Per-instance charges of the days whose midnights lie in ``select_filters.day``;
+        ``limit`` up to 500, an opaque ``after_token``; the current interval billed first."""
+        filters = _param(req, "select_filters", None)
+        if not isinstance(filters, dict) or not isinstance(filters.get("day"), dict):
+            return err(400, "invalid_args", "select_filters with a day range is required")
+        day = filters["day"]
+        try:
+            low, high = float(day["gte"]), float(day["lte"])
+        except (KeyError, TypeError, ValueError):
+            return err(400, "invalid_args", "day needs numeric gte and lte")
+        kinds = (filters.get("type") or {}).get("in")
+        limit = _param(req, "limit", 100)
+        limit = 100 if not isinstance(limit, int) or limit <= 0 else min(limit, 500)
+        after = 0
+        token = _param(req, "after_token", None)
+        if token:
+            try:
+                after = int(base64.urlsafe_b64decode(str(token).encode()).decode().split(":")[1])
+            except (ValueError, IndexError, UnicodeDecodeError):
+                return err(400, "invalid_token", "invalid after_token")
+        first = -(-low // 86400) * 86400  # the first midnight at or after gte
+        start, end = first, (high // 86400) * 86400 + 86400
+        results = []
+        everyone = {**self.destroyed, **self.instances}
+        for iid in sorted(everyone):
+            inst = everyone[iid]
+            if iid in self.instances:
+                self._bill(inst)
+            gpu = disk = 0.0
+            lo, hi = None, None
+            for a, b, g, d in inst.segments:
+                share = _overlap(a, b, start, end)
+                if share > 0:
+                    gpu, disk = gpu + g * share, disk + d * share
+                    lo = max(a, start) if lo is None else min(lo, max(a, start))
+                    hi = min(b, end) if hi is None else max(hi, min(b, end))
+            items = [
+                {"type": "gpu", "description": "GPU time", "amount": round(gpu, 6)},
+                {"type": "disk", "description": "storage", "amount": round(disk, 6)},
+            ]
+            for at, kind, amount in inst.traffic:
+                if start <= at < end:
+                    items.append({"type": kind, "description": "bandwidth", "amount": amount})
+            total = sum(i["amount"] for i in items)
+            if total <= 0 or (kinds is not None and "instance" not in kinds):
+                continue
+            days = max(1, round(((hi or end) - (lo or start)) / 86400))
+            results.append(
+                {
+                    "start": lo or start,
+                    "end": hi or end,
+                    "type": "instance",
+                    "source": f"instance-{iid}",
+                    "description": f"Instance {iid} Charges - {days} days",
+                    "amount": round(total, 6),
+                    "metadata": {"label": inst.label},
+                    "items": items,
+                    "_id": iid,
+                }
+            )
+        rest = [r for r in results if r["_id"] > after]
+        page = rest[:limit]
+        next_token = None
+        if len(rest) > limit:
+            next_token = base64.urlsafe_b64encode(f"after:{page[-1]['_id']}".encode()).decode()
+        return Response(
+            200,
+            {
+                "success": True,
+                "count": len(page),
+                "total": len(results),
+                "next_token": next_token,
+                "results": [{k: v for k, v in r.items() if k != "_id"} for r in page],
+            },
+        )
+
+
+def _param(req: Request, name: str, default: Any) -> Any:
+    values = req.query.get(name)
+    if not values:
+        return default
+    try:
+        return json.loads(values[0])
+    except json.JSONDecodeError:
+        return values[0]
+
+
+def _overlap(a: float, b: float, start: float, end: float) -> float:
+    """The share of [a, b) that lies in [start, end)."""
+    if b <= a:
+        return 0.0
+    return max(0.0, min(b, end) - max(a, start)) / (b - a)
 
 
 def _compare(value: Any, op: str, want: Any) -> bool:

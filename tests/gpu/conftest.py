@@ -35,3 +35,24 @@ def gpu(cli: Any, tenant: Any, vast: FakeVast) -> Any:
         return cli("gpu", *args, user=user, tenant=tenant, **kw)
 
     return run
+
+
+@pytest.fixture
+def at(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Move the one clock (the CLI's and the fake's) to ``ts``."""
+
+    def move(ts: str) -> None:
+        monkeypatch.setenv("SHIFTY_NOW", ts)
+
+    return move
+
+
+@pytest.fixture
+def rented(gpu: Any, vast: FakeVast, at: Any) -> Any:
+    """dph_base 0.4333, storage 0.20 $/GB/month x 20 GB / 720 = 0.005556 $/h (micro-rounded)."""
+    vast.boot_polls = 10**6
+    vast.add_offer(1, dph_base=0.4333, storage_cost=0.20)
+    at("2026-03-10T10:00:00Z")
+    res = gpu("provision", "--type", "RTX_4090", "--max-price", "1", "--disk", "20")
+    assert res.exit_code == 0, res.stderr
+    return res.json

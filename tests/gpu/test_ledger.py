@@ -4,29 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
-
-@pytest.fixture
-def at(monkeypatch):
-    """Move the one clock (the CLI's and the fake's) to ``ts``."""
-
-    def move(ts: str) -> None:
-        monkeypatch.setenv("SHIFTY_NOW", ts)
-
-    return move
-
-
-@pytest.fixture
-def rented(gpu, vast, at):
-    """dph_base 0.4333, storage 0.20 $/GB/month x 20 GB / 720 = 0.005556 $/h (micro-rounded)."""
-    vast.boot_polls = 10**6
-    vast.add_offer(1, dph_base=0.4333, storage_cost=0.20)
-    at("2026-03-10T10:00:00Z")
-    res = gpu("provision", "--type", "RTX_4090", "--max-price", "1", "--disk", "20")
-    assert res.exit_code == 0, res.stderr
-    return res.json
-
 
 def test_ledger_by_hand(gpu, vast, rented, db_url, at):
     pid = int(rented["provider_instance_id"])

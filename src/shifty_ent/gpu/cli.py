@@ -28,6 +28,19 @@ INSTANCE_COLUMNS = (
     "created_at",
 )
 
+CHARGE_COLUMNS = (
+    "instance_id",
+    "provider_instance_id",
+    "gpu_type",
+    "ledger_total",
+    "charged_gpu",
+    "charged_storage",
+    "charged_bandwidth",
+    "charged_total",
+    "difference",
+    "verdict",
+)
+
 InstanceArg = Annotated[
     str, typer.Argument(metavar="INSTANCE", help="Instance id, id prefix, vast.ai id or label.")
 ]
@@ -203,6 +216,19 @@ def costs_cmd(
 
     with command(roles=("operator", "auditor")) as ctx:
         emit(service.cost_rows(ctx, start, end, group_by))
+
+
+@app.command("charges")
+def charges_cmd(start: StartOpt = None, end: EndOpt = None) -> None:
+    """The cost ledger beside what vast.ai charged, per instance, over whole UTC days (default:
+    the last 30 days). Read-only. Role: admin, operator or auditor."""
+    from shifty_ent.gpu.charges import charges
+
+    with command(roles=("operator", "auditor")) as ctx:
+        rows = charges(ctx, start, end)
+    off = [r for r in rows if r["verdict"] != "match"]
+    info(f"{len(rows)} instance(s); {len(off)} differ from the bill by more than a cent")
+    emit(rows, columns=CHARGE_COLUMNS)
 
 
 @app.command("terminate")

@@ -28,6 +28,7 @@ from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
 
 USER_AGENT = "shifty-ent"
 LIST_PAGE_LIMIT = 25  # the v1 list's maximum
+CHARGES_PAGE_LIMIT = 500  # the charges endpoint's maximum
 MAX_RETRY_AFTER = 60.0  # a longer wait than this fails instead of blocking a command
 
 
@@ -426,28 +427,30 @@ class VastClient:
     ) -> Iterator[ProviderInstance]:
         """``GET /api/v1/instances/`` page by page until ``next_token`` is null."""
         self._require_key()
+        params = {
+            "select_filters": select_filters or {},
+            "order_by": [{"col": "id", "dir": "asc"}],
+            "limit": LIST_PAGE_LIMIT,
+        }
+        for item in self._pages("/api/v1/instances/", params, "instances"):
+            if "id" in item:
+                yield ProviderInstance.from_api(item)
+
+    def _pages(self, path: str, params: dict[str, Any], key: str) -> Iterator[dict[str, Any]]:
+        """The objects of a paginated GET (``after_token`` in, ``next_token`` out)."""
         token: str | None = None
         seen_tokens: set[str] = set()
         while True:
-            params: dict[str, Any] = {
-                "select_filters": select_filters or {},
-                "order_by": [{"col": "id", "dir": "asc"}],
-                "limit": LIST_PAGE_LIMIT,
-            }
-            if token:
-                params["after_token"] = token
-            data = self.request("GET", "/api/v1/instances/", params=params)
-            items = data.get("instances") if isinstance(data, dict) else None
+            data = self.request("GET", path, params={**params, "after_token": token})
+            items = data.get(key) if isinstance(data, dict) else None
             if not isinstance(items, list):
-                raise VastError("vast.ai GET /api/v1/instances/: answer has no 'instances' list")
-            for item in items:
-                if isinstance(item, dict) and "id" in item:
-                    yield ProviderInstance.from_api(item)
+                raise VastError(f"vast.ai GET {path}: answer has no '{key}' list")
+            yield from (item for item in items if isinstance(item, dict))
             token = data.get("next_token")
             if not token:
                 return
             if token in seen_tokens:  # a server that repeats itself must not loop us forever
-                raise VastError("vast.ai GET /api/v1/instances/: pagination repeated a token")
+                raise VastError(f"vast.ai GET {path}: pagination repeated a token")
             seen_tokens.add(token)
 
     def list_instances(
@@ -472,6 +475,22 @@ class VastClient:
     def set_label(self, instance_id: int | str, label: str) -> None:
         self._require_key()
         self.request("PUT", f"/api/v0/instances/{int(instance_id)}/", body={"label": label})
+
+    def iter_charges(self, first_day: int, last_day: int) -> Iterator[dict[str, Any]]:
+        """``GET /api/v0/charges/``: per-instance charges of the days whose midnights (unix
+        seconds, UTC) lie in [first_day, last_day], page by page until ``next_token`` is null.
+
+        Each result names its instance as ``source: "instance-<id>"`` and splits ``amount`` into
+        ``items`` (``gpu``, ``disk``, ``bwd``, ``bwu``). ``select_filters`` is required."""
+        self._require_key()
+        params = {
+            "select_filters": {
+                "day": {"gte": first_day, "lte": last_day},
+                "type": {"in": ["instance"]},
+            },
+            "limit": CHARGES_PAGE_LIMIT,
+        }
+        yield from self._pages("/api/v0/charges/", params, "results")
 
     def current_user(self) -> dict[str, Any]:
         """``GET /api/v0/users/current/`` without the ``api_key`` field it echoes."""
