@@ -104,7 +104,7 @@ def local_path(asset: Asset) -> Path | None:
     return Path(asset.location) if asset.scheme == "file" else None
 
 
-def _validate_text(value: str, what: str, max_len: int) -> str:
+def validate_text(value: str, what: str, max_len: int) -> str:
     value = (value or "").strip()
     if not value or len(value) > max_len or any(ord(c) < 32 for c in value):
         raise InvalidInput(f"{what} must be 1-{max_len} printable characters")
@@ -112,7 +112,7 @@ def _validate_text(value: str, what: str, max_len: int) -> str:
 
 
 def _validate_name(name: str) -> str:
-    name = _validate_text(name, "asset name", 200)
+    name = validate_text(name, "asset name", 200)
     if len(name) == 36 and name.count("-") == 4:
         raise InvalidInput(f"asset name {name!r} looks like a UUID; choose a name")
     return name
@@ -121,7 +121,7 @@ def _validate_name(name: str) -> str:
 def _validate_subjects(subjects: Sequence[str]) -> list[str]:
     out: list[str] = []
     for subject in subjects:
-        subject = _validate_text(subject, "--subject", 200)
+        subject = validate_text(subject, "--subject", 200)
         if subject not in out:
             out.append(subject)
     return out
@@ -196,7 +196,7 @@ def register_asset(
     """
     ctx.require_role(*ASSET_ROLES)
     name = _validate_name(name)
-    type_ = _validate_text(type, "--type", 64).lower()
+    type_ = validate_text(type, "--type", 64).lower()
     classification = validate_classification(classification)
     loc = parse_location(location, allow_vault=_vault)
     subjects_ = _validate_subjects(subjects)
@@ -347,7 +347,7 @@ def list_assets(
 def hold_asset(ctx: Context, ref: str, *, reason: str) -> Asset:
     """Place a legal hold (operator or admin): no deletion request, sweep or erase while held."""
     ctx.require_role(*ASSET_ROLES)
-    reason = _validate_text(reason, "--reason", 2000)
+    reason = validate_text(reason, "--reason", 2000)
     asset = get_asset(ctx, ref)
     if asset.status == "deleted":
         raise Conflict(f"asset {asset.name!r} is already deleted")
