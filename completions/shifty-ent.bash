@@ -64,6 +64,8 @@ _shifty_ent() {
             "data policy show") path="data policy show" ;;
             "data policy update") path="data policy update" ;;
             "data sweep") path="data sweep" ;;
+            "data vault") path="data vault" ;;
+            "data vault rotate-key") path="data vault rotate-key" ;;
             "data workspace") path="data workspace" ;;
             "data workspace create") path="data workspace create" ;;
             "data workspace destroy") path="data workspace destroy" ;;
@@ -164,7 +166,7 @@ _shifty_ent() {
         "arcade types") words="--help" ;;
         "config") words="show --help" ;;
         "config show") words="--help" ;;
-        "data") words="asset certificate delete export policy sweep workspace --help" ;;
+        "data") words="asset certificate delete export policy sweep vault workspace --help" ;;
         "data asset") words="hold ingest list register release restore show --help" ;;
         "data asset hold") words="--help --reason" ;;
         "data asset ingest") words="--classification --help --name --policy --subject --type -c" ;;
@@ -193,6 +195,8 @@ _shifty_ent() {
         "data policy show") words="--help" ;;
         "data policy update") words="--archive-before-delete --auto-approve --auto-delete --classification --dry-run --help --method --no-archive-before-delete --no-auto-approve --no-auto-delete --notify-days --retention-days --yes -c -y" ;;
         "data sweep") words="--dry-run --help" ;;
+        "data vault") words="rotate-key --help" ;;
+        "data vault rotate-key") words="--help" ;;
         "data workspace") words="create destroy list show --help" ;;
         "data workspace create") words="--classification --help --method --name --size --ttl --type -c" ;;
         "data workspace destroy") words="--help" ;;

@@ -20,7 +20,7 @@ import tarfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
@@ -37,7 +37,17 @@ def archive_dir(settings: Settings, tenant_id: uuid.UUID) -> Path:
 def archive_asset(
     settings: Settings, asset: Asset, key: VaultKey | None, stamp: str
 ) -> dict[str, Any]:
-    """Write the encrypted archive; returns its path, size and the archived byte count."""
+    """Write the encrypted archive; returns its path, size and the archived byte count.
+
+    It is written under a hidden name and renamed into place when complete, all under the key
+    lock: a key rotation sees only whole archives, each wrapped by a key that still exists."""
+    with vault.key_lock(settings, asset.tenant_id):
+        return _write_archive(settings, asset, key, stamp)
+
+
+def _write_archive(
+    settings: Settings, asset: Asset, key: VaultKey | None, stamp: str
+) -> dict[str, Any]:
     kek, kid = vault.load_kek(settings, asset.tenant_id, create=True)
     dek = secrets.token_bytes(32)
     binding = asset.id.bytes
@@ -56,7 +66,8 @@ def archive_asset(
     folder = archive_dir(settings, asset.tenant_id)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = folder / f"{asset.id}-{stamp.replace(':', '').replace('+', 'Z')}.tar.enc"
-    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    partial = folder / f".{target.name}.partial"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "wb", buffering=vault.CHUNK) as out:
             out.write(MAGIC + struct.pack(">I", len(header)) + header)
@@ -66,8 +77,11 @@ def archive_asset(
             writer.close()
             out.flush()
             os.fsync(out.fileno())
+        if os.path.lexists(target):
+            raise FileExistsError(f"{target} already exists")
+        os.rename(partial, target)
     except BaseException:
-        target.unlink(missing_ok=True)
+        partial.unlink(missing_ok=True)
         raise
     return {"path": str(target), "archived_bytes": writer.plain_bytes, "kek_id": kid}
 
@@ -84,7 +98,13 @@ def _add_content(
         tar.add(str(path), arcname=path.name, recursive=True, filter=_no_links)
     elif asset.scheme == "vault":
         data = b"".join(
-            vault.read_vault(settings, asset.tenant_id, asset.id, key.wrapped_key if key else None)
+            vault.read_vault(
+                settings,
+                asset.tenant_id,
+                asset.id,
+                key.wrapped_key if key else None,
+                key.kek_id if key else None,
+            )
         )
         _add_bytes(tar, asset.name, data)
     elif asset.scheme == "s3":
@@ -116,10 +136,9 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
-def _read_header(
-    settings: Settings, reader: io.BufferedReader, path: Path
-) -> tuple[dict[str, Any], bytes, bytes]:
-    """(header, data key, binding) of an archive whose reader stands at its first byte."""
+def parse_header(reader: BinaryIO, path: Path) -> tuple[dict[str, Any], uuid.UUID, uuid.UUID]:
+    """(header, asset id, tenant id) of an archive whose reader stands at its first byte; the
+    reader is left at the encrypted stream."""
     if reader.read(len(MAGIC)) != MAGIC:
         raise InvalidInput(f"{path} is not a shifty-ent archive")
     try:
@@ -129,8 +148,55 @@ def _read_header(
         tenant_id = uuid.UUID(path.parent.name)
     except (struct.error, ValueError, KeyError, TypeError):
         raise InvalidInput(f"{path} has a damaged archive header") from None
-    kek, _ = vault.load_kek(settings, tenant_id, create=False)
-    dek = vault.unwrap_key(kek, header["wrapped_key"], asset_id.bytes)
+    return header, asset_id, tenant_id
+
+
+def rewrap_archive(settings: Settings, path: Path, kek: bytes, kid: str) -> str | None:
+    """Wrap the archive's data key under ``kek`` (a new file with the new header and the same
+    encrypted stream, renamed over the old one). Returns the key id it was wrapped by before.
+    The caller holds the key lock exclusively."""
+    with open(path, "rb") as src:
+        header, asset_id, tenant_id = parse_header(src, path)
+        old_id = header.get("kek_id")
+        if old_id == kid:
+            return kid
+        old = vault.kek_by_id(settings, tenant_id, old_id)
+        dek = vault.unwrap_key(old, header["wrapped_key"], asset_id.bytes)
+        header = {**header, "kek_id": kid, "wrapped_key": vault.wrap_key(kek, dek, asset_id.bytes)}
+        body = json.dumps(header, sort_keys=True).encode()
+        tmp = path.with_name(f".{path.name}.rewrap")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(MAGIC + struct.pack(">I", len(body)) + body)
+                shutil.copyfileobj(src, out, vault.CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+    return old_id if isinstance(old_id, str) else None
+
+
+def archive_key_ids(settings: Settings, tenant_id: uuid.UUID) -> dict[Path, str | None]:
+    """Each whole archive of the tenant and the id of the key its header names."""
+    out: dict[Path, str | None] = {}
+    for path in sorted(archive_dir(settings, tenant_id).glob("*.tar.enc")):
+        with open(path, "rb") as fh:
+            header = parse_header(fh, path)[0]
+        out[path] = header.get("kek_id")
+    return out
+
+
+def _read_header(
+    settings: Settings, reader: io.BufferedReader, path: Path
+) -> tuple[dict[str, Any], bytes, bytes]:
+    """(header, data key, binding) of an archive whose reader stands at its first byte."""
+    header, asset_id, tenant_id = parse_header(reader, path)
+    with vault.key_lock(settings, tenant_id):
+        kek = vault.kek_by_id(settings, tenant_id, header.get("kek_id"))
+        dek = vault.unwrap_key(kek, header["wrapped_key"], asset_id.bytes)
     return header, dek, asset_id.bytes
 
 

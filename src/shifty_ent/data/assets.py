@@ -413,33 +413,37 @@ def ingest_asset(
     tenant_id = ctx.tenant_id
     ctx.session.commit()  # no write lock held while encrypting a large file
     asset_id = uuid.uuid4()
-    kid, wrapped, size, sha = vault.encrypt_file_into_vault(
-        ctx.settings, tenant_id, asset_id, source
-    )
+    dek, size, sha = vault.encrypt_file_into_vault(ctx.settings, tenant_id, asset_id, source)
     try:
-        asset = register_asset(
-            ctx,
-            name=name,
-            type=type,
-            classification=classification,
-            location=vault.vault_uri(tenant_id, asset_id),
-            size_bytes=size,
-            policy=policy,
-            subjects=subjects,
-            sha256=sha,
-            _vault=True,
-            asset_id=asset_id,
-        )
-        ctx.session.add(
-            VaultKey(asset_id=asset.id, tenant_id=tenant_id, kek_id=kid, wrapped_key=wrapped)
-        )
-        ctx.session.flush()
-        ctx.audit(
-            "data.asset.ingest",
-            target_type="asset",
-            target_id=asset.id,
-            details={"source": str(source), "kek_id": kid, "algorithm": "AES-256-GCM"},
-        )
+        # wrap and store the data key, and commit, under the key lock: a key rotation then
+        # either finds this key in the store or runs before it is wrapped
+        with vault.key_lock(ctx.settings, tenant_id):
+            kek, kid = vault.load_kek(ctx.settings, tenant_id, create=True)
+            asset = register_asset(
+                ctx,
+                name=name,
+                type=type,
+                classification=classification,
+                location=vault.vault_uri(tenant_id, asset_id),
+                size_bytes=size,
+                policy=policy,
+                subjects=subjects,
+                sha256=sha,
+                _vault=True,
+                asset_id=asset_id,
+            )
+            wrapped = vault.wrap_key(kek, dek, asset_id.bytes)
+            ctx.session.add(
+                VaultKey(asset_id=asset.id, tenant_id=tenant_id, kek_id=kid, wrapped_key=wrapped)
+            )
+            ctx.session.flush()
+            ctx.audit(
+                "data.asset.ingest",
+                target_type="asset",
+                target_id=asset.id,
+                details={"source": str(source), "kek_id": kid, "algorithm": "AES-256-GCM"},
+            )
+            ctx.session.commit()
     except BaseException:
         vault.vault_file(ctx.settings, tenant_id, asset_id).unlink(missing_ok=True)
         raise

@@ -21,11 +21,13 @@ asset_app = make_app("Data assets: register, ingest into the vault, list, legal 
 delete_app = make_app("Deletion jobs: request, approve (four-eyes), execute.")
 cert_app = make_app("Signed deletion certificates.")
 ws_app = make_app("Disposable workspaces with an allocation and a TTL.")
+vault_app = make_app("The tenant's vault key, which wraps every vault and archive data key.")
 app.add_typer(policy_app, name="policy")
 app.add_typer(asset_app, name="asset")
 app.add_typer(delete_app, name="delete")
 app.add_typer(cert_app, name="certificate")
 app.add_typer(ws_app, name="workspace")
+app.add_typer(vault_app, name="vault")
 
 ClassOpt = Annotated[
     str,
@@ -663,3 +665,21 @@ def export(
         manifest = export_records(ctx, out, subject=subject)
     info(f"wrote {out}")
     emit(manifest)
+
+
+# ------------------------------------------------------------------ vault key
+
+
+@vault_app.command("rotate-key")
+def vault_rotate_key() -> None:
+    """Wrap every data key of the tenant (vault assets and archives) under a new tenant key,
+    then destroy the old key once nothing names it. Admin only; audited."""
+    from shifty_ent.data.vault_keys import rotate_tenant_key
+
+    with command() as ctx:
+        row = rotate_tenant_key(ctx)
+    info(
+        f"rewrapped {row['data_keys_rewrapped']} data key(s) and {row['archives_rewrapped']} "
+        f"archive(s) under {row['kek_id']}; destroyed {len(row['keys_destroyed'])} old key(s)"
+    )
+    emit(row)

@@ -9,11 +9,18 @@
   reordering, truncation and splicing between files all fail authentication.
 
 Archives (``archive.py``) use the same stream with the wrapped DEK in their header instead.
+
+Key rotation (``data vault rotate-key``, ``vault_keys.py``) rewraps every DEK under a new KEK.
+Keys that are not current live in ``keys/<id>.kek`` until nothing refers to them, so every
+wrapped key names (``kek_id``) a key that exists, whatever step a rotation stopped at. Whoever
+wraps a DEK holds a shared lock on ``.keys.lock`` until the wrapped key is stored (committed, or
+the archive renamed into place); a rotation holds it exclusively.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import io
 import os
@@ -22,6 +29,7 @@ import stat
 import struct
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -48,13 +56,13 @@ def vault_file(settings: Settings, tenant_id: uuid.UUID, asset_id: uuid.UUID) ->
     return tenant_vault_dir(settings, tenant_id) / f"{asset_id}.vault"
 
 
-def _kek_path(settings: Settings, tenant_id: uuid.UUID) -> Path:
+def kek_path(settings: Settings, tenant_id: uuid.UUID) -> Path:
     return tenant_vault_dir(settings, tenant_id) / "tenant.kek"
 
 
 def load_kek(settings: Settings, tenant_id: uuid.UUID, *, create: bool) -> tuple[bytes, str]:
     """The tenant's KEK and its id, created (0600, exclusively) on first use when ``create``."""
-    path = _kek_path(settings, tenant_id)
+    path = kek_path(settings, tenant_id)
     if not path.exists():
         if not create:
             raise Refused(f"the tenant key {path} is missing: vault data cannot be decrypted")
@@ -75,6 +83,68 @@ def load_kek(settings: Settings, tenant_id: uuid.UUID, *, create: bool) -> tuple
 
 def kek_id(key: bytes) -> str:
     return "kek:" + hashlib.sha256(b"shifty-ent kek id\n" + key).hexdigest()[:32]
+
+
+def keys_dir(settings: Settings, tenant_id: uuid.UUID) -> Path:
+    """Where the tenant's keys other than the current one wait until nothing refers to them."""
+    return tenant_vault_dir(settings, tenant_id) / "keys"
+
+
+def key_file(settings: Settings, tenant_id: uuid.UUID, kid: str) -> Path:
+    return keys_dir(settings, tenant_id) / f"{kid.removeprefix('kek:')}.kek"
+
+
+def write_key_file(path: Path, key: bytes) -> None:
+    """Write a key durably (0600, fsynced file and directory); an existing file is replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    dir_fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def kek_by_id(settings: Settings, tenant_id: uuid.UUID, kid: str | None) -> bytes:
+    """The KEK that wrapped a data key: the current one, or one kept in ``keys/``."""
+    current, current_id = load_kek(settings, tenant_id, create=False)
+    if kid is None or kid == current_id:
+        return current
+    path = key_file(settings, tenant_id, kid)
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        raise Refused(
+            f"the tenant key {kid} is gone: what it wrapped cannot be decrypted"
+        ) from None
+    if len(key) != 32 or kek_id(key) != kid:
+        raise Refused(f"the tenant key file {path} is damaged")
+    return key
+
+
+@contextmanager
+def key_lock(
+    settings: Settings, tenant_id: uuid.UUID, *, exclusive: bool = False
+) -> Iterator[None]:
+    """Shared while a DEK is wrapped and stored, exclusive while the KEK is rotated."""
+    folder = tenant_vault_dir(settings, tenant_id)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(folder / ".keys.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)
 
 
 def wrap_key(kek: bytes, dek: bytes, aad: bytes) -> str:
@@ -161,20 +231,21 @@ def decrypt_stream(src: io.BufferedReader, dek: bytes, binding: bytes) -> Iterat
 
 def encrypt_file_into_vault(
     settings: Settings, tenant_id: uuid.UUID, asset_id: uuid.UUID, source: Path
-) -> tuple[str, str, int, str]:
-    """Encrypt ``source`` into the vault; returns (kek_id, wrapped_dek, size, sha256 of plaintext).
+) -> tuple[bytes, int, str]:
+    """Encrypt ``source`` into the vault; returns (DEK, size, sha256 of plaintext).
 
-    The vault file is created exclusively (0600) and fsynced, as is its directory.
+    The vault file is created exclusively (0600) and fsynced, as is its directory. The caller
+    wraps the DEK with :func:`wrap_key` under :func:`key_lock` and stores it before releasing.
     """
     try:
         src_fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
-    kek, kid = load_kek(settings, tenant_id, create=True)
     dek = secrets.token_bytes(32)
     binding = asset_id.bytes
     target = vault_file(settings, tenant_id, asset_id)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         st = os.fstat(src_fd)
         if not stat.S_ISREG(st.st_mode):
             raise InvalidInput(f"{source} is not a regular file")
@@ -193,24 +264,23 @@ def encrypt_file_into_vault(
         except BaseException:
             target.unlink(missing_ok=True)
             raise
-        dir_fd = os.open(target.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(target.parent)
     finally:
         os.close(src_fd)
-    wrapped = wrap_key(kek, dek, binding)
-    return kid, wrapped, writer.plain_bytes, writer.plain_sha256.hexdigest()
+    return dek, writer.plain_bytes, writer.plain_sha256.hexdigest()
 
 
 def read_vault(
-    settings: Settings, tenant_id: uuid.UUID, asset_id: uuid.UUID, wrapped: str | None
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    asset_id: uuid.UUID,
+    wrapped: str | None,
+    kid: str | None = None,
 ) -> Iterator[bytes]:
     """Plaintext of a vault asset (refused once its key was destroyed)."""
     if not wrapped:
         raise Refused(f"the data key of vault asset {asset_id} was destroyed; it cannot be read")
-    kek, _ = load_kek(settings, tenant_id, create=False)
-    dek = unwrap_key(kek, wrapped, asset_id.bytes)
+    with key_lock(settings, tenant_id):
+        dek = unwrap_key(kek_by_id(settings, tenant_id, kid), wrapped, asset_id.bytes)
     with open(vault_file(settings, tenant_id, asset_id), "rb") as raw:
         yield from decrypt_stream(io.BufferedReader(raw, CHUNK), dek, asset_id.bytes)
