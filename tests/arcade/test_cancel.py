@@ -164,3 +164,54 @@ def test_cancel_racing_complete_exactly_one_wins(arcade, db_url, make_context):
         assert view["status"] == "cancelled" and answers == []
         assert "cancelled" in json.loads(codes["complete"][1][1])["error"]["message"]
     assert len(_audit(make_context, "arcade.mission.cancel")) == (outcome["cancel"] == 0)
+
+
+def test_a_claim_caught_by_a_cancel_keeps_no_lease(arcade, make_context, monkeypatch):
+    """A claim that picked a free slot just before a cancel committed used to keep its lease on
+    the cancelled mission. The claim is held between choosing its slot and taking it; the cancel
+    runs meanwhile (on PostgreSQL it now waits for the claim's row, on SQLite for its
+    transaction) and must close the lease the claim then took."""
+    import threading
+
+    from shifty_ent.arcade import missions
+    from shifty_ent.arcade.tables import Slot
+
+    m = arcade.create(overlap=2)
+    chosen, go = threading.Event(), threading.Event()
+    real_get_type = missions.get_type
+
+    def slow_get_type(name):
+        if sys._getframe(1).f_code.co_name == "_claim" and not go.is_set():
+            chosen.set()
+            go.wait(30)
+        return real_get_type(name)
+
+    monkeypatch.setattr(missions, "get_type", slow_get_type)
+    monkeypatch.setenv("SHIFTY_NOW", T0.isoformat())
+    errors: list[BaseException] = []
+
+    def run(user, work):
+        try:
+            with make_context(tenant="acme", user=user) as ctx:
+                work(ctx)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    claim = threading.Thread(target=run, args=("lars", lambda c: missions.assign(c, m["id"])))
+    cancel = threading.Thread(
+        target=run, args=("olga", lambda c: missions.cancel_mission(c, m["id"], "race"))
+    )
+    claim.start()
+    assert chosen.wait(30)
+    cancel.start()
+    cancel.join(1.0)
+    go.set()
+    claim.join(60)
+    cancel.join(60)
+    assert errors == []
+    with make_context(tenant="acme") as ctx:
+        states = sorted(s.state for s in ctx.session.scalars(select(Slot)).all())
+    assert "leased" not in states and states == ["closed", "closed"]
+    assert arcade.ok("mission", "show", m["id"], user="olga")["status"] == "cancelled"
+    res = arcade.run("complete", m["id"], "--option", "correct", user="lars")
+    assert res.exit_code == 5

@@ -572,16 +572,10 @@ def cancel_mission(ctx: Context, ref: str, reason: str) -> tuple[Mission, int]:
         raise Conflict(
             f"mission {mission.id} is {mission.status}; only open missions can be cancelled"
         )
-    released = ctx.session.execute(
-        update(Slot)
-        .where(
-            Slot.tenant_id == ctx.tenant_id,
-            Slot.mission_id == mission.id,
-            Slot.state == "leased",
-        )
-        .values(state="free", holder=None, leased_at=None, lease_expires_at=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    released = _close_slots(ctx, mission.id, ("leased",))
+    # free slots too: a claim that picked one before this cancel holds its row, so this waits
+    # for that claim, then closes the lease it took (PostgreSQL re-reads the row it waited on)
+    _close_slots(ctx, mission.id, ("free", "leased"))
     now = ctx.now()
     mission.status = "cancelled"
     mission.cancelled_at = now
@@ -600,6 +594,21 @@ def cancel_mission(ctx: Context, ref: str, reason: str) -> tuple[Mission, int]:
         },
     )
     return mission, released
+
+
+def _close_slots(ctx: Context, mission_id: uuid.UUID, states: tuple[str, ...]) -> int:
+    """Close the mission's slots in ``states``: a closed slot is never claimed again."""
+    result = ctx.session.execute(
+        update(Slot)
+        .where(
+            Slot.tenant_id == ctx.tenant_id,
+            Slot.mission_id == mission_id,
+            Slot.state.in_(states),  # type: ignore[attr-defined]
+        )
+        .values(state="closed", holder=None, leased_at=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _answered(ctx: Context, mission_id: uuid.UUID, username: str) -> bool:
