@@ -151,16 +151,14 @@ def parse_header(reader: BinaryIO, path: Path) -> tuple[dict[str, Any], uuid.UUI
     return header, asset_id, tenant_id
 
 
-def rewrap_archive(settings: Settings, path: Path, kek: bytes, kid: str) -> str | None:
+def rewrap_archive(settings: Settings, path: Path, kek: bytes, kid: str) -> None:
     """Wrap the archive's data key under ``kek`` (a new file with the new header and the same
-    encrypted stream, renamed over the old one). Returns the key id it was wrapped by before.
-    The caller holds the key lock exclusively."""
+    encrypted stream, renamed over the old one). The caller holds the key lock exclusively."""
     with open(path, "rb") as src:
         header, asset_id, tenant_id = parse_header(src, path)
-        old_id = header.get("kek_id")
-        if old_id == kid:
-            return kid
-        old = vault.kek_by_id(settings, tenant_id, old_id)
+        if header.get("kek_id") == kid:
+            return
+        old = vault.kek_by_id(settings, tenant_id, header.get("kek_id"))
         dek = vault.unwrap_key(old, header["wrapped_key"], asset_id.bytes)
         header = {**header, "kek_id": kid, "wrapped_key": vault.wrap_key(kek, dek, asset_id.bytes)}
         body = json.dumps(header, sort_keys=True).encode()
@@ -176,7 +174,6 @@ def rewrap_archive(settings: Settings, path: Path, kek: bytes, kid: str) -> str 
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-    return old_id if isinstance(old_id, str) else None
 
 
 def archive_key_ids(settings: Settings, tenant_id: uuid.UUID) -> dict[Path, str | None]:

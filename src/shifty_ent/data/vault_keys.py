@@ -33,6 +33,7 @@ from shifty_ent.core.context import Context
 from shifty_ent.core.errors import NotFound
 from shifty_ent.data import vault
 from shifty_ent.data.archive import archive_key_ids, rewrap_archive
+from shifty_ent.data.erasure import remove_ciphertext
 from shifty_ent.data.tables import VaultKey
 
 
@@ -107,6 +108,7 @@ def _destroy_unused(ctx: Context, current_id: str) -> tuple[list[str], list[str]
     )
     named.update(k for k in archive_key_ids(settings, tenant_id).values() if k)
     destroyed, kept = [], []
+    root = Path(os.path.realpath(vault.tenant_vault_dir(settings, tenant_id)))
     folder = vault.keys_dir(settings, tenant_id)
     for path in sorted(folder.glob("*.kek")) if folder.is_dir() else []:
         kid = "kek:" + path.stem
@@ -115,19 +117,8 @@ def _destroy_unused(ctx: Context, current_id: str) -> tuple[list[str], list[str]
         if kid in named:
             kept.append(kid)
             continue
-        _shred(path)
+        # one verified random pass, then unlinked (copy-on-write file systems and SSDs may keep
+        # old blocks; the key was only ever stored 0600)
+        remove_ciphertext(path, root)
         destroyed.append(kid)
     return destroyed, kept
-
-
-def _shred(path: Path) -> None:
-    """Overwrite a key file, sync it, unlink it and sync the directory. (On copy-on-write file
-    systems and SSDs the old blocks may survive; the key was only ever stored 0600.)"""
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, secrets.token_bytes(os.fstat(fd).st_size))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    path.unlink()
-    vault.fsync_dir(path.parent)

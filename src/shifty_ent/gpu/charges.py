@@ -24,6 +24,7 @@ from shifty_ent.core.clock import parse_instant
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput
 from shifty_ent.gpu import ledger
+from shifty_ent.gpu.service import cost_rows
 from shifty_ent.gpu.tables import GpuInstance
 from shifty_ent.gpu.vastai import client_from_settings
 
@@ -75,9 +76,27 @@ def _charged(result: dict[str, Any]) -> dict[str, Decimal]:
     return out
 
 
+def _blank(iid: uuid.UUID, pid: str | None, gtype: str | None) -> dict[str, Any]:
+    zero = Decimal(0)
+    return {
+        "instance_id": iid,
+        "provider_instance_id": pid,
+        "gpu_type": gtype,
+        **dict.fromkeys(("ledger_gpu", "ledger_storage", "ledger_total"), zero),
+        **{f"charged_{kind}": zero for kind in ("gpu", "storage", "bandwidth", "other")},
+    }
+
+
 def charges(ctx: Context, start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
     """Per instance of the tenant: ledger and vast.ai charges over [start, end), and the gap."""
     a, b = period(ctx, start, end)
+    rows: dict[uuid.UUID, dict[str, Any]] = {}
+    for entry in cost_rows(ctx, a, b, "instance"):
+        r = rows[entry["instance_id"]] = _blank(
+            entry["instance_id"], entry["provider_instance_id"], entry["gpu_type"]
+        )
+        r["ledger_gpu"], r["ledger_storage"] = entry["gpu_cost"], entry["storage_cost"]
+        r["ledger_total"] = entry["total"]
     mine = {
         pid: (iid, gtype)
         for iid, pid, gtype in ctx.session.execute(
@@ -87,33 +106,6 @@ def charges(ctx: Context, start: str | None = None, end: str | None = None) -> l
             )
         ).all()
     }
-    rows: dict[uuid.UUID, dict[str, Any]] = {}
-
-    def row(iid: uuid.UUID, pid: str | None, gtype: str | None) -> dict[str, Any]:
-        if iid not in rows:
-            zero = Decimal(0)
-            rows[iid] = {
-                "instance_id": iid,
-                "provider_instance_id": pid,
-                "gpu_type": gtype,
-                "ledger_gpu": zero,
-                "ledger_storage": zero,
-                "ledger_total": zero,
-                "charged_gpu": zero,
-                "charged_storage": zero,
-                "charged_bandwidth": zero,
-                "charged_other": zero,
-                "charged_total": zero,
-            }
-        return rows[iid]
-
-    by_id = {iid: (pid, gtype) for pid, (iid, gtype) in mine.items()}
-    for entry in ledger.cost_rows(ctx.session, ctx.tenant_id, a, b, "instance"):
-        iid = entry["instance_id"]
-        pid, gtype = by_id.get(iid, (None, None))
-        r = row(iid, pid, gtype)
-        r["ledger_gpu"], r["ledger_storage"] = entry["gpu_cost"], entry["storage_cost"]
-        r["ledger_total"] = entry["total"]
     if mine:
         last_day = int((b - timedelta(days=1)).timestamp())
         with client_from_settings(ctx.settings) as api:
@@ -122,19 +114,18 @@ def charges(ctx: Context, start: str | None = None, end: str | None = None) -> l
                 if match is None or match.group(1) not in mine:
                     continue  # a volume, another tenant's machine, or one never ours
                 iid, gtype = mine[match.group(1)]
-                r = row(iid, match.group(1), gtype)
+                r = rows.setdefault(iid, _blank(iid, match.group(1), gtype))
                 for kind, amount in _charged(result).items():
                     r[f"charged_{kind}"] += amount
-    out = []
     for r in rows.values():
         r["charged_total"] = (
             r["charged_gpu"] + r["charged_storage"] + r["charged_bandwidth"] + r["charged_other"]
         )
-        diff = r["charged_total"] - r["ledger_total"]
-        r["difference"] = diff
+        diff = r["difference"] = r["charged_total"] - r["ledger_total"]
         r["verdict"] = (
             "match" if abs(diff) <= TOLERANCE else "ledger_low" if diff > 0 else "ledger_high"
         )
         r["period_start"], r["period_end"] = a, b
-        out.append(r)
-    return sorted(out, key=lambda r: (r["provider_instance_id"] or "", str(r["instance_id"])))
+    return sorted(
+        rows.values(), key=lambda r: (r["provider_instance_id"] or "", str(r["instance_id"]))
+    )
