@@ -1,5 +1,5 @@
 """`data policy update` re-derives the assets' dates and guards erasures it would cause;
-`data policy delete` only removes a policy no asset has been under."""
+`data policy delete` only removes a policy no asset (active or erased) refers to."""
 
 from __future__ import annotations
 

@@ -218,7 +218,7 @@ def policy_update(
 def policy_delete(
     policy: Annotated[str, typer.Argument(metavar="POLICY", help="Policy id, prefix or name.")],
 ) -> None:
-    """Delete a policy no asset has ever been under. Needs operator or admin."""
+    """Delete a policy no asset (active or erased) refers to. Needs operator or admin."""
     from shifty_ent.data.policies import delete_policy
 
     with command() as ctx:

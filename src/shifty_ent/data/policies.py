@@ -182,10 +182,12 @@ def policy_for_classification(ctx: Context, classification: str) -> RetentionPol
     return None
 
 
-def expiry_of(created_at: datetime, policy: RetentionPolicy) -> tuple[datetime, datetime | None]:
-    """(expires_at, notify_at) of an asset created at ``created_at`` under ``policy``."""
-    expires = created_at + timedelta(days=policy.retention_days)
-    notify = expires - timedelta(days=policy.notify_days) if policy.notify_days else None
+def expiry_of(
+    created_at: datetime, retention_days: int, notify_days: int | None
+) -> tuple[datetime, datetime | None]:
+    """(expires_at, notify_at) of an asset created at ``created_at`` under such a policy."""
+    expires = created_at + timedelta(days=retention_days)
+    notify = expires - timedelta(days=notify_days) if notify_days else None
     return expires, notify
 
 
@@ -195,7 +197,9 @@ def apply_policy(asset: Asset, policy: RetentionPolicy | None) -> None:
         asset.policy_id, asset.expires_at, asset.notify_at = None, None, None
         return
     asset.policy_id = policy.id
-    asset.expires_at, asset.notify_at = expiry_of(asset.created_at, policy)
+    asset.expires_at, asset.notify_at = expiry_of(
+        asset.created_at, policy.retention_days, policy.notify_days
+    )
 
 
 # ------------------------------------------------------------------ changes
@@ -272,16 +276,17 @@ def update_policy(
             ),
         )
     ).all()
-    # derive each asset's dates from a policy shaped like ``after`` without touching the row yet
-    shaped = RetentionPolicy(
-        retention_days=after["retention_days"], notify_days=after["notify_days"]
-    )
     plan: list[tuple[Asset, bool, datetime | None, datetime | None]] = []
     counts = {"recomputed": 0, "covered": 0, "released": 0}
     due_now: list[dict[str, Any]] = []
     for asset in assets:
         keeps = asset.policy_explicit or asset.classification in covered
-        expires, notify = expiry_of(asset.created_at, shaped) if keeps else (None, None)
+        # the dates ``after`` gives, without touching the row yet
+        expires, notify = (
+            expiry_of(asset.created_at, after["retention_days"], after["notify_days"])
+            if keeps
+            else (None, None)
+        )
         if not keeps:
             counts["released"] += 1
         elif asset.policy_id is None:
@@ -323,10 +328,11 @@ def update_policy(
 
 
 def delete_policy(ctx: Context, ref: str) -> RetentionPolicy:
-    """Delete a policy that no asset has ever used (one created by mistake, say).
+    """Delete a policy that no asset refers to, active or erased (one made by mistake, say).
 
-    A policy an asset has been under, active or erased, is part of that asset's record (the
-    deletion certificates and retention reports name it); change it with ``update`` instead."""
+    A policy an asset is under, or was under when it was erased, is part of that asset's record
+    (deletion certificates and retention reports name it); change it with ``update`` instead.
+    Assets an update released no longer refer to it: their record is that update's audit event."""
     ctx.require_role(*POLICY_ROLES)
     _lock_policies(ctx)
     policy = get_policy(ctx, ref)

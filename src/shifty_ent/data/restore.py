@@ -28,12 +28,12 @@ def _destination(ctx: Context, to: Path) -> Path:
             "nowhere to restore to: no allowed data roots are configured "
             "(set SHIFTY_DATA_ROOTS or 'tenant create --data-root')"
         )
-    if Path(to).name in ("", ".", ".."):
+    if to.name in ("", ".", ".."):
         raise InvalidInput(f"--to {to} must name a new directory")
-    parent = Path(os.path.realpath(Path(to).parent))
+    parent = Path(os.path.realpath(to.parent))
     if not parent.is_dir():
         raise InvalidInput(f"--to {to}: {parent} is not a directory")
-    target = parent / Path(to).name
+    target = parent / to.name
     if not any(target.is_relative_to(root) and target != root for root in roots):
         raise Refused(f"--to {to} is outside the allowed data roots ({', '.join(map(str, roots))})")
     if os.path.lexists(target):
@@ -69,7 +69,7 @@ def restore_asset(ctx: Context, ref: str, *, to: Path, reason: str) -> dict[str,
     restored = target / entries[0] if len(entries) == 1 else target
     digest = measure_local(restored)[1] if len(entries) == 1 else None
     matches = None if asset.sha256 is None or digest is None else digest == asset.sha256
-    result = {
+    return {
         "asset_id": asset.id,
         "name": asset.name,
         "classification": asset.classification,
@@ -83,4 +83,3 @@ def restore_asset(ctx: Context, ref: str, *, to: Path, reason: str) -> dict[str,
         "sha256": digest,
         "sha256_matches": matches,
     }
-    return result

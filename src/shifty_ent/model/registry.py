@@ -437,7 +437,7 @@ def _list_query(
     ]
     if ctx.dialect == "sqlite":
         # ids and times in their printed text, read from the index that holds them
-        columns[0] = literal_column(_SQLITE_ID_TEXT, String).label("id")
+        columns[LIST_COLUMNS.index("id")] = literal_column(_SQLITE_ID_TEXT, String).label("id")
         columns[LIST_COLUMNS.index("created_at")] = literal_column(_SQLITE_AT_TEXT, String).label(
             "created_at"
         )
