@@ -34,6 +34,9 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "shifty-home"
     home.mkdir()
     monkeypatch.setenv("SHIFTY_HOME", str(home))
+    # a store a test creates on first use is a declared one (``--as`` free); identity tests
+    # choose their mode themselves
+    monkeypatch.setenv("SHIFTY_IDENTITY", "declared")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
@@ -44,6 +47,16 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 # ---------------------------------------------------------------- databases
 
 
+def declare_store(engine: Any, *, admin: str = "alice") -> None:
+    """Make a migrated store a ``declared``-identity one: tests that are not about identity act
+    as whoever ``--as`` names. ``admin`` is its installation administrator."""
+    from shifty_ent.core import installation, store
+
+    with store.new_session(engine) as session:
+        installation.record(session, mode="declared", created_by=admin)
+        session.commit()
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from shifty_ent.core import store
@@ -51,6 +64,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("tmpl") / "template.db"
     engine = store.get_engine(f"sqlite:///{path}")
     store.upgrade(engine)
+    declare_store(engine)
     engine.dispose()
     store.get_engine.cache_clear()
     return path
@@ -88,6 +102,7 @@ def pg_template() -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     engine = store.get_engine(_pg_url_for(name))
     store.upgrade(engine)
+    declare_store(engine)
     engine.dispose()
     store.get_engine.cache_clear()
     yield name

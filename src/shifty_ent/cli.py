@@ -39,6 +39,10 @@ GROUPS: dict[str, tuple[str, str]] = {
     "db": ("shifty_ent.setup.cli:db_app", "Apply and check state store migrations."),
     "tenant": ("shifty_ent.setup.cli:tenant_app", "Create and inspect tenants."),
     "user": ("shifty_ent.setup.cli:user_app", "Manage a tenant's users and roles."),
+    "admin": (
+        "shifty_ent.setup.cli:admin_app",
+        "Installation administrators: who may act across tenants.",
+    ),
     "gpu": ("shifty_ent.gpu.cli:app", "GPU instances on vast.ai: offers, provisioning, costs."),
     "model": ("shifty_ent.model.cli:app", "Model registry: versions, deployment, training, evals."),
     "data": ("shifty_ent.data.cli:app", "Retention, certified deletion, workspaces, GDPR export."),

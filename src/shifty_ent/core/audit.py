@@ -26,7 +26,8 @@ from sqlmodel import Session
 from shifty_ent.core import collector
 from shifty_ent.core.audit_walk import GENESIS, ChainStatus, walk_pages
 from shifty_ent.core.canonical import canonical_json, sha256_hex, to_jsonable
-from shifty_ent.core.clock import now
+from shifty_ent.core.clock import as_utc, now
+from shifty_ent.core.errors import InvalidInput
 from shifty_ent.core.tables import AuditEvent, AuditHead
 
 SYSTEM_CHAIN = "_system"
@@ -109,6 +110,15 @@ def append(
     actor = _storable(actor)
     clean = _storable(to_jsonable(details or {}))
     when = at or now()
+    last = as_utc(head.at)
+    # declared stores (sandboxes, tests) may move their clock; every other store's chain only
+    # moves forward, so a backdated event cannot be slipped in
+    moving_clock = session.info.get("identity_mode") == "declared"
+    if last is not None and when < last and not moving_clock:
+        raise InvalidInput(
+            f"refusing an audit event dated {when.isoformat()} before the chain's last event "
+            f"({last.isoformat()}); check this host's clock (or SHIFTY_NOW)"
+        )
     seq = head.seq + 1
     target = _storable(str(target_id)) if target_id is not None else None
     digest = event_hash(
@@ -137,6 +147,7 @@ def append(
     )
     head.seq = seq
     head.hash = digest
+    head.at = max(when, last) if last is not None else when
     session.add(event)
     session.add(head)
     session.flush()

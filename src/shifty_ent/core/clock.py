@@ -26,6 +26,11 @@ def parse_instant(text: str, *, name: str = "time") -> datetime:
     return value.astimezone(UTC)
 
 
+def is_fixed() -> bool:
+    """Whether ``SHIFTY_NOW`` replaces the real time for this process."""
+    return bool(os.environ.get("SHIFTY_NOW"))
+
+
 def now() -> datetime:
     """Current time, timezone-aware UTC; ``SHIFTY_NOW`` overrides it."""
     fixed = os.environ.get("SHIFTY_NOW")

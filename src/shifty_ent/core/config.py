@@ -7,7 +7,6 @@ workspaces) under one root.
 
 from __future__ import annotations
 
-import getpass
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "database_url": ("SHIFTY_DATABASE_URL", "DATABASE_URL"),
     "tenant": ("SHIFTY_TENANT",),
     "user": ("SHIFTY_USER",),
+    "identity": ("SHIFTY_IDENTITY",),
     "output": ("SHIFTY_OUTPUT",),
     "signing_key_path": ("SHIFTY_SIGNING_KEY",),
     "data_roots": ("SHIFTY_DATA_ROOTS",),
@@ -67,7 +67,7 @@ class Settings:
     config_file: Path
     database_url: str
     tenant: str | None
-    user: str
+    user: str | None
     output: str | None
     signing_key_path: Path
     data_roots: list[Path]
@@ -79,6 +79,7 @@ class Settings:
     ollama_host: str
     s3_endpoint_url: str | None
     aws_secret_access_key: str | None
+    identity: str | None = None
     debug: bool = False
     quiet: bool = False
     sources: dict[str, str] = field(default_factory=dict)
@@ -109,6 +110,7 @@ class Settings:
             "database_url",
             "tenant",
             "user",
+            "identity",
             "output",
             "signing_key_path",
             "data_roots",
@@ -203,11 +205,8 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         )
     user = pick("user")
     if not user:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):
-            user = "unknown"
-        sources["user"] = "login"
+        user = None  # the store decides who acts (see core.identity)
+        sources["user"] = "identity"
     key_path = pick("signing_key_path")
     roots_raw = pick("data_roots")
     if isinstance(roots_raw, str):
@@ -222,7 +221,8 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         config_file=config_file,
         database_url=str(database_url),
         tenant=pick("tenant"),
-        user=str(user),
+        user=str(user) if user is not None else None,
+        identity=pick("identity"),
         output=output,
         signing_key_path=Path(key_path).expanduser() if key_path else data_dir / "signing_key.pem",
         data_roots=roots,

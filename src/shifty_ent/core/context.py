@@ -14,15 +14,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from shifty_ent.core import audit, clock, tenancy
+from shifty_ent.core import audit, clock, identity, installation, tenancy
 from shifty_ent.core.config import Settings
-from shifty_ent.core.errors import Conflict, ExternalServiceError, InvalidInput, ShiftyError
+from shifty_ent.core.errors import (
+    Conflict,
+    ExternalServiceError,
+    InvalidInput,
+    Refused,
+    ShiftyError,
+)
 from shifty_ent.core.signing import KeyPair, load_or_create_key, register_key
 from shifty_ent.core.store import (
+    StoreFacts,
     connection_error,
     ensure_schema,
     get_engine,
@@ -39,7 +46,20 @@ class Context:
     session: Session
     actor: str
     tenant: Tenant | None = None
+    identity_mode: str = "declared"
     _key: KeyPair | None = field(default=None, repr=False)
+
+    @property
+    def identity(self) -> str:
+        """How documents name the identity this command ran under."""
+        return identity.stamp(self.identity_mode)
+
+    def is_installation_admin(self) -> bool:
+        return installation.is_admin(self.session, self.actor)
+
+    def require_installation_admin(self, what: str) -> None:
+        """Refuse (exit 4) a tenant-less or installation-wide action by anyone else."""
+        installation.require_admin(self.session, self.actor, what)
 
     @property
     def tenant_id(self) -> uuid.UUID:
@@ -108,9 +128,56 @@ class Context:
 
 def engine_for(settings: Settings) -> Engine:
     """Engine for the configured store; embedded SQLite is created and upgraded on first use."""
+    return _open_store(settings)[0]
+
+
+def _open_store(settings: Settings) -> tuple[Engine, StoreFacts]:
     engine = get_engine(settings.database_url)
-    ensure_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
-    return engine
+    facts = ensure_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
+    return engine, facts
+
+
+def _identity_mode(settings: Settings, session: Session, facts: StoreFacts, dialect: str) -> str:
+    """The store's recorded mode. An embedded store without one (new, or from an earlier version)
+    records ``SHIFTY_IDENTITY`` or the default now; a PostgreSQL store gets its row from ``init``
+    or ``db upgrade`` only, so nobody becomes installation admin by merely connecting."""
+    wanted = settings.identity
+    mode = facts.identity_mode
+    if mode is None and dialect == "sqlite":
+        mode = identity.check_mode(wanted or identity.default_mode(dialect), dialect)
+        creator = identity.resolve_actor(mode, None, settings.user)
+        installation.record(session, mode=mode, created_by=creator)
+        session.commit()
+    elif mode is None:
+        mode = identity.default_mode(dialect)
+    if wanted and identity.check_mode(wanted, dialect) != mode:
+        raise Refused(
+            f"SHIFTY_IDENTITY={wanted} does not apply: this store's identity mode is {mode!r}, "
+            "fixed when it was created"
+        )
+    return mode
+
+
+def _guard_clock(session: Session, mode: str) -> None:
+    """Outside declared stores a fixed clock (``SHIFTY_NOW``) may preview, never write."""
+    if mode == "declared" or not clock.is_fixed():
+        return
+
+    def refuse() -> None:
+        raise InvalidInput(
+            f"SHIFTY_NOW is set: a {mode}-identity store records only the real time; "
+            "unset it (or use --dry-run to preview)"
+        )
+
+    @event.listens_for(session, "before_flush")
+    def _flush(sess: Session, _ctx: Any, _instances: Any) -> None:
+        if sess.new or sess.dirty or sess.deleted:
+            refuse()
+
+    @event.listens_for(session, "do_orm_execute")
+    def _execute(state: Any) -> None:
+        if state.is_insert or state.is_update or state.is_delete:
+            refuse()
 
 
 @contextmanager
@@ -125,12 +192,18 @@ def open_context(
     ``tenant`` is ``required``, ``optional`` (resolved when given) or ``none``.
     """
     try:
-        engine = engine_for(settings)
+        engine, facts = _open_store(settings)
         session = new_session(engine)
     except OperationalError as exc:
         raise connection_error(settings.database_url, exc) from None
     try:
-        ctx = Context(settings=settings, engine=engine, session=session, actor=settings.user)
+        mode = _identity_mode(settings, session, facts, engine.dialect.name)
+        actor = identity.resolve_actor(mode, facts.session_user, settings.user)
+        session.info["identity_mode"] = mode
+        _guard_clock(session, mode)
+        ctx = Context(
+            settings=settings, engine=engine, session=session, actor=actor, identity_mode=mode
+        )
         if tenant != "none" and settings.tenant:
             ctx.tenant = tenancy.get_tenant(session, settings.tenant)
         elif tenant == "required":

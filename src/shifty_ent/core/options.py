@@ -46,7 +46,10 @@ TenantOpt = Annotated[
 ActorOpt = Annotated[
     str | None,
     typer.Option(
-        "--as", metavar="USER", help="Acting user. Env: SHIFTY_USER; default: login name."
+        "--as",
+        metavar="USER",
+        help="Acting user: free only in declared-identity stores; elsewhere it may only name "
+        "who you are (the OS account or PostgreSQL login). Env: SHIFTY_USER.",
     ),
 ]
 OutputOpt = Annotated[

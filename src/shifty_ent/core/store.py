@@ -16,6 +16,7 @@ import importlib
 import os
 import pkgutil
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -142,18 +143,57 @@ def script_heads() -> set[str]:
     return revisions - downs
 
 
-def current_heads(engine: Engine) -> set[str]:
+@dataclass(frozen=True)
+class StoreFacts:
+    """What every command needs to know about the store before it starts, read in one go."""
+
+    heads: frozenset[str]
+    identity_mode: str | None
+    session_user: str | None
+
+
+def probe(engine: Engine) -> StoreFacts:
+    """Schema revisions, the recorded identity mode and (PostgreSQL) the ``session_user``.
+
+    Two statements on either database, as the schema check alone took before identity existed:
+    one asks which tables exist (and who the connection is), one reads the revisions and the mode.
+    """
     with engine.connect() as conn:
-        dialect = conn.dialect.name
-        if dialect == "sqlite":
-            exists = conn.exec_driver_sql(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='alembic_version'"
-            ).first()
+        if conn.dialect.name == "sqlite":
+            names = {
+                row[0]
+                for row in conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type='table' "
+                    "AND name IN ('alembic_version', 'installation')"
+                )
+            }
+            session_user = None
         else:
-            exists = conn.execute(text("SELECT to_regclass('alembic_version')")).scalar()
-        if not exists:
-            return set()
-        return {row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))}
+            row = conn.execute(
+                text(
+                    "SELECT to_regclass('alembic_version') IS NOT NULL, "
+                    "to_regclass('installation') IS NOT NULL, session_user"
+                )
+            ).one()
+            names = {n for n, ok in (("alembic_version", row[0]), ("installation", row[1])) if ok}
+            session_user = row[2]
+        if "alembic_version" not in names:
+            return StoreFacts(frozenset(), None, session_user)
+        sql = "SELECT version_num, NULL FROM alembic_version"
+        if "installation" in names:
+            sql += " UNION ALL SELECT NULL, identity_mode FROM installation WHERE id = 1"
+        heads: set[str] = set()
+        mode = None
+        for version, recorded in conn.execute(text(sql)):
+            if version is not None:
+                heads.add(version)
+            else:
+                mode = recorded
+        return StoreFacts(frozenset(heads), mode, session_user)
+
+
+def current_heads(engine: Engine) -> set[str]:
+    return set(probe(engine).heads)
 
 
 def alembic_config(engine: Engine, connection: Any = None) -> Any:
@@ -176,15 +216,16 @@ def upgrade(engine: Engine, target: str = "heads") -> tuple[set[str], set[str]]:
     return before, current_heads(engine)
 
 
-def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
+def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> StoreFacts:
     """Upgrade an embedded SQLite store; refuse a shared PostgreSQL schema that is behind."""
     try:
-        current = current_heads(engine)
+        facts = probe(engine)
     except OperationalError as exc:
         raise connection_error(str(engine.url), exc) from None
+    current = set(facts.heads)
     heads = script_heads()
     if current == heads:
-        return
+        return facts
     unknown = current - heads
     if unknown and not (current & heads) and not _is_ancestor_set(current, heads):
         raise Refused(
@@ -192,7 +233,7 @@ def ensure_schema(engine: Engine, *, auto_upgrade: bool) -> None:
         )
     if auto_upgrade:
         upgrade(engine)
-        return
+        return probe(engine)
     raise Refused(
         f"database schema at {describe_url(str(engine.url))} is behind this shifty-ent "
         f"(at {sorted(current) or 'empty'}, needs {sorted(heads)}); run: shifty-ent db upgrade"

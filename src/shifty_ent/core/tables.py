@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKeyConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from shifty_ent.core.clock import now
@@ -73,12 +73,15 @@ class TenantUser(SQLModel, table=True):
     __tablename__ = "tenant_users"
     __table_args__ = (
         UniqueConstraint("tenant_id", "username", name="uq_tenant_users_name"),
+        UniqueConstraint("tenant_id", "username_key", name="uq_tenant_users_key"),
         tenant_unique("tenant_users"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     tenant_id: uuid.UUID = Field(foreign_key="tenants.id", index=True)
     username: str = Field(max_length=128)
+    # NFKC case-folded name: one person whatever the case or Unicode form they are typed in
+    username_key: str = Field(max_length=128)
     timezone: str = Field(default="UTC", max_length=64)
     created_at: datetime = created_at_field()
     removed_at: datetime | None = utc_field()
@@ -138,6 +141,35 @@ class AuditHead(SQLModel, table=True):
     chain: str = Field(primary_key=True, max_length=40)
     seq: int = 0
     hash: str = Field(max_length=64)
+    at: datetime | None = utc_field()
+
+
+class Installation(SQLModel, table=True):
+    """The store's one row of identity facts, fixed when the store is created."""
+
+    __tablename__ = "installation"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="ck_installation_single_row"),
+        CheckConstraint(
+            "identity_mode IN ('os', 'postgres', 'declared')", name="ck_installation_mode"
+        ),
+    )
+
+    id: int = Field(default=1, primary_key=True)
+    identity_mode: str = Field(max_length=16)
+    created_at: datetime = created_at_field()
+    created_by: str = Field(max_length=128)
+
+
+class InstallationAdmin(SQLModel, table=True):
+    """Who may act across tenants: assign data roots, list every tenant, verify every chain."""
+
+    __tablename__ = "installation_admins"
+
+    name_key: str = Field(primary_key=True, max_length=128)
+    name: str = Field(max_length=128)
+    added_by: str = Field(max_length=128)
+    added_at: datetime = created_at_field()
 
 
 class SigningKey(SQLModel, table=True):

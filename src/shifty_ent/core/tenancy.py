@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from shifty_ent.core import audit
+from shifty_ent.core import audit, installation
+from shifty_ent.core.identity import name_key, normalize_name
 from shifty_ent.core.clock import now
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
 from shifty_ent.core.ids import resolve
@@ -94,7 +95,7 @@ def create_tenant(
     )
     session.add(tenant)
     session.flush()
-    user = TenantUser(tenant_id=tenant.id, username=actor)
+    user = TenantUser(tenant_id=tenant.id, username=actor, username_key=name_key(actor))
     session.add(user)
     session.flush()
     session.add(UserRole(tenant_id=tenant.id, user_id=user.id, role="admin", granted_by=actor))
@@ -119,21 +120,28 @@ def tenants_of(session: Session, username: str) -> list[Tenant]:
     stmt = (
         select(Tenant)
         .join(TenantUser, TenantUser.tenant_id == Tenant.id)
-        .where(TenantUser.username == username, TenantUser.removed_at.is_(None))  # type: ignore[union-attr]
+        .where(
+            TenantUser.username_key == name_key(username),
+            TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+        )
         .order_by(Tenant.name)
     )
     return list(session.scalars(stmt).unique().all())
 
 
 def list_tenants(session: Session, *, username: str, all_tenants: bool = False) -> list[Tenant]:
+    """The caller's tenants; every tenant only for an installation administrator."""
     if all_tenants:
+        installation.require_admin(session, username, "tenant list --all")
         return list(session.scalars(select(Tenant).order_by(Tenant.name)).all())
     return tenants_of(session, username)
 
 
 def find_user(session: Session, tenant_id: uuid.UUID, username: str) -> TenantUser | None:
     return session.scalars(
-        select(TenantUser).where(TenantUser.tenant_id == tenant_id, TenantUser.username == username)
+        select(TenantUser).where(
+            TenantUser.tenant_id == tenant_id, TenantUser.username_key == name_key(username)
+        )
     ).first()
 
 
@@ -146,7 +154,7 @@ def roles_of(session: Session, tenant_id: uuid.UUID, username: str) -> set[str]:
         )
         .where(
             UserRole.tenant_id == tenant_id,
-            TenantUser.username == username,
+            TenantUser.username_key == name_key(username),
             TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
         )
     )
@@ -194,16 +202,22 @@ def add_user(
     timezone: str | None = None,
 ) -> TenantUser:
     """Add a user, or grant more roles to an existing one (re-activating a removed user)."""
-    username = validate_name(username, "user name", max_len=128)
+    username = normalize_name(username)
     wanted = validate_roles(roles)
     if timezone is not None:
         try:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidInput(f"unknown time zone {timezone!r} (use an IANA name)") from None
+    lock_tenant(session, tenant)
     user = find_user(session, tenant.id, username)
     if user is None:
-        user = TenantUser(tenant_id=tenant.id, username=username, timezone=timezone or "UTC")
+        user = TenantUser(
+            tenant_id=tenant.id,
+            username=username,
+            username_key=name_key(username),
+            timezone=timezone or "UTC",
+        )
         session.add(user)
         session.flush()
     else:
@@ -243,7 +257,14 @@ def list_users(
     return list(session.scalars(stmt.order_by(TenantUser.username)).all())
 
 
+def lock_tenant(session: Session, tenant: Tenant) -> None:
+    """Serialise membership changes of one tenant (PostgreSQL row lock; SQLite's write lock is
+    already held), so two admins removing each other at once cannot leave the tenant with none."""
+    session.execute(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
+
+
 def remove_user(session: Session, tenant: Tenant, *, username: str, actor: str) -> TenantUser:
+    lock_tenant(session, tenant)
     user = find_user(session, tenant.id, username)
     if user is None or user.removed_at is not None:
         raise NotFound(f"user {username!r} not found in tenant {tenant.name!r}")

@@ -11,26 +11,76 @@ from shifty_ent.core.runtime import command, confirm, emit, make_app, settings
 
 init_app = typer.Typer(add_completion=False)
 config_app = make_app("Show the effective settings (secrets masked).")
+admin_app = make_app("Installation administrators: who may act across tenants.")
 db_app = make_app("Apply and check state store migrations.")
 tenant_app = make_app("Create and inspect tenants.")
 user_app = make_app("Manage a tenant's users and roles.")
 
 
+IdentityModeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--identity",
+        metavar="os|postgres|declared",
+        help="How the store proves who acts, fixed at creation (default: os for SQLite, "
+        "postgres for PostgreSQL; declared is for sandboxes and tests).",
+    ),
+]
+
+
 @init_app.command("init")
-def init_cmd() -> None:
+def init_cmd(identity: IdentityModeOpt = None) -> None:
     """Create the config file, the signing key and the database (if missing); print their paths.
 
-    No role needed: it touches only this machine's files and the configured store.
+    No role needed: it touches only this machine's files and the configured store. Whoever
+    creates the store becomes its first installation administrator.
     """
     from shifty_ent.setup import service
 
-    emit(service.init(settings()))
+    emit(service.init(settings(), identity_mode=identity))
 
 
 @config_app.command("show")
 def config_show() -> None:
-    """Print every setting with its value and source (flag, env, file, default); secrets masked."""
-    emit(settings().masked())
+    """Print every setting with its value and source (flag, env, file, default); secrets masked.
+
+    ``identity`` shows the store's identity mode and who you are to it.
+    """
+    from shifty_ent.setup import service
+
+    emit(service.config_show(settings()))
+
+
+@admin_app.command("list")
+def admin_list() -> None:
+    """Installation administrators. Anyone with access to the store may look."""
+    from shifty_ent.core import installation
+
+    with command(tenant="none") as ctx:
+        emit(installation.list_admins(ctx.session))
+
+
+@admin_app.command("add")
+def admin_add(user: Annotated[str, typer.Argument(metavar="USER", help="User name.")]) -> None:
+    """Make USER an installation administrator. Needs an installation administrator."""
+    from shifty_ent.core import installation
+
+    with command(tenant="none") as ctx:
+        emit(installation.add_admin(ctx.session, name=user, actor=ctx.actor))
+
+
+@admin_app.command("remove")
+def admin_remove(
+    user: Annotated[str, typer.Argument(metavar="USER", help="User name.")],
+    yes: YesOpt = False,
+) -> None:
+    """Revoke USER's installation administration (never the last one). Needs one."""
+    from shifty_ent.core import installation
+
+    with command(tenant="none") as ctx:
+        installation.require_admin(ctx.session, ctx.actor, "admin remove")
+        confirm(f"Remove {user} as installation administrator?", yes=yes)
+        emit(installation.remove_admin(ctx.session, name=user, actor=ctx.actor))
 
 
 @db_app.command("upgrade")

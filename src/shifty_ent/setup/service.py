@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from shifty_ent.core import audit, store
+from sqlalchemy import text
+
+from shifty_ent.core import audit, identity, installation, store
 from shifty_ent.core.config import Settings, write_default_config
-from shifty_ent.core.errors import Refused
+from shifty_ent.core.errors import Refused, ShiftyError
 from shifty_ent.core.signing import load_or_create_key, register_key
 
 
@@ -21,18 +23,51 @@ class InitResult:
     database: str
     schema: list[str]
     data_dir: str
+    identity_mode: str
+    actor: str
 
     def public(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
 
-def init(settings: Settings) -> InitResult:
+def _establish(
+    settings: Settings, session: Any, *, mode: str | None, schema_changed: bool
+) -> tuple[str, str]:
+    """Record the installation (mode fixed from now on) or check it; returns (mode, actor).
+
+    Whoever creates the store, or migrates its schema (which takes DDL rights), becomes an
+    installation administrator."""
+    dialect = session.get_bind().dialect.name
+    row = installation.read(session)
+    wanted = mode or settings.identity
+    if row is None:
+        chosen = identity.check_mode(wanted or identity.default_mode(dialect), dialect)
+    else:
+        chosen = row.identity_mode
+        if wanted and identity.check_mode(wanted, dialect) != chosen:
+            raise Refused(
+                f"this store's identity mode is {chosen!r}, fixed when it was created; "
+                f"it cannot become {wanted!r}"
+            )
+    session_user = session.scalar(text("SELECT session_user")) if dialect != "sqlite" else None
+    actor = identity.resolve_actor(chosen, session_user, settings.user)
+    if row is None:
+        installation.record(session, mode=chosen, created_by=actor)
+    elif schema_changed and not installation.is_admin(session, actor):
+        installation.add_admin_unchecked(session, name=actor, reason="db upgrade")
+    return chosen, actor
+
+
+def init(settings: Settings, *, identity_mode: str | None = None) -> InitResult:
     """Create config file, signing key and database (migrated), each only if missing."""
+    if identity_mode is not None:
+        url = store.normalize_url(settings.database_url)
+        identity.check_mode(identity_mode, "postgresql" if url.startswith("postgres") else "sqlite")
     config_created = write_default_config(settings)
     pair, key_created = load_or_create_key(settings.signing_key_path)
     engine = store.get_engine(settings.database_url)
     try:
-        store.upgrade(engine)
+        before, after = store.upgrade(engine)
     except Exception as exc:
         from sqlalchemy.exc import OperationalError
 
@@ -40,11 +75,14 @@ def init(settings: Settings) -> InitResult:
             raise store.connection_error(settings.database_url, exc) from None
         raise
     with store.new_session(engine) as session:
-        if register_key(session, pair, settings.user):
+        mode, actor = _establish(
+            settings, session, mode=identity_mode, schema_changed=before != after
+        )
+        if register_key(session, pair, actor):
             audit.append(
                 session,
                 tenant_id=None,
-                actor=settings.user,
+                actor=actor,
                 action="signing_key.register",
                 target_type="signing_key",
                 target_id=pair.fingerprint[:64],
@@ -62,6 +100,8 @@ def init(settings: Settings) -> InitResult:
         database=store.describe_url(settings.database_url),
         schema=sorted(store.current_heads(engine)),
         data_dir=str(settings.data_dir),
+        identity_mode=mode,
+        actor=actor,
     )
 
 
@@ -93,7 +133,11 @@ def db_status(settings: Settings) -> dict[str, Any]:
 def db_upgrade(settings: Settings) -> dict[str, Any]:
     engine = _engine(settings)
     before, after = store.upgrade(engine)
+    with store.new_session(engine) as session:
+        mode, _actor = _establish(settings, session, mode=None, schema_changed=before != after)
+        session.commit()
     return {
+        "identity_mode": mode,
         "database": store.describe_url(settings.database_url),
         "before": sorted(before),
         "after": sorted(after),
@@ -110,3 +154,24 @@ def db_check(settings: Settings) -> dict[str, Any]:
             f"{status['heads']}; run: shifty-ent db upgrade"
         )
     return status
+
+
+def config_show(settings: Settings) -> dict[str, Any]:
+    """Settings plus the store's identity facts (or why they could not be read)."""
+    out = settings.masked()
+    try:
+        from shifty_ent.core.context import open_context
+
+        with open_context(settings, tenant="none") as ctx:
+            out["identity"] = {
+                "value": {
+                    "mode": ctx.identity_mode,
+                    "actor": ctx.actor,
+                    "authenticated": ctx.identity_mode != "declared",
+                    "installation_admin": ctx.is_installation_admin(),
+                },
+                "source": "store",
+            }
+    except ShiftyError as exc:
+        out["identity"] = {"value": None, "source": f"unavailable: {exc.message}"}
+    return out
