@@ -93,8 +93,8 @@ def real_identity(mode: str, session_user: str | None) -> str | None:
 
 
 def resolve_actor(mode: str, session_user: str | None, requested: str | None) -> str:
-    """The acting user. Outside ``declared`` stores ``requested`` (``--as``/``SHIFTY_USER``) may only
-    name the real identity: anything else is refused (exit 4), never silently replaced."""
+    """The acting user. Outside ``declared`` stores ``requested`` (``--as``, ``SHIFTY_USER``) may
+    only name the real identity: anything else is refused (exit 4), never silently replaced."""
     real = real_identity(mode, session_user)
     if real is None:
         return normalize_name(requested or os_account())

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from shifty_ent.core import audit, installation
-from shifty_ent.core.identity import name_key, normalize_name
 from shifty_ent.core.clock import now
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
+from shifty_ent.core.identity import name_key, normalize_name
 from shifty_ent.core.ids import resolve
 from shifty_ent.core.tables import ROLES, Tenant, TenantUser, UserRole
 
