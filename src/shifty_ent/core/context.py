@@ -206,6 +206,9 @@ def open_context(
         )
         if tenant != "none" and settings.tenant:
             ctx.tenant = tenancy.get_tenant(session, settings.tenant)
+            member = tenancy.find_user(session, ctx.tenant.id, actor)
+            if member is not None:  # one spelling per person in everything recorded
+                ctx.actor = member.username
         elif tenant == "required":
             raise InvalidInput("no tenant: pass --tenant or set SHIFTY_TENANT")
         if roles:

@@ -123,6 +123,7 @@ def build_document(
                 "key_fingerprint": key_fingerprint,
                 "signature_algorithm": "Ed25519",
             },
+            "identity": ctx.identity,
             "sanitization": {
                 "performed_by": performed_by,
                 "requested_by": job.requested_by,

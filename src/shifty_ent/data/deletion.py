@@ -35,6 +35,7 @@ from shifty_ent.core.errors import (
     Refused,
     ShiftyError,
 )
+from shifty_ent.core.identity import same_person
 from shifty_ent.core.ids import resolve
 from shifty_ent.data import erasure, pathsafety, vault
 from shifty_ent.data.assets import CLASSIFIED, get_asset
@@ -284,7 +285,7 @@ def approve(ctx: Context, ref: str) -> DeletionJob:
     job = get_job(ctx, ref)
     if job.status != "pending_approval":
         raise Conflict(f"deletion job {job.id} is {job.status}, not pending_approval")
-    if job.requested_by == ctx.actor:
+    if same_person(job.requested_by, ctx.actor):
         raise Refused(
             "four-eyes rule: the requester cannot approve their own deletion job; "
             "another admin must approve it"
@@ -312,7 +313,7 @@ def cancel(ctx: Context, ref: str, *, reason: str) -> DeletionJob:
     """Cancel a job that has not started (its requester, or an admin); frees its assets."""
     job = get_job(ctx, ref)
     roles = ctx.require_role(*REQUEST_ROLES)
-    if "admin" not in roles and job.requested_by != ctx.actor:
+    if "admin" not in roles and not same_person(job.requested_by, ctx.actor):
         raise Refused("only the requester or an admin can cancel a deletion job")
     result = ctx.session.execute(
         update(DeletionJob)

@@ -93,6 +93,7 @@ def export_records(ctx: Context, out: Path, *, subject: str | None = None) -> di
         "subject": subject,
         "exported_at": ctx.now().isoformat(),
         "exported_by": ctx.actor,
+        "identity": ctx.identity,
         "encoding": "UTF-8 JSON Lines; times ISO 8601 with offset; ids are UUIDs",
         "files": files,
     }

@@ -99,6 +99,8 @@ def reconcile(ctx: Context, *, dry_run: bool = False, adopt: bool = False) -> Su
     """
     if ctx.tenant is not None:
         ctx.require_role("operator")
+    else:
+        ctx.require_installation_admin("gpu reconcile without --tenant")
     scope = ctx.tenant.id if ctx.tenant is not None else None
     summary = Summary(dry_run=dry_run)
     session = ctx.session

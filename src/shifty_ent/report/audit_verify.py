@@ -15,6 +15,7 @@ def verify_chains(ctx: Context) -> list[audit.ChainReport]:
     if ctx.tenant is not None:
         ctx.require_role("auditor")
         return [audit.verify(ctx.session, ctx.tenant.id)]
+    ctx.require_installation_admin("report audit verify without --tenant")
     reports = []
     chains = set(ctx.session.scalars(select(AuditHead.chain)).all())
     if audit.SYSTEM_CHAIN in chains:

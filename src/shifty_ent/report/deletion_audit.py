@@ -19,6 +19,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from shifty_ent.core.canonical import canonical_json, sha256_hex
+from shifty_ent.core.identity import same_person
 from shifty_ent.core.tables import SigningKey
 from shifty_ent.report.document import Column, ReportBuilder
 from shifty_ent.report.period import Period, week_start
@@ -141,7 +142,7 @@ def _rows(
                 approver, four_eyes = "auto (retention policy)", "policy"
             elif job.approved_by is None:
                 approver, four_eyes = None, "pending"
-            elif job.approved_by == job.requested_by:
+            elif same_person(job.approved_by, job.requested_by):
                 approver, four_eyes = job.approved_by, "VIOLATED"
                 stats["four_eyes_violations"] += 1
             else:

@@ -61,6 +61,8 @@ class Meta:
     tool_version: str
     audit_head_seq: int
     audit_head_hash: str
+    # how the store proved generated_by: "os (authenticated)", "declared (not authenticated)", ...
+    identity: str = "declared (not authenticated)"
 
     def public(self) -> dict[str, Any]:
         return {
@@ -75,11 +77,30 @@ class Meta:
             "period_end": self.period.end.isoformat(),
             "generated_at": self.generated_at.isoformat(),
             "generated_by": self.generated_by,
+            "identity": self.identity,
             "tool": "shifty-ent",
             "tool_version": self.tool_version,
             "audit_head_seq": self.audit_head_seq,
             "audit_head_hash": self.audit_head_hash,
         }
+
+
+# the statement fields a reader is shown (in the report's header and by ``report verify``)
+SIGNED_META_KEYS = (
+    "report_id",
+    "type",
+    "format",
+    "tenant",
+    "tenant_id",
+    "period_start",
+    "period_end",
+    "generated_at",
+    "generated_by",
+    "identity",
+    "tool_version",
+    "audit_head_seq",
+    "audit_head_hash",
+)
 
 
 @dataclass

@@ -131,6 +131,7 @@ def generate(
                 tool_version=__version__,
                 audit_head_seq=head_seq,
                 audit_head_hash=head_hash,
+                identity=ctx.identity,
             )
             doc = ReportBuilder(meta, get_renderer(fmt))
             try:

@@ -19,6 +19,7 @@ from typing import Any
 
 from shifty_ent.core.canonical import canonical_json
 from shifty_ent.core.signing import KeyPair, fingerprint_of, verify_bytes
+from shifty_ent.report.document import SIGNED_META_KEYS
 
 SIG_SCHEMA = "shifty-ent.report-signature/v1"
 DOMAIN = b"shifty-ent-report-v1\n"
@@ -135,23 +136,7 @@ def verify_envelope(
     if not isinstance(statement, dict) or not isinstance(public_key, str) or not signature:
         result.reason = "signature file is incomplete (statement, public_key or signature missing)"
         return result
-    result.details = {
-        k: statement.get(k)
-        for k in (
-            "report_id",
-            "type",
-            "format",
-            "tenant",
-            "tenant_id",
-            "period_start",
-            "period_end",
-            "generated_at",
-            "generated_by",
-            "tool_version",
-            "audit_head_seq",
-            "audit_head_hash",
-        )
-    }
+    result.details = {k: statement.get(k) for k in SIGNED_META_KEYS}
     try:
         actual_fp = fingerprint_of(public_key)
     except (ValueError, TypeError):
