@@ -17,7 +17,9 @@ def _tenants(url):
         return [t.name for t in s.scalars(select(Tenant)).all()]
 
 
-def test_quickstart_runs_the_tour_in_its_own_sandbox(cli, isolated_env, db_url):
+def test_quickstart_runs_the_tour_in_its_own_sandbox(cli, isolated_env, db_url, monkeypatch):
+    """A newcomer sets no identity mode: the sandbox's own store is declared by the tour."""
+    monkeypatch.delenv("SHIFTY_IDENTITY")
     res = cli("quickstart", user=None)
     assert res.exit_code == 0, res.stderr
     out = res.json

@@ -29,7 +29,13 @@ from shifty_ent.core.runtime import emit, output_format, settings
 app = typer.Typer(add_completion=False, help="Guided tour on a sandbox tenant.")
 
 MARKER = ".shifty-quickstart"
-TOUR_ENV = ("SHIFTY_NOW", "SHIFTY_HOME", "SHIFTY_NOTIFY_WEBHOOK", "SHIFTY_SIGNING_KEY")
+TOUR_ENV = (
+    "SHIFTY_NOW",
+    "SHIFTY_HOME",
+    "SHIFTY_NOTIFY_WEBHOOK",
+    "SHIFTY_SIGNING_KEY",
+    "SHIFTY_IDENTITY",
+)
 SAMPLES = {
     "crm/customers.csv": (
         "customer_id,name,email\n1042,Ada Lovelace,ada@example.org\n"
@@ -107,6 +113,9 @@ def _tour_env(sandbox: Path, own_home: bool) -> Iterator[None]:
     try:
         os.environ.pop("SHIFTY_NOTIFY_WEBHOOK", None)  # never call a real webhook from the tour
         if own_home:
+            # the sandbox's own store is a declared one: the tour plays several people with
+            # --as and moves a fake clock, which only declared stores allow
+            os.environ["SHIFTY_IDENTITY"] = "declared"
             os.environ["SHIFTY_HOME"] = str(sandbox)
             os.environ["SHIFTY_SIGNING_KEY"] = str(sandbox / "signing_key.pem")
         yield
