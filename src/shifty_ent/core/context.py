@@ -48,6 +48,8 @@ class Context:
     tenant: Tenant | None = None
     identity_mode: str = "declared"
     _key: KeyPair | None = field(default=None, repr=False)
+    # the actor's roles in the tenant, read with the member lookup when the command opened
+    _roles: set[str] | None = field(default=None, repr=False)
 
     @property
     def identity(self) -> str:
@@ -77,12 +79,18 @@ class Context:
     def roles(self) -> set[str]:
         if self.tenant is None:
             return set()
-        return tenancy.roles_of(self.session, self.tenant.id, self.actor)
+        if self._roles is None:
+            self._roles = tenancy.roles_of(self.session, self.tenant.id, self.actor)
+        return set(self._roles)
 
     def require_role(self, *roles: str) -> set[str]:
         if self.tenant is None:
             raise InvalidInput("no tenant: pass --tenant or set SHIFTY_TENANT")
-        return tenancy.require_role(self.session, self.tenant, self.actor, roles)
+        return tenancy.require_role(self.session, self.tenant, self.actor, roles, have=self.roles())
+
+    def forget_roles(self) -> None:
+        """Re-read the actor's roles on the next check (after a command changed them)."""
+        self._roles = None
 
     def audit(
         self,
@@ -206,9 +214,9 @@ def open_context(
         )
         if tenant != "none" and settings.tenant:
             ctx.tenant = tenancy.get_tenant(session, settings.tenant)
-            member = tenancy.find_user(session, ctx.tenant.id, actor)
+            member, ctx._roles = tenancy.member_and_roles(session, ctx.tenant.id, actor)
             if member is not None:  # one spelling per person in everything recorded
-                ctx.actor = member.username
+                ctx.actor = member
         elif tenant == "required":
             raise InvalidInput("no tenant: pass --tenant or set SHIFTY_TENANT")
         if roles:

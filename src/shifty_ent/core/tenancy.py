@@ -161,9 +161,39 @@ def roles_of(session: Session, tenant_id: uuid.UUID, username: str) -> set[str]:
     return set(session.scalars(stmt).all())
 
 
-def require_role(session: Session, tenant: Tenant, username: str, roles: Sequence[str]) -> set[str]:
+def member_and_roles(
+    session: Session, tenant_id: uuid.UUID, username: str
+) -> tuple[str | None, set[str]]:
+    """The member's stored spelling and roles, in one round trip (None: not an active member)."""
+    stmt = (
+        select(TenantUser.username, UserRole.role)
+        .outerjoin(
+            UserRole,
+            (TenantUser.id == UserRole.user_id) & (TenantUser.tenant_id == UserRole.tenant_id),
+        )
+        .where(
+            TenantUser.tenant_id == tenant_id,
+            TenantUser.username_key == name_key(username),
+            TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    rows = session.execute(stmt).all()
+    if not rows:
+        return None, set()
+    return rows[0][0], {role for _, role in rows if role is not None}
+
+
+def require_role(
+    session: Session,
+    tenant: Tenant,
+    username: str,
+    roles: Sequence[str],
+    *,
+    have: set[str] | None = None,
+) -> set[str]:
     """Refuse (exit 4) unless ``username`` holds one of ``roles`` (admin holds them all)."""
-    have = roles_of(session, tenant.id, username)
+    if have is None:
+        have = roles_of(session, tenant.id, username)
     if "admin" in have or have & set(roles):
         return have
     needed = " or ".join(roles)
