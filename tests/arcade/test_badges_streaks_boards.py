@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import event, func, select
 
 from shifty_ent.arcade import leaderboard, progression
@@ -95,6 +96,7 @@ def test_high_accuracy_badge(arcade, monkeypatch):
     assert got.count("high_accuracy") == 1
 
 
+@pytest.mark.slow
 def test_badge_awarded_once_under_concurrency(arcade, db_url, make_context):
     ids = [arcade.create(overlap=1)["id"] for _ in range(4)]
     env = {**os.environ, **at(T0)}

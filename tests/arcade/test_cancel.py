@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.arcade.conftest import T0, at
@@ -128,6 +129,7 @@ def test_cancel_is_tenant_scoped(arcade):
     assert arcade.ok("mission", "show", m["id"], user="olga")["status"] == "open"
 
 
+@pytest.mark.slow
 def test_cancel_racing_complete_exactly_one_wins(arcade, db_url, make_context):
     from shifty_ent.arcade.tables import Answer
 

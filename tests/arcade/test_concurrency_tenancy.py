@@ -7,6 +7,7 @@ import subprocess
 import sys
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from shifty_ent.arcade.tables import Slot
@@ -33,6 +34,7 @@ def _spawn(db_url, user, *args, t=T0):
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 def test_parallel_next_never_gives_the_same_slot(arcade, db_url, make_context):
     import json
 
@@ -59,6 +61,7 @@ def test_parallel_next_never_gives_the_same_slot(arcade, db_url, make_context):
         assert sorted(n for _, n in per_mission) == [3, 3]
 
 
+@pytest.mark.slow
 def test_same_user_two_terminals_gets_one_slot(arcade, db_url, make_context):
     m = arcade.create(overlap=3)
     procs = [_spawn(db_url, "lars", "assign", m["id"]) for _ in range(3)]
@@ -72,6 +75,7 @@ def test_same_user_two_terminals_gets_one_slot(arcade, db_url, make_context):
     assert held == 1
 
 
+@pytest.mark.slow
 def test_parallel_completions_settle_once(arcade, db_url, make_context):
     """The last answers arriving together settle the mission exactly once."""
     from shifty_ent.core.tables import AuditEvent

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("sqlalchemy", "sqlmodel", "httpx", "huggingface_hub", "alembic", "torch", "boto3")
 
 
+@pytest.mark.slow
 def test_help_imports_no_heavy_module():
     code = (
         "import sys, json\n"
@@ -54,6 +55,7 @@ def _installed() -> str:
     return found
 
 
+@pytest.mark.slow
 def test_installed_entry_point_smoke(tmp_path):
     exe = _installed()
     env = {**os.environ, "SHIFTY_HOME": str(tmp_path), "SHIFTY_USER": "ci"}
@@ -91,6 +93,7 @@ def test_completions_are_current():
         )
 
 
+@pytest.mark.slow
 def test_bash_completion_completes_subcommands(tmp_path):
     bash = shutil.which("bash")
     if not bash:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from shifty_ent.core.reference import iter_commands, render
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +60,7 @@ def test_section_shows_usage_help_and_defaults():
     assert "Arguments:" in request and "Options:" in request
 
 
+@pytest.mark.slow
 def test_module_writes_the_same_text_whatever_the_terminal(tmp_path):
     """Two runs in different terminals (width, colour, user) write identical files."""
     outputs = []

@@ -37,6 +37,7 @@ def _run(db_url: str, *args: str, extra_env: dict[str, str]) -> subprocess.Compl
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("method", "fault"),
     [

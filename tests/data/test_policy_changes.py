@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.data.conftest import make_file
 from tests.model.helpers import count, query
 
@@ -171,6 +173,7 @@ def test_delete_only_an_unused_policy(
     _policy(cli, "restricted", "-c", "restricted", "--retention-days", "2")
 
 
+@pytest.mark.slow
 def test_two_terminals_cannot_cover_one_classification_twice(
     cli: Any, tenant: Any, db_url: str
 ) -> None:

@@ -10,6 +10,8 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from shifty_ent.core.config import load_settings
 from tests.data.conftest import make_file
 from tests.fakes.server import LoopbackServer, Request, Response
@@ -184,6 +186,7 @@ def test_sweep_needs_operator(cli: Any, tenant: Any) -> None:
     assert res.exit_code == 4
 
 
+@pytest.mark.slow
 def test_two_concurrent_sweeps_erase_each_asset_once(
     cli: Any, db_url: str, tenant: Any, root: Path, register: Any
 ) -> None:
@@ -222,6 +225,7 @@ def test_two_concurrent_sweeps_erase_each_asset_once(
     assert list(root.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_killed_sweep_is_finished_by_the_next(
     cli: Any, db_url: str, tenant: Any, root: Path, register: Any
 ) -> None:

@@ -158,6 +158,7 @@ def test_rotation_refusals(cli: Any, tenant: Any, isolated_env: Path) -> None:
     assert res.exit_code == 4
 
 
+@pytest.mark.slow
 def test_an_ingest_waits_for_a_running_rotation(
     cli: Any, tenant: Any, tmp_path: Path, db_url: str, make_context: Any
 ) -> None:

@@ -172,6 +172,7 @@ def test_failed_action_exits_non_zero(cli, gpu, vast):
     assert gpu("status", a["id"]).json["status"] == "terminating"
 
 
+@pytest.mark.slow
 def test_two_concurrent_reconciles_act_once(cli, gpu, vast, tenant):
     """Two processes at once: each termination, adoption and state change happens once."""
     offers = [vast.add_offer(10 + i, dph_base=0.2 + i / 10, storage_cost=0) for i in range(6)]

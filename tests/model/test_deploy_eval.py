@@ -252,6 +252,7 @@ def test_eval_run_remote_computes_metrics(
     assert count(db_url, "SELECT count(*) FROM model_evaluations") == 1
 
 
+@pytest.mark.slow
 def test_eval_run_local_transformers(
     cli: Any, tenant: Any, make_context: Any, tmp_path: Path
 ) -> None:

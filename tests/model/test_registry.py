@@ -258,6 +258,7 @@ def test_other_tenant_sees_nothing(
     assert count(db_url, "SELECT count(*) FROM model_aliases") == 0
 
 
+@pytest.mark.slow
 def test_concurrent_registrations_get_distinct_versions(
     db_url: str, tenant: Any, checkpoint: Path
 ) -> None:

@@ -93,6 +93,7 @@ def subprocess_cli(db_url: str, *args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow
 def test_start_validates_inputs_and_changes_nothing(
     cli: Any,
     job_setup: dict[str, Any],
@@ -158,6 +159,7 @@ def test_start_validates_inputs_and_changes_nothing(
     assert count(db_url, "SELECT count(*) FROM training_jobs") == 0
 
 
+@pytest.mark.slow
 def test_finetune_device_choice_is_checked(tiny_dir: Path, tmp_path: Path) -> None:
     """An unknown device is bad input; asking for CUDA where torch sees none is refused, and
     neither writes an adapter."""
@@ -183,6 +185,7 @@ def test_finetune_device_choice_is_checked(tiny_dir: Path, tmp_path: Path) -> No
     assert (out / "adapter_config.json").exists()
 
 
+@pytest.mark.slow
 def test_cpu_lora_finetune_end_to_end(
     cli: Any, job_setup: dict[str, Any], db_url: str, tiny_dir: Path, make_context: Any
 ) -> None:
@@ -242,6 +245,7 @@ def test_cpu_lora_finetune_end_to_end(
     assert time.monotonic() - t0 < 60
 
 
+@pytest.mark.slow
 def test_two_processes_claim_one_job(cli: Any, job_setup: dict[str, Any], db_url: str) -> None:
     job = start(cli, job_setup, "--max-steps", "3", "--max-length", "16")
     procs = [subprocess_cli(db_url, "model", "train", "run", job["id"]) for _ in range(2)]
@@ -254,6 +258,7 @@ def test_two_processes_claim_one_job(cli: Any, job_setup: dict[str, Any], db_url
     assert count(db_url, "SELECT count(*) FROM model_versions") == 2
 
 
+@pytest.mark.slow
 def test_run_next_claims_oldest_queued(cli: Any, job_setup: dict[str, Any], db_url: str) -> None:
     first = start(cli, job_setup, "--max-steps", "1", "--max-length", "16")
     second = start(cli, job_setup, "--max-steps", "1", "--max-length", "16")
@@ -278,6 +283,7 @@ def _wait_for_steps(db_url: str, job_id: str, n: int, proc: subprocess.Popen[str
     raise AssertionError("training did not progress")
 
 
+@pytest.mark.slow
 def test_cancel_is_noticed_mid_run(cli: Any, job_setup: dict[str, Any], db_url: str) -> None:
     job = start(cli, job_setup, "--max-steps", "5000", "--max-length", "16")
     proc = subprocess_cli(db_url, "model", "train", "run", job["id"])
@@ -299,6 +305,7 @@ def test_cancel_is_noticed_mid_run(cli: Any, job_setup: dict[str, Any], db_url: 
     assert res.exit_code == 5
 
 
+@pytest.mark.slow
 def test_ctrl_c_marks_job_cancelled(cli: Any, job_setup: dict[str, Any], db_url: str) -> None:
     job = start(cli, job_setup, "--max-steps", "5000", "--max-length", "16")
     proc = subprocess_cli(db_url, "model", "train", "run", job["id"])
@@ -314,6 +321,7 @@ def test_ctrl_c_marks_job_cancelled(cli: Any, job_setup: dict[str, Any], db_url:
     assert status == "cancelled" and "Ctrl-C" in error
 
 
+@pytest.mark.slow
 def test_bad_dataset_fails_the_job(cli: Any, job_setup: dict[str, Any], db_url: str) -> None:
     job = start(cli, job_setup, "--max-steps", "2")
     job_setup["data"].write_text('{"text": "ok"}\nnot json\n')
@@ -323,6 +331,7 @@ def test_bad_dataset_fails_the_job(cli: Any, job_setup: dict[str, Any], db_url: 
     assert status == "failed" and "line 2" in error
 
 
+@pytest.mark.slow
 def test_changed_base_checkpoint_fails_the_job(
     cli: Any, job_setup: dict[str, Any], db_url: str, tiny_dir: Path, tmp_path: Path
 ) -> None:
@@ -347,6 +356,7 @@ def test_changed_base_checkpoint_fails_the_job(
     assert query(db_url, "SELECT status FROM training_jobs")[0][0] == "failed"
 
 
+@pytest.mark.slow
 def test_finetune_a_pinned_hugging_face_base(
     cli: Any,
     tenant: Any,
@@ -423,6 +433,7 @@ def test_ollama_pull_streams_progress(make_context: Any, tenant: Any, ollama_ser
     assert sizes[-1][0] == sizes[-1][1] == 397_000_000
 
 
+@pytest.mark.slow
 def test_force_cancel_of_a_job_whose_worker_died(
     cli: Any, job_setup: dict[str, Any], db_url: str
 ) -> None:

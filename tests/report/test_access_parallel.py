@@ -60,6 +60,7 @@ def _parts(monkeypatch, head_seq):
     return plan
 
 
+@pytest.mark.slow
 def test_parallel_walk_matches_one_walk(cli, tenant, make_context, tmp_path, monkeypatch):
     _seed(make_context)
     one = _content(_report(cli, tmp_path, ONE))
@@ -85,6 +86,7 @@ def _head(db_url, tid) -> int:
         return conn.execute(select(AuditHead.seq).where(AuditHead.chain == str(tid))).scalar_one()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["inside the first part", "at the join", "in the last part"])
 def test_tampering_is_found_at_the_same_event(
     cli, tenant, make_context, tmp_path, monkeypatch, db_url, where
@@ -133,6 +135,7 @@ def test_a_store_other_processes_cannot_open_is_walked_here():
             assert access_audit._shareable(session) is shareable, url
 
 
+@pytest.mark.slow
 def test_a_failing_worker_fails_the_report_cleanly(
     cli, tenant, make_context, tmp_path, monkeypatch
 ):
