@@ -24,8 +24,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from shifty_ent.core import collector
-from shifty_ent.core.audit_walk import GENESIS, ChainStatus, walk_pages
-from shifty_ent.core.canonical import canonical_json, sha256_hex, to_jsonable
+from shifty_ent.core.audit_walk import GENESIS, ChainStatus, event_hash, walk_pages
+from shifty_ent.core.canonical import to_jsonable
 from shifty_ent.core.clock import as_utc, now
 from shifty_ent.core.errors import InvalidInput
 from shifty_ent.core.tables import AuditEvent, AuditHead
@@ -35,32 +35,6 @@ SYSTEM_CHAIN = "_system"
 
 def chain_of(tenant_id: uuid.UUID | None) -> str:
     return str(tenant_id) if tenant_id else SYSTEM_CHAIN
-
-
-def event_hash(
-    *,
-    chain: str,
-    seq: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    target_type: str | None,
-    target_id: str | None,
-    details: dict[str, Any],
-    prev_hash: str,
-) -> str:
-    body = {
-        "chain": chain,
-        "seq": seq,
-        "at": at.isoformat(),
-        "actor": actor,
-        "action": action,
-        "target_type": target_type,
-        "target_id": target_id,
-        "details": details,
-        "prev_hash": prev_hash,
-    }
-    return sha256_hex(canonical_json(body))
 
 
 def _storable(value: Any) -> Any:

@@ -1,10 +1,11 @@
 """Verify an audit chain while streaming it, fast enough for millions of events.
 
-The chain's hashes are SHA-256 over RFC 8785 JSON (see :mod:`shifty_ent.core.audit`). Pure-Python
-RFC 8785 costs tens of microseconds an event; the C JSON encoder with sorted keys and no spaces
-produces the very same bytes whenever an event holds no floats or exotic keys. Three tries, cheapest
-first, each sound because a text that hashes to the stored digest *is* the canonical text that was
-hashed into the chain (SHA-256 collisions aside):
+The chain's hashes are SHA-256 over RFC 8785 JSON (:func:`event_hash`, defined here so that the
+walk and :mod:`shifty_ent.core.audit`, which appends, share it without importing each other).
+Pure-Python RFC 8785 costs tens of microseconds an event; the C JSON encoder with sorted keys and
+no spaces produces the very same bytes whenever an event holds no floats or exotic keys. Three
+tries, cheapest first, each sound because a text that hashes to the stored digest *is* the
+canonical text that was hashed into the chain (SHA-256 collisions aside):
 
 1. the details text exactly as stored (SQLite stores JSON in that compact sorted form, see
    :func:`shifty_ent.core.store.get_engine`), so most events cost one string format and one hash;
@@ -30,7 +31,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shifty_ent.core.canonical import compact_encoder
+from shifty_ent.core.canonical import canonical_json, compact_encoder, sha256_hex
 from shifty_ent.core.tables import AuditHead
 
 PAGE = 10000
@@ -257,6 +258,34 @@ def _plain(value: Any) -> Any:
     return {} if value is None else value
 
 
+def event_hash(
+    *,
+    chain: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    target_type: str | None,
+    target_id: str | None,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    """The event's hash: SHA-256 over the RFC 8785 JSON of all its fields, the chain's one
+    definition (the walk's faster forms must produce the same digest)."""
+    body = {
+        "chain": chain,
+        "seq": seq,
+        "at": at.isoformat(),
+        "actor": actor,
+        "action": action,
+        "target_type": target_type,
+        "target_id": target_id,
+        "details": details,
+        "prev_hash": prev_hash,
+    }
+    return sha256_hex(canonical_json(body))
+
+
 def _recheck(
     status: ChainStatus,
     chain: str,
@@ -278,8 +307,6 @@ def _recheck(
         fast_hash(action, actor, at_iso, chain, fast, prev_hash, seq, tid, ttype) == digest
     ):
         return fast  # type: ignore[no-any-return]
-    from shifty_ent.core.audit import event_hash
-
     status.fallback_hashes += 1
     canonical = event_hash(
         chain=chain,
