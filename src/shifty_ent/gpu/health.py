@@ -147,24 +147,3 @@ def store_health(
             actor=actor,
         )
     return inst
-
-
-def check_health(ctx: Context, instance_ref_or_obj: str | GpuInstance) -> dict[str, Any]:
-    """Probe the instance's model endpoint now, store the result, return it. Commits."""
-    from shifty_ent.gpu.service import get_instance
-
-    if isinstance(instance_ref_or_obj, GpuInstance):
-        inst = instance_ref_or_obj
-        if ctx.tenant is not None and inst.tenant_id != ctx.tenant_id:
-            from shifty_ent.core.errors import NotFound
-
-            raise NotFound(f"instance {inst.id} not found")
-    else:
-        inst = get_instance(ctx, instance_ref_or_obj)
-    ctx.session.commit()
-    health = probe(inst)
-    health["checked_at"] = ctx.now().isoformat()
-    health["endpoint_url"] = inst.endpoint_url
-    store_health(ctx, inst, health)
-    ctx.session.commit()
-    return {"instance_id": inst.id, **health}

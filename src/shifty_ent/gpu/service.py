@@ -34,7 +34,7 @@ from shifty_ent.core.errors import (
 from shifty_ent.core.tables import Tenant
 from shifty_ent.core.tenancy import parse_money
 from shifty_ent.core.types import money_str
-from shifty_ent.gpu import catalog, ledger, serving
+from shifty_ent.gpu import catalog, health, ledger, serving
 from shifty_ent.gpu.tables import (
     COMMITTED_STATES,
     DISAPPEARED,
@@ -903,8 +903,25 @@ def cost_rows(
     return rows
 
 
-# re-exports other groups rely on
-from shifty_ent.gpu.health import check_health  # noqa: E402
+def check_health(ctx: Context, instance_ref_or_obj: str | GpuInstance) -> dict[str, Any]:
+    """Probe the instance's model endpoint now, store the result, return it. Commits.
+
+    It lives here, not in :mod:`shifty_ent.gpu.health` (the probe itself), because it resolves the
+    instance through :func:`get_instance`: health stays below the service, with no cycle."""
+    if isinstance(instance_ref_or_obj, GpuInstance):
+        inst = instance_ref_or_obj
+        if ctx.tenant is not None and inst.tenant_id != ctx.tenant_id:
+            raise NotFound(f"instance {inst.id} not found")
+    else:
+        inst = get_instance(ctx, instance_ref_or_obj)
+    ctx.session.commit()
+    result = health.probe(inst)
+    result["checked_at"] = ctx.now().isoformat()
+    result["endpoint_url"] = inst.endpoint_url
+    health.store_health(ctx, inst, result)
+    ctx.session.commit()
+    return {"instance_id": inst.id, **result}
+
 
 __all__ = [
     "Instance",
