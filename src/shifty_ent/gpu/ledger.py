@@ -27,28 +27,14 @@ from shifty_ent.gpu.tables import (
     GPU_BILLED_STATES,
     GpuCostEntry,
     GpuInstance,
+    interval_cost,
 )
 
 MICRO = Decimal("0.000001")
-SECONDS_PER_HOUR = Decimal(3600)
 
 
 def q(value: Decimal) -> Decimal:
     return value.quantize(MICRO, rounding=ROUND_HALF_EVEN)
-
-
-def interval_cost(
-    inst: GpuInstance, start: datetime, end: datetime, status: str
-) -> tuple[Decimal, Decimal]:
-    """(gpu, storage) cost of ``inst`` in ``status`` from ``start`` to ``end``, unrounded."""
-    seconds = Decimal(max(0, int((end - start).total_seconds())))
-    if status not in EXISTING_STATES or seconds == 0:
-        return Decimal(0), Decimal(0)
-    storage = (inst.storage_price_per_hour or Decimal(0)) * seconds / SECONDS_PER_HOUR
-    gpu = Decimal(0)
-    if status in GPU_BILLED_STATES:
-        gpu = (inst.gpu_price_per_hour or Decimal(0)) * seconds / SECONDS_PER_HOUR
-    return gpu, storage
 
 
 def _day_slices(start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:

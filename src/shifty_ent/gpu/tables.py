@@ -60,6 +60,25 @@ GPU_BILLED_STATES = frozenset({RUNNING, FROZEN})
 # states that count against the hourly budget (committed spend); a terminating machine is going
 COMMITTED_STATES = (EXISTING_STATES - {TERMINATING}) | {REQUESTED}
 
+SECONDS_PER_HOUR = Decimal(3600)
+
+
+def interval_cost(
+    inst: GpuInstance, start: datetime, end: datetime, status: str
+) -> tuple[Decimal, Decimal]:
+    """(gpu, storage) cost of ``inst`` in ``status`` from ``start`` to ``end``, unrounded.
+
+    The pricing rule belongs to the table (``pending_cost`` needs it); the ledger, which writes
+    the cost rows, imports it from here."""
+    seconds = Decimal(max(0, int((end - start).total_seconds())))
+    if status not in EXISTING_STATES or seconds == 0:
+        return Decimal(0), Decimal(0)
+    storage = (inst.storage_price_per_hour or Decimal(0)) * seconds / SECONDS_PER_HOUR
+    gpu = Decimal(0)
+    if status in GPU_BILLED_STATES:
+        gpu = (inst.gpu_price_per_hour or Decimal(0)) * seconds / SECONDS_PER_HOUR
+    return gpu, storage
+
 
 class GpuInstance(SQLModel, table=True):
     __tablename__ = "gpu_instances"
@@ -109,8 +128,6 @@ class GpuInstance(SQLModel, table=True):
 
     def pending_cost(self, at: datetime | None = None) -> Decimal:
         """Cost since the last accrual at the current state's rates (not in the ledger yet)."""
-        from shifty_ent.gpu.ledger import interval_cost
-
         if self.accrued_until is None or self.status not in EXISTING_STATES:
             return Decimal(0)
         at = at or now()
