@@ -260,7 +260,7 @@ def test_contract_table_parses():
 
 def walk_app() -> dict[str, Any]:
     """Command path ('' for the root) -> the loaded click command (lazy groups expanded)."""
-    from shifty_ent.core.reference import iter_commands
+    from shifty_ent.devtools.reference import iter_commands
 
     return {entry.path: entry.command for entry in iter_commands()}
 

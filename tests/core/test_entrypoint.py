@@ -83,13 +83,13 @@ def test_installed_entry_point_smoke(tmp_path):
 
 
 def test_completions_are_current():
-    from shifty_ent.core.completions import SCRIPTS
+    from shifty_ent.devtools.completions import SCRIPTS
 
     for name, make in SCRIPTS.items():
         path = ROOT / "completions" / name
-        assert path.exists(), f"missing {path}; run python -m shifty_ent.core.completions"
+        assert path.exists(), f"missing {path}; run python -m shifty_ent.devtools.completions"
         assert path.read_text() == make(), (
-            f"{path} is stale; run: python -m shifty_ent.core.completions completions"
+            f"{path} is stale; run: python -m shifty_ent.devtools.completions completions"
         )
 
 

@@ -3,7 +3,7 @@
 The reference is written from the same command tree that ``--help`` prints, so it cannot drift
 from the program: a test regenerates it and fails when the checked-in file is stale. The output is
 plain Markdown and deterministic (no terminal width, colours or environment-dependent defaults).
-Regenerate with ``python -m shifty_ent.core.reference docs/commands.md``.
+Regenerate with ``python -m shifty_ent.devtools.reference docs/commands.md``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 PROG = "shifty-ent"
 HEADER = f"""# Command reference
 
-<!-- Generated from the `--help` texts by `python -m shifty_ent.core.reference docs/commands.md`;
-do not edit by hand. -->
+<!-- Generated from the `--help` texts by
+`python -m shifty_ent.devtools.reference docs/commands.md`; do not edit by hand. -->
 
 Every command also takes `-h, --help`. Global options (`--db`, `--tenant`, `--as`, `--output`,
 ...) go before the group: `{PROG} [OPTIONS] GROUP COMMAND ...`. Exit codes: 0 success, 2 invalid

@@ -2,7 +2,7 @@
 
 Static scripts complete instantly (no Python start per <Tab>) and are checked in under
 ``completions/``; a test regenerates them and fails when they are stale. Regenerate with
-``python -m shifty_ent.core.completions completions/``.
+``python -m shifty_ent.devtools.completions completions/``.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from shifty_ent.core.reference import iter_commands, render
+from shifty_ent.devtools.reference import iter_commands, render
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "commands.md"
@@ -26,9 +26,9 @@ def _sections(text: str) -> dict[str, str]:
 
 
 def test_reference_is_current():
-    assert DOC.exists(), "missing docs/commands.md; run python -m shifty_ent.core.reference"
+    assert DOC.exists(), "missing docs/commands.md; run python -m shifty_ent.devtools.reference"
     assert DOC.read_text(encoding="utf-8") == render(), (
-        "docs/commands.md is stale; run: python -m shifty_ent.core.reference docs/commands.md"
+        "docs/commands.md is stale; run: python -m shifty_ent.devtools.reference docs/commands.md"
     )
 
 
@@ -73,7 +73,7 @@ def test_module_writes_the_same_text_whatever_the_terminal(tmp_path):
         out = tmp_path / f"run{i}" / "commands.md"
         env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
         proc = subprocess.run(
-            [sys.executable, "-m", "shifty_ent.core.reference", str(out)],
+            [sys.executable, "-m", "shifty_ent.devtools.reference", str(out)],
             capture_output=True,
             text=True,
             env={**env, **extra},
