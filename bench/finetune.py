@@ -32,6 +32,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(1, str(ROOT))  # the tiny model builder is test code: tests/model/tiny.py
 
 # name -> (hidden, layers, heads, kv_heads, max_length, batch_size, lines per example)
 SIZES: dict[str, tuple[int, int, int, int, int, int, int]] = {
@@ -43,7 +44,7 @@ SIZES: dict[str, tuple[int, int, int, int, int, int, int]] = {
 
 def build(tmp: Path, size: str) -> tuple[Path, list[str], dict[str, Any]]:
     """Model folder, training texts and a description of the config."""
-    from shifty_ent.model.tiny import build_tiny_llama, sample_texts
+    from tests.model.tiny import build_tiny_llama, sample_texts
 
     hidden, layers, heads, kv, max_length, batch, per_example = SIZES[size]
     lines = sample_texts(2000)

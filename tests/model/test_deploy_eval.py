@@ -257,7 +257,7 @@ def test_eval_run_local_transformers(
     cli: Any, tenant: Any, make_context: Any, tmp_path: Path
 ) -> None:
     require_train_extra()
-    from shifty_ent.model.tiny import build_tiny_llama, sample_texts
+    from tests.model.tiny import build_tiny_llama, sample_texts
 
     tiny = build_tiny_llama(tmp_path / "tiny", sample_texts(80) + [r["text"] for r in LABELLED])
     cli.ok(

@@ -22,7 +22,7 @@ require_train_extra()
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import torch
 
-    from shifty_ent.model.tiny import build_tiny_llama, sample_texts
+    from tests.model.tiny import build_tiny_llama, sample_texts
 
     torch.set_num_threads(1)
     return build_tiny_llama(tmp_path_factory.mktemp("tiny") / "tiny-llama", sample_texts())
@@ -32,7 +32,7 @@ def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def job_setup(
     cli: Any, tenant: Any, tiny_dir: Path, tmp_path: Path, make_context: Any
 ) -> dict[str, Any]:
-    from shifty_ent.model.tiny import sample_texts
+    from tests.model.tiny import sample_texts
 
     base = cli.ok(
         "model",
@@ -167,7 +167,7 @@ def test_finetune_device_choice_is_checked(tiny_dir: Path, tmp_path: Path) -> No
 
     from shifty_ent.core.errors import InvalidInput, Refused
     from shifty_ent.model.finetune import Hyperparameters, finetune
-    from shifty_ent.model.tiny import sample_texts
+    from tests.model.tiny import sample_texts
 
     out = tmp_path / "adapter"
     hp = Hyperparameters(max_steps=1)
@@ -366,8 +366,8 @@ def test_finetune_a_pinned_hugging_face_base(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """pin -> download the pinned snapshot from the (fake) Hub -> fine-tune -> adapter version."""
-    from shifty_ent.model.tiny import sample_texts
     from tests.fakes.huggingface import FakeHub, FakeRepo
+    from tests.model.tiny import sample_texts
 
     files = {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()}
     with FakeHub([FakeRepo("acme/tiny-llama", files)]) as hub:

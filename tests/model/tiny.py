@@ -1,8 +1,8 @@
 """A tiny Llama-style causal LM and a byte-level BPE tokenizer built locally from text.
 
-Used by CI's end-to-end fine-tune, the bench and demos: no hub download, a few hundred KB on
-disk, trains on CPU in seconds. ``bench/finetune.py`` passes larger dimensions for its CPU
-against GPU comparison.
+Used by the fine-tune and evaluation tests and by the bench (test code, so not shipped in the
+package): no hub download, a few hundred KB on disk, trains on CPU in seconds.
+``bench/finetune.py`` passes larger dimensions for its CPU against GPU comparison.
 """
 
 from __future__ import annotations
