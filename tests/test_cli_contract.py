@@ -1,13 +1,12 @@
-"""The command surface of /work/shared/CLI.md, copied here as data, checked against the app.
+"""The command surface of docs/cli-contract.md, kept here as data, checked against the app.
 
-CLI.md is a contract: command paths, their positional arguments and options, the global options,
-and the JSON keys that scripts rely on. ``CONTRACT`` below is a transcription of its command
-blocks (one command per line: an ``a | b`` alternative of CLI.md is split into two lines), kept in
-the test so CI does not depend on a ``shared/`` folder beside the clone. When CLI.md changes,
-change ``CONTRACT`` with it.
+docs/cli-contract.md is a contract: command paths, their positional arguments and options, the
+global options, and the JSON keys that scripts rely on. ``CONTRACT`` below is its command block
+(one command per line), and :func:`test_contract_page_matches` fails when the two differ, so a
+change to the surface changes both.
 
-Notation, as in CLI.md: ``NAME``/``<X>`` a positional argument, ``[...]`` optional, ``<A>...`` a
-variadic argument, ``--opt VALUE`` an option taking a value, ``a|b|c`` the documented values.
+Notation, as in the contract: ``NAME``/``<X>`` a positional argument, ``[...]`` optional, ``<A>...``
+a variadic argument, ``--opt VALUE`` an option taking a value, ``a|b|c`` the documented values.
 Known mismatches are ``xfail(strict=True)``: they turn into failures once fixed, so the mark is
 removed with the fix.
 """
@@ -132,7 +131,7 @@ GLOBAL_OPTIONS: dict[tuple[str, ...], str] = {
     ("--version",): "",
 }
 
-# CLI.md "JSON contract" and the instance paragraph: keys scripts rely on.
+# The contract's "Objects": keys scripts rely on.
 JSON_KEYS: dict[str, tuple[str, ...]] = {
     what: tuple(keys.split())
     for what, keys in {
@@ -151,7 +150,7 @@ JSON_KEYS: dict[str, tuple[str, ...]] = {
     }.items()
 }
 
-# Mismatches found between CLI.md and the app; each keeps its test case xfail(strict=True).
+# Mismatches found between the contract and the app; each keeps its test case xfail(strict=True).
 KNOWN: dict[str, str] = {}
 
 
@@ -236,7 +235,7 @@ SPECS = [parse_line(ln) for ln in CONTRACT.strip().splitlines() if ln.strip()]
 
 
 def test_contract_table_parses():
-    """The transcription itself: every CLI.md group is there and paths are unique."""
+    """The table itself: every group is there and paths are unique."""
     paths = [s.path for s in SPECS]
     assert len(paths) == len(set(paths))
     assert {p.split()[0] for p in paths} == {
@@ -253,6 +252,17 @@ def test_contract_table_parses():
         "--archive-before-delete", "--notify-days",
     }  # fmt: skip
     assert next(s for s in SPECS if s.path == "tenant show").positionals[0].required is False
+
+
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "cli-contract.md"
+
+
+def test_contract_page_matches() -> None:
+    """docs/cli-contract.md's command block is ``CONTRACT``, line for line."""
+    text = PAGE.read_text(encoding="utf-8")
+    block = re.search(r"^## Commands$.*?^```text\n(.*?)^```$", text, flags=re.M | re.S)
+    assert block is not None, f"{PAGE} has no ```text block under '## Commands'"
+    assert block.group(1).strip().splitlines() == CONTRACT.strip().splitlines()
 
 
 # ---------------------------------------------------------------- the app's command tree
@@ -309,7 +319,9 @@ def check(spec: Spec, cmd: Any) -> list[str]:
             problems.append(f"`{spec.path}` has no option {opt.name}")
             continue
         if param.required and not opt.required:
-            problems.append(f"`{spec.path}` requires {opt.name}, which CLI.md shows as optional")
+            problems.append(
+                f"`{spec.path}` requires {opt.name}, which the contract shows as optional"
+            )
         declared = _declared_choices(param)
         # free-text options (validated by the service) are checked by running them, below
         if opt.choices and declared is not None:
@@ -324,7 +336,8 @@ def check(spec: Spec, cmd: Any) -> list[str]:
             and not set(_option_names(param)) & documented
         ):
             problems.append(
-                f"`{spec.path}` requires {_option_names(param)[0]}, which CLI.md does not show"
+                f"`{spec.path}` requires {_option_names(param)[0]}, "
+                "which the contract does not show"
             )
     arguments = [p for p in params if _is_argument(p)]
     for i, pos in enumerate(spec.positionals):
@@ -333,9 +346,11 @@ def check(spec: Spec, cmd: Any) -> list[str]:
             continue
         arg = arguments[i]
         if pos.variadic and arg.nargs != -1:
-            problems.append(f"`{spec.path}` takes one {pos.label}, CLI.md shows several")
+            problems.append(f"`{spec.path}` takes one {pos.label}, the contract shows several")
         if not pos.required and arg.required:
-            problems.append(f"`{spec.path}` requires {pos.label}, which CLI.md shows as optional")
+            problems.append(
+                f"`{spec.path}` requires {pos.label}, which the contract shows as optional"
+            )
     for arg in arguments[len(spec.positionals) :]:
         if arg.required:
             problems.append(f"`{spec.path}` requires an extra argument {arg.name.upper()}")
@@ -362,7 +377,7 @@ def test_checker_catches_drift(tree: dict[str, Any]) -> None:
     assert check(bad, cmd) == [
         "`report compliance` has no option --kind",
         "`report compliance --format` does not accept ['pdf']",
-        "`report compliance` requires --type, which CLI.md does not show",
+        "`report compliance` requires --type, which the contract does not show",
     ]
     assert check(parse_line("gpu status"), tree["gpu status"]) == [
         "`gpu status` requires an extra argument INSTANCE"
@@ -428,7 +443,7 @@ def test_global_options_from_environment(db_url: str, cli: Any, tenant: Any) -> 
     assert flagged.exit_code == 3
 
 
-# CLI.md's environment variables -> the setting each feeds (as `config show` names them).
+# The contract's environment variables -> the setting each feeds (as `config show` names them).
 DOCUMENTED_ENV = {
     "VASTAI_API_KEY": ("vastai_api_key", "vk-1"),
     "VASTAI_URL": ("vastai_url", "http://vast.test"),
@@ -494,7 +509,7 @@ UUID_KEYS = {
 
 
 def assert_format(obj: dict[str, Any], what: str) -> None:
-    """CLI.md's JSON rules: full UUIDs, ISO 8601 times with offset, money as decimal strings."""
+    """The contract's JSON rules: full UUIDs, times with offset, money as decimal strings."""
     for key, value in obj.items():
         if value is None:
             continue
@@ -675,7 +690,7 @@ def test_json_training_job(cli: Any, tenant: Any, checkpoint: Path, data_root: P
 
 
 # ---------------------------------------------------------------- values of free-text options
-# Options that CLI.md lists values for but the app types as plain text (validated in the service):
+# Options the contract lists values for but the app types as plain text (the service validates):
 # each documented value must be accepted, i.e. not refused as invalid input (exit 2).
 
 

@@ -1,11 +1,11 @@
 """A Hugging Face Hub fake for ``HF_ENDPOINT``: model info, tree, resolve (HEAD/GET), errors.
 
-Faithful to what huggingface_hub 2.x needs (see reference/model-sources.md): model info answers
-``sha`` and ``siblings`` (``size``/``blobId``/``lfs`` only with ``?blobs=true``); resolve answers
-``X-Repo-Commit``, ``ETag`` and ``Content-Length`` (HEAD without a body); errors carry
-``X-Error-Code`` (``RepoNotFound`` 401, ``GatedRepo`` 403, ``RevisionNotFound`` 404,
-``EntryNotFound`` 404) and ``X-Error-Message``, because on a non-https endpoint the client maps
-errors by that header alone. Private and gated repos need ``Authorization: Bearer <token>``.
+Faithful to what huggingface_hub 2.x needs: model info answers ``sha`` and ``siblings``
+(``size``/``blobId``/``lfs`` only with ``?blobs=true``); resolve answers ``X-Repo-Commit``, ``ETag``
+and ``Content-Length`` (HEAD without a body); errors carry ``X-Error-Code`` (``RepoNotFound`` 401,
+``GatedRepo`` 403, ``RevisionNotFound`` 404, ``EntryNotFound`` 404) and ``X-Error-Message``, because
+on a non-https endpoint the client maps errors by that header alone. Private and gated repos need
+``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations

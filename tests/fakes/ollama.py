@@ -1,10 +1,10 @@
 """An Ollama server fake: tags, show, pull (NDJSON stream), generate, chat, ps, delete, and the
 OpenAI-compatible ``/v1/chat/completions``.
 
-Shapes follow ``ollama/ollama docs/api.md`` and what the ``ollama`` 0.6 client validates (see
-reference/model-sources.md): streams are ``application/x-ndjson`` chunked, one JSON object per
-line; ``"stream": false`` gets one JSON document; unknown models get 404 ``{"error": "model
-'x' not found"}``; a failed pull ends its stream with an ``{"error": ...}`` line.
+Shapes follow Ollama's REST API documentation (``docs/api.md`` in the ollama/ollama repository) and
+what the ``ollama`` 0.6 client validates: streams are ``application/x-ndjson`` chunked, one JSON
+object per line; ``"stream": false`` gets one JSON document; unknown models get 404 ``{"error":
+"model 'x' not found"}``; a failed pull ends its stream with an ``{"error": ...}`` line.
 """
 
 from __future__ import annotations

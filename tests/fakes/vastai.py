@@ -1,4 +1,4 @@
-"""A vast.ai fake on a LoopbackServer, written from shared/reference/vastai-api.md.
+"""A vast.ai fake on a LoopbackServer, answering as vast.ai's REST API does for the calls we make.
 
 Faithful where a client can notice: canonical paths with trailing slashes (a slashless path gets a
 301 to the canonical one, which httpx does not follow), ``Authorization: Bearer`` on everything but

@@ -1,4 +1,5 @@
-"""Error hierarchy. Each class carries the exit code documented in DESIGN.md and README.
+"""Error hierarchy. Each class carries the exit code documented in the README and
+docs/cli-contract.md.
 
 Services raise these; the one error boundary in ``shifty_ent.cli`` turns them into a single line
 on stderr (or a JSON error object with ``-o json``) and the process exit code.

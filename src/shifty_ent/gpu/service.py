@@ -3,7 +3,7 @@
 Other groups use these functions (never the tables or the client directly):
 :func:`get_instance`, :func:`provision`, :func:`terminate`, :func:`check_health`,
 :func:`cost_rows`, :func:`budget_status`. ``Instance`` is the table class; ``Instance.public()``
-is the JSON contract of CLI.md.
+is the instance object of docs/cli-contract.md.
 
 HTTP calls to vast.ai never run inside an open transaction: on SQLite every transaction holds the
 write lock, so each service commits what it has before it talks to the network.

@@ -1,4 +1,4 @@
-"""A small vast.ai REST client over httpx (no vastai SDK), written from reference/vastai-api.md.
+"""A small vast.ai REST client over httpx (no vastai SDK), for the endpoints listed in docs/gpu.md.
 
 - Canonical paths with trailing slashes; ``Authorization: Bearer <key>`` (never ``?api_key=``);
   JSON bodies with ``Content-Type: application/json``; a timeout on every call.

@@ -268,7 +268,7 @@ def rollback(
     emit(row)
 
 
-# CLI.md spells it `model alias rollback`; `model rollback` is kept as the short form
+# the contract (docs/cli-contract.md) spells it `model alias rollback`; `model rollback` stays
 alias_app.command("rollback")(rollback)
 app.command("rollback")(rollback)
 

@@ -653,7 +653,7 @@ def rollback(
 ) -> AliasEvent:
     """Move ALIAS (production) back to the previous version, or to ``to`` (operator or admin).
 
-    Who and when are always recorded; the reason when given (CLI.md's contract has no
+    Who and when are always recorded; the reason when given (docs/cli-contract.md shows no
     ``--reason``, so scripts written against it keep working). An empty reason is a mistake.
     """
     ctx.require_role(*WRITE_ROLES)
