@@ -406,6 +406,7 @@ def _warm_imports() -> None:
         LazyCommand(name, target, help_text).load()
 
 
+@pytest.mark.slow
 @needs_root
 def test_two_os_accounts_share_a_store_and_each_acts_as_itself(
     accounts: OsAccounts, monkeypatch: pytest.MonkeyPatch
