@@ -126,6 +126,7 @@ def test_whole_tenant_lifecycle_through_the_installed_cli(
         ("lukas", "labeler"),
     ):
         sh("user", "add", user, "--role", role)
+    sh("admin", "add", "cron", tenant=None)  # the cron account reconciles every tenant
 
     # --- data: policy, assets (local and vault), a classified read, a legal hold
     sh(
@@ -208,9 +209,9 @@ def test_whole_tenant_lifecycle_through_the_installed_cli(
     )
     vast.set_status(int(inst["provider_instance_id"]), "running")
     sh.at(T0 + timedelta(hours=1))
-    sh("gpu", "reconcile", user="olga", tenant=None)
+    sh("gpu", "reconcile", user="cron", tenant=None)
     sh.at(T0 + timedelta(hours=5))
-    sh("gpu", "reconcile", user="olga", tenant=None)
+    sh("gpu", "reconcile", user="cron", tenant=None)
     sh("gpu", "terminate", inst["id"], "--yes", user="olga")
     costs = sh("gpu", "costs", "--group-by", "day", user="olga")
     spent = sum(float(r["total"]) for r in costs)
