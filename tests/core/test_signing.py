@@ -50,3 +50,23 @@ def test_signing_key_path_from_env(cli, tmp_path):
     key = tmp_path / "keys" / "custom.pem"
     out = cli.ok("init", env={"SHIFTY_SIGNING_KEY": str(key)})
     assert out["signing_key"] == str(key) and key.exists()
+
+
+def test_one_registration_event_per_key(make_context, db_url):
+    """On main, PostgreSQL appended another ``signing_key.register`` event every time a command
+    signed (27 for one key): the insert's rowcount came back as -1 and read as "inserted"."""
+    from sqlalchemy import func, select
+
+    from shifty_ent.core.tables import AuditEvent, SigningKey
+
+    for _ in range(3):
+        with make_context() as ctx:
+            ctx.signing_key()
+    with make_context() as ctx:
+        events = ctx.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "signing_key.register")
+        )
+        keys = ctx.session.scalar(select(func.count()).select_from(SigningKey))
+    assert (events, keys) == (1, 1)

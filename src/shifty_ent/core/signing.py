@@ -92,8 +92,11 @@ def register_key(session: Session, pair: KeyPair, actor: str) -> bool:
             created_by=actor,
         )
         .on_conflict_do_nothing(index_elements=["fingerprint"])
+        .returning(SigningKey.fingerprint)
     )
-    return bool(result.rowcount)
+    # RETURNING, not rowcount: PostgreSQL's driver reports -1 for this statement through the ORM,
+    # which read as "inserted" and logged one more registration event per signing
+    return result.first() is not None
 
 
 def sign(pair: KeyPair, document: Any) -> str:
