@@ -18,7 +18,9 @@ from typing import Any
 import httpx
 from sqlalchemy import update
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
+from shifty_ent.gpu import permissions
 from shifty_ent.gpu.serving import HEALTH_PATHS
 from shifty_ent.gpu.tables import RUNNING, GpuInstance
 
@@ -153,6 +155,7 @@ def check_health(ctx: Context, instance_ref_or_obj: str | GpuInstance) -> dict[s
     """Probe the instance's model endpoint now, store the result, return it. Commits."""
     from shifty_ent.gpu.service import get_instance
 
+    authorize(ctx, permissions.HEALTH)
     if isinstance(instance_ref_or_obj, GpuInstance):
         inst = instance_ref_or_obj
         if ctx.tenant is not None and inst.tenant_id != ctx.tenant_id:
