@@ -17,8 +17,6 @@ dataset_app = make_app("Training datasets built from settled missions.")
 app.add_typer(mission_app, name="mission")
 app.add_typer(dataset_app, name="dataset")
 
-PLAY = ("labeler", "operator", "auditor")
-MANAGE = ("operator",)
 MissionArg = Annotated[str, typer.Argument(metavar="MISSION", help="Mission id or unique prefix.")]
 TypeOpt = Annotated[
     str | None, typer.Option("--type", metavar="T", help="Only missions of this type.")
@@ -73,7 +71,7 @@ def profile_cmd(
     """Level, progress, XP, coins, badges, streak and accuracy of a user. Any member."""
     from shifty_ent.arcade import progression
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         emit(progression.profile_view(ctx, user or ctx.actor))
 
 
@@ -114,7 +112,7 @@ def mission_create(
 
     body = _payload(payload)
     opts = [o.strip() for o in options.split(",")] if options is not None else None
-    with command(roles=MANAGE) as ctx:
+    with command() as ctx:
         m = missions.create_mission(
             ctx,
             type=type,
@@ -136,7 +134,7 @@ def mission_import(
     """Import missions from JSONL: all lines or none (errors name line numbers). Operator/admin."""
     from shifty_ent.arcade import missions
 
-    with command(roles=MANAGE) as ctx:
+    with command() as ctx:
         emit(missions.import_missions(ctx, file))
 
 
@@ -145,7 +143,7 @@ def mission_show(mission: MissionArg) -> None:
     """One mission (answer count only, never others' answers). Any member."""
     from shifty_ent.arcade import missions
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         emit(missions.show_mission(ctx, mission))
 
 
@@ -162,7 +160,7 @@ def mission_cancel(
     """
     from shifty_ent.arcade import missions
 
-    with command(roles=MANAGE) as ctx:
+    with command() as ctx:
         m, released = missions.cancel_mission(ctx, mission, reason)
         info(
             f"cancelled mission {m.id} ({m.answer_count} answer(s) kept, "
@@ -196,7 +194,7 @@ def mission_list(
     """All missions of the tenant, newest first. Operator, auditor or admin."""
     from shifty_ent.arcade import missions
 
-    with command(roles=("operator", "auditor")) as ctx:
+    with command() as ctx:
         rows = missions.list_missions(
             ctx, status=status, type=type, subject_ref=subject, limit=limit
         )
@@ -211,7 +209,7 @@ def missions_cmd(
     """Missions you could take now. Any member."""
     from shifty_ent.arcade import missions
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         rows = missions.available_missions(ctx, limit=limit, type=type)
         emit([m.public(manager=False) for m in rows], columns=MISSION_COLUMNS)
 
@@ -221,7 +219,7 @@ def assign_cmd(mission: MissionArg) -> None:
     """Take a lease on a mission (it expires; answer before then). Any member."""
     from shifty_ent.arcade import missions
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         lease = missions.assign(ctx, mission)
         emit(lease.public(), columns=MISSION_COLUMNS)
 
@@ -235,7 +233,7 @@ def next_cmd(type: TypeOpt = None) -> None:
     from shifty_ent.arcade import missions
     from shifty_ent.core.errors import NotFound
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         lease = missions.next_mission(ctx, type=type)
         if lease is None:
             raise NotFound("no mission is available to you right now")
@@ -247,7 +245,7 @@ def release_cmd(mission: MissionArg) -> None:
     """Give your lease back so someone else can answer. Any member."""
     from shifty_ent.arcade import missions
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         m = missions.release(ctx, mission)
         emit(missions.mission_view(ctx, m), columns=MISSION_COLUMNS)
 
@@ -264,7 +262,7 @@ def complete_cmd(
     """Answer a mission you hold a live lease on. Any member (approve_deployment: level 5+)."""
     from shifty_ent.arcade import missions
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         done = missions.complete(ctx, mission, option=option, confidence=confidence, notes=notes)
         emit(done.public())
 
@@ -283,8 +281,8 @@ def play_cmd(type: TypeOpt = None) -> None:
     from shifty_ent.core import clicklib
     from shifty_ent.core.errors import Interrupted
 
-    with command(roles=PLAY):
-        pass  # check tenant and role once before the loop starts
+    with command() as ctx:
+        play.check(ctx)  # tenant and role, once before the loop starts
     console = Console(highlight=False)
 
     def read_key(prompt: str) -> str:
@@ -299,7 +297,7 @@ def play_cmd(type: TypeOpt = None) -> None:
             return "q"
 
     try:
-        summary = play.run(lambda: command(roles=PLAY), console, read_key, type=type)
+        summary = play.run(command, console, read_key, type=type)
     except KeyboardInterrupt:
         raise Interrupted("interrupted; your lease expires by itself") from None
     s = summary.public()
@@ -326,7 +324,7 @@ def leaderboard_cmd(
     """Top users of the tenant on one board. Any member."""
     from shifty_ent.arcade import leaderboard
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         emit(
             leaderboard.leaderboard(ctx, board=type, limit=limit, min_gold=min_gold),
             columns=["rank", "user", "value", "level", "xp", "missions_completed"],
@@ -348,7 +346,7 @@ def dataset_create(
     """
     from shifty_ent.arcade import datasets
 
-    with command(roles=MANAGE) as ctx:
+    with command() as ctx:
         ds = datasets.create_dataset(
             ctx,
             name,
@@ -365,7 +363,7 @@ def dataset_list() -> None:
     """Datasets built from this tenant's missions. Any member."""
     from shifty_ent.arcade import datasets
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         emit(
             [d.public() for d in datasets.list_datasets(ctx)],
             columns=["id", "name", "mission_type", "rows", "min_agreement", "classification"],
@@ -378,7 +376,7 @@ def stats_cmd(start: StartOpt = None, end: EndOpt = None) -> None:
     the last 30 days). Any member."""
     from shifty_ent.arcade import stats
 
-    with command(roles=PLAY) as ctx:
+    with command() as ctx:
         result = stats.arcade_stats(ctx, start=start, end=end)
         if output_format() == "table":
             emit(result["by_type"] + [{"type": "all", **result["totals"]}])
@@ -395,5 +393,5 @@ def grant_cmd(
     """Grant XP (e.g. reviewers moved from another tool); audited. Needs admin."""
     from shifty_ent.arcade import progression
 
-    with command(roles=("admin",)) as ctx:
+    with command() as ctx:
         emit(progression.grant_xp(ctx, user, xp, reason).public())

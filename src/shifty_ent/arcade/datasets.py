@@ -18,16 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from shifty_ent.arcade import permissions
 from shifty_ent.arcade.mission_types import CLASSIFICATIONS, get_type
 from shifty_ent.arcade.tables import Answer, Dataset, Mission
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import to_jsonable
 from shifty_ent.core.errors import Conflict, InvalidInput
 from shifty_ent.core.tenancy import validate_name
 
 if TYPE_CHECKING:
     from shifty_ent.core.context import Context
-
-DATASET_ROLES = ("operator",)
 
 
 def dataset_dir(ctx: Context, name: str) -> Path:
@@ -50,7 +50,7 @@ def create_dataset(
     min_agreement: float = 0.0,
 ) -> Dataset:
     """Write settled missions with agreement >= ``min_agreement`` as a training set (operator)."""
-    ctx.require_role(*DATASET_ROLES)
+    authorize(ctx, permissions.DATASET_CREATE)
     name = validate_name(name, "dataset name", max_len=128)
     mtype = get_type(mission_type)
     if not 0.0 <= min_agreement <= 1.0:
@@ -176,7 +176,7 @@ def create_dataset(
 
 
 def list_datasets(ctx: Context) -> list[Dataset]:
-    ctx.require_role("labeler", "operator", "auditor")
+    authorize(ctx, permissions.READ)
     return list(
         ctx.session.scalars(
             select(Dataset).where(Dataset.tenant_id == ctx.tenant_id).order_by(Dataset.created_at)

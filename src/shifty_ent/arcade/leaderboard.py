@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from shifty_ent.arcade import progression
+from shifty_ent.arcade import permissions, progression
 from shifty_ent.arcade.tables import Profile
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ MAX_LIMIT = 1000
 def leaderboard(
     ctx: Context, *, board: str = "xp_all_time", limit: int = 10, min_gold: int | None = None
 ) -> list[dict[str, Any]]:
-    ctx.require_role("labeler", "operator", "auditor")
+    authorize(ctx, permissions.READ)
     if board not in BOARDS:
         raise InvalidInput(f"unknown leaderboard {board!r}; choose from {', '.join(BOARDS)}")
     if not 1 <= limit <= MAX_LIMIT:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
-from shifty_ent.arcade import consensus, progression
+from shifty_ent.arcade import consensus, permissions, progression
 from shifty_ent.arcade.mission_types import (
     CLASSIFICATIONS,
     MAX_OVERLAP,
@@ -30,6 +30,7 @@ from shifty_ent.arcade.mission_types import (
     validate_result,
 )
 from shifty_ent.arcade.tables import Answer, Mission, Profile, Slot
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import sha256_hex
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
 from shifty_ent.core.ids import resolve
@@ -37,8 +38,6 @@ from shifty_ent.core.ids import resolve
 if TYPE_CHECKING:
     from shifty_ent.core.context import Context
 
-PLAY_ROLES = ("labeler", "operator", "auditor")  # any member; admin passes every check
-MANAGE_ROLES = ("operator",)
 CLAIM_RETRIES = 8
 MAX_IMPORT_ERRORS = 20
 
@@ -142,7 +141,7 @@ def create_mission(
     classification: str | None = None,
 ) -> Mission:
     """Create one mission (operator or admin). ``subject_ref`` ties it to e.g. a model version."""
-    ctx.require_role(*MANAGE_ROLES)
+    authorize(ctx, permissions.MISSION_MANAGE)
     spec = validate_spec(
         type=type,
         payload=payload,
@@ -184,7 +183,7 @@ IMPORT_KEYS = {
 
 def import_missions(ctx: Context, path: Path) -> dict[str, Any]:
     """Import a JSONL file: every line valid, or nothing imported (errors name line numbers)."""
-    ctx.require_role(*MANAGE_ROLES)
+    authorize(ctx, permissions.MISSION_MANAGE)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -314,7 +313,7 @@ def mission_view(ctx: Context, mission: Mission) -> dict[str, Any]:
 
 
 def show_mission(ctx: Context, ref: str) -> dict[str, Any]:
-    ctx.require_role(*PLAY_ROLES)
+    authorize(ctx, permissions.READ)
     return mission_view(ctx, get_mission(ctx, ref))
 
 
@@ -327,7 +326,7 @@ def list_missions(
     limit: int = 50,
 ) -> list[Mission]:
     """Every mission of the tenant (operator view), newest first."""
-    ctx.require_role(*MANAGE_ROLES, "auditor")
+    authorize(ctx, permissions.MISSION_LIST)
     stmt = select(Mission).where(Mission.tenant_id == ctx.tenant_id)
     if status:
         if status not in ("open", "settled", "unresolved", "cancelled"):
@@ -381,7 +380,7 @@ def _join() -> Any:
 
 def available_missions(ctx: Context, *, limit: int = 20, type: str | None = None) -> list[Mission]:
     """Open missions the acting user could take now (oldest first)."""
-    ctx.require_role(*PLAY_ROLES)
+    authorize(ctx, permissions.PLAY)
     ids = (
         select(Slot.mission_id)
         .join(Mission, _join())
@@ -483,7 +482,7 @@ def _claim(
 
 def assign(ctx: Context, ref: str) -> Lease:
     """Take a lease on one mission (idempotent while the user's lease is live)."""
-    ctx.require_role(*PLAY_ROLES)
+    authorize(ctx, permissions.PLAY)
     mission = get_mission(ctx, ref)
     mtype = get_type(mission.type)
     lease = live_lease(ctx, mission.id, ctx.actor)
@@ -509,7 +508,7 @@ def next_mission(
     ctx: Context, *, type: str | None = None, exclude: set[uuid.UUID] | None = None
 ) -> Lease | None:
     """Resume the user's live lease, else take the oldest mission with a free slot."""
-    ctx.require_role(*PLAY_ROLES)
+    authorize(ctx, permissions.PLAY)
     if type is not None:
         get_type(type)
     held = ctx.session.execute(
@@ -532,7 +531,7 @@ def next_mission(
 
 def release(ctx: Context, ref: str) -> Mission:
     """Give a lease back so someone else can take the slot."""
-    ctx.require_role(*PLAY_ROLES)
+    authorize(ctx, permissions.PLAY)
     mission = get_mission(ctx, ref)
     result = ctx.session.execute(
         update(Slot)
@@ -561,7 +560,7 @@ def cancel_mission(ctx: Context, ref: str, reason: str) -> tuple[Mission, int]:
     earn no XP; a cancelled mission never reaches a dataset. Settled, unresolved or already
     cancelled missions are refused (exit 5). Returns the mission and the leases released.
     """
-    ctx.require_role(*MANAGE_ROLES)
+    authorize(ctx, permissions.MISSION_MANAGE)
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("--reason must not be empty")
@@ -704,7 +703,7 @@ def complete(
     flushed together by the single audit append at the end, so the tenant's audit head is
     locked only for the last statements of the transaction.
     """
-    ctx.require_role(*PLAY_ROLES)
+    authorize(ctx, permissions.PLAY)
     mission = _lock_mission(ctx, ref)
     mtype = get_type(mission.type)
     validate_result(mtype, list(mission.options), option, confidence, notes)

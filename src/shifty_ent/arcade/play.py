@@ -15,8 +15,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shifty_ent.arcade import missions, progression
+from shifty_ent.arcade import missions, permissions, progression
 from shifty_ent.arcade.mission_types import get_type
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.errors import ShiftyError
 
 if TYPE_CHECKING:
@@ -70,6 +71,11 @@ def _show_mission(console: Console, view: dict[str, Any], profile: dict[str, Any
     console.print(Panel(body, title=title, subtitle=sub, expand=False))
     keys = "  ".join(f"[bold]{i}[/bold] {opt}" for i, opt in enumerate(view["options"], 1))
     console.print(f"{keys}   [bold]s[/bold] skip   [bold]q[/bold] quit")
+
+
+def check(ctx: Context) -> None:
+    """Refuse before the loop starts when the user may not play (each step checks again)."""
+    authorize(ctx, permissions.PLAY)
 
 
 def run(

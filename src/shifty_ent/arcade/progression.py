@@ -27,7 +27,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, literal_column, select
 
+from shifty_ent.arcade import permissions
 from shifty_ent.arcade.tables import ActiveDay, Answer, Badge, Profile
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.errors import InvalidInput, NotFound
 from shifty_ent.core.tables import TenantUser
 
@@ -417,7 +419,7 @@ def settle_payments(
 
 def grant_xp(ctx: Context, username: str, xp: int, reason: str) -> Progress:
     """Admin grant (seeding reviewers migrated from another tool); audited, outside the cap."""
-    ctx.require_role("admin")
+    authorize(ctx, permissions.GRANT)
     _require_member(ctx, username)
     if xp <= 0 or xp > LEVEL_THRESHOLDS[-1]:
         raise InvalidInput(f"--xp must be between 1 and {LEVEL_THRESHOLDS[-1]}")
@@ -464,6 +466,7 @@ def current_streak(prof: Profile | None, tz: str, now: datetime) -> int:
 
 
 def profile_view(ctx: Context, username: str) -> dict[str, Any]:
+    authorize(ctx, permissions.READ)
     user = _require_member(ctx, username)
     prof = get_profile(ctx, username) or Profile(tenant_id=ctx.tenant_id, username=username)
     badges = ctx.session.scalars(

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from shifty_ent.arcade import consensus
+from shifty_ent.arcade import consensus, permissions
 from shifty_ent.arcade.mission_types import TYPES
 from shifty_ent.arcade.tables import Answer, Mission
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.clock import parse_instant
 from shifty_ent.core.errors import InvalidInput
 
@@ -42,7 +43,7 @@ def _r(x: float | None, nd: int = 4) -> float | None:
 def arcade_stats(
     ctx: Context, *, start: str | None = None, end: str | None = None
 ) -> dict[str, Any]:
-    ctx.require_role("labeler", "operator", "auditor")
+    authorize(ctx, permissions.READ)
     t0, t1 = period(ctx, start, end)
     tid = ctx.tenant_id
     created: dict[str, int] = defaultdict(int)

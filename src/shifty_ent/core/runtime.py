@@ -51,11 +51,12 @@ def output_format() -> str:
 
 
 @contextmanager
-def command(*, roles: Sequence[str] = (), tenant: str = "required") -> Iterator[Context]:
-    """Open the command's Context (one transaction) and check the acting user's role."""
+def command(*, tenant: str = "required") -> Iterator[Context]:
+    """Open the command's Context (one transaction). Roles are not checked here: the service
+    function checks its permission (see :mod:`shifty_ent.core.authz`), whoever calls it."""
     from shifty_ent.core.context import open_context
 
-    with open_context(settings(), tenant=tenant, roles=roles) as ctx:
+    with open_context(settings(), tenant=tenant) as ctx:
         yield ctx
 
 

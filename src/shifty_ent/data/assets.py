@@ -23,9 +23,11 @@ from urllib.parse import unquote, urlparse
 
 from sqlmodel import select
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
 from shifty_ent.core.ids import resolve
+from shifty_ent.data import permissions
 from shifty_ent.data.policies import (
     apply_policy,
     get_policy,
@@ -47,8 +49,6 @@ __all__ = [
     "show_asset",
 ]
 
-ASSET_ROLES = ("operator", "admin")
-READ_ROLES = ("operator", "admin", "auditor", "labeler")
 # reading these is recorded in the audit chain
 CLASSIFIED = frozenset({"confidential", "restricted", "pii", "phi"})
 HASH_CHUNK = 4 * 1024 * 1024
@@ -194,7 +194,7 @@ def register_asset(
     effective policy is ``policy`` or the tenant's policy for its classification, from which the
     expiry is derived.
     """
-    ctx.require_role(*ASSET_ROLES)
+    authorize(ctx, permissions.ASSET_WRITE)
     name = _validate_name(name)
     type_ = validate_text(type, "--type", 64).lower()
     classification = validate_classification(classification)
@@ -278,7 +278,7 @@ def get_asset(ctx: Context, ref: str) -> Asset:
 
 def show_asset(ctx: Context, ref: str) -> Asset:
     """One asset; reading a classified asset's record appends an audit event."""
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.ASSET_READ)
     asset = get_asset(ctx, ref)
     if asset.classification in CLASSIFIED:
         ctx.audit(
@@ -300,7 +300,7 @@ def list_assets(
     include_deleted: bool = False,
 ) -> list[Asset]:
     """Assets of the tenant, soonest expiry first when filtering by ``expiring_within_days``."""
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.ASSET_READ)
     stmt = select(Asset).where(Asset.tenant_id == ctx.tenant_id)
     if classification:
         stmt = stmt.where(Asset.classification == validate_classification(classification))
@@ -346,7 +346,7 @@ def list_assets(
 
 def hold_asset(ctx: Context, ref: str, *, reason: str) -> Asset:
     """Place a legal hold (operator or admin): no deletion request, sweep or erase while held."""
-    ctx.require_role(*ASSET_ROLES)
+    authorize(ctx, permissions.ASSET_WRITE)
     reason = validate_text(reason, "--reason", 2000)
     asset = get_asset(ctx, ref)
     if asset.status == "deleted":
@@ -365,7 +365,7 @@ def hold_asset(ctx: Context, ref: str, *, reason: str) -> Asset:
 
 def release_asset(ctx: Context, ref: str) -> Asset:
     """Lift a legal hold (admin only: releasing evidence is a bigger step than holding it)."""
-    ctx.require_role("admin")
+    authorize(ctx, permissions.ASSET_RELEASE)
     asset = get_asset(ctx, ref)
     if not asset.legal_hold:
         raise Conflict(f"asset {asset.name!r} is not on legal hold")
@@ -407,7 +407,7 @@ def ingest_asset(
     from shifty_ent.data import vault
     from shifty_ent.data.tables import VaultKey
 
-    ctx.require_role(*ASSET_ROLES)
+    authorize(ctx, permissions.ASSET_WRITE)
     _validate_name(name)
     validate_classification(classification)
     tenant_id = ctx.tenant_id

@@ -20,17 +20,18 @@ from typing import Any
 from sqlmodel import select
 
 from shifty_ent import __version__
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import canonical_json, sha256_hex, to_jsonable
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
 from shifty_ent.core.ids import resolve
 from shifty_ent.core.signing import fingerprint_of, known_public_key, sign_bytes, verify_bytes
+from shifty_ent.data import permissions
 from shifty_ent.data.tables import Asset, DeletionCertificate, DeletionItem, DeletionJob
 
 SCHEMA = "shifty-ent.deletion-certificate/v1"
 EXPORT_FORMAT = "shifty-ent.deletion-certificate-export/v1"
 DOMAIN = b"shifty-ent deletion certificate v1\n"
-READ_ROLES = ("admin", "operator", "auditor")
 METHOD_TITLES = {
     "standard": "Standard deletion (unlink)",
     "secure_overwrite": "3-pass overwrite (DoD 5220.22-M 'E' layout: c, ~c, random)",
@@ -204,7 +205,7 @@ def issue(
 
 
 def get_certificate(ctx: Context, ref: str) -> DeletionCertificate:
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.CERTIFICATE_READ)
     try:
         return resolve(
             ctx.session,
@@ -399,7 +400,7 @@ def raise_unless_valid(ok: bool, reason: str) -> None:
 
 
 def list_certificates(ctx: Context) -> list[DeletionCertificate]:
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.CERTIFICATE_READ)
     return list(
         ctx.session.scalars(
             select(DeletionCertificate)

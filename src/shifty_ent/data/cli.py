@@ -131,7 +131,7 @@ def policy_list() -> None:
     """List retention policies. Any role of the tenant."""
     from shifty_ent.data.policies import list_policies
 
-    with command(roles=("admin", "operator", "auditor", "labeler")) as ctx:
+    with command() as ctx:
         rows = list_policies(ctx)
     emit(rows)
 
@@ -139,10 +139,10 @@ def policy_list() -> None:
 @policy_app.command("show")
 def policy_show(policy: str) -> None:
     """Show one policy. Any role of the tenant."""
-    from shifty_ent.data.policies import get_policy
+    from shifty_ent.data.policies import show_policy
 
-    with command(roles=("admin", "operator", "auditor", "labeler")) as ctx:
-        row = get_policy(ctx, policy)
+    with command() as ctx:
+        row = show_policy(ctx, policy)
     emit(row)
 
 

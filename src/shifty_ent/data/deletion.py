@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import select
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import (
     Conflict,
@@ -37,7 +38,7 @@ from shifty_ent.core.errors import (
 )
 from shifty_ent.core.identity import same_person
 from shifty_ent.core.ids import resolve
-from shifty_ent.data import erasure, pathsafety, vault
+from shifty_ent.data import erasure, pathsafety, permissions, vault
 from shifty_ent.data.assets import CLASSIFIED, get_asset
 from shifty_ent.data.certificates import issue
 from shifty_ent.data.overwrite import VerificationFailed
@@ -52,7 +53,6 @@ from shifty_ent.data.tables import (
     VaultKey,
 )
 
-REQUEST_ROLES = ("operator", "admin")
 LEASE = timedelta(seconds=120)
 ERASABLE_STATES = ("active", "erase_failed")
 Progress = Callable[[int], None]
@@ -134,7 +134,7 @@ def request_deletion(
     process as the job's owner with a lease, so a concurrent sweep resumes it only once this
     process is gone or the lease ran out.
     """
-    ctx.require_role(*REQUEST_ROLES)
+    authorize(ctx, permissions.DELETE_REQUEST)
     method = validate_method(method)
     reason = (reason or "").strip()
     if not reason:
@@ -281,7 +281,7 @@ def get_job(ctx: Context, ref: str) -> DeletionJob:
 
 def approve(ctx: Context, ref: str) -> DeletionJob:
     """Approve a pending job: an admin who is not its requester (four-eyes)."""
-    ctx.require_role("admin")
+    authorize(ctx, permissions.DELETE_APPROVE)
     job = get_job(ctx, ref)
     if job.status != "pending_approval":
         raise Conflict(f"deletion job {job.id} is {job.status}, not pending_approval")
@@ -311,8 +311,8 @@ def approve(ctx: Context, ref: str) -> DeletionJob:
 
 def cancel(ctx: Context, ref: str, *, reason: str) -> DeletionJob:
     """Cancel a job that has not started (its requester, or an admin); frees its assets."""
+    roles = authorize(ctx, permissions.DELETE_CANCEL)
     job = get_job(ctx, ref)
-    roles = ctx.require_role(*REQUEST_ROLES)
     if "admin" not in roles and not same_person(job.requested_by, ctx.actor):
         raise Refused("only the requester or an admin can cancel a deletion job")
     result = ctx.session.execute(
@@ -351,7 +351,7 @@ def _release_assets(ctx: Context, job: DeletionJob) -> None:
 
 
 def list_jobs(ctx: Context, *, status: str | None = None) -> list[DeletionJob]:
-    ctx.require_role("admin", "operator", "auditor")
+    authorize(ctx, permissions.DELETE_READ)
     stmt = select(DeletionJob).where(DeletionJob.tenant_id == ctx.tenant_id)
     if status:
         stmt = stmt.where(DeletionJob.status == status)
@@ -369,7 +369,7 @@ def job_items(ctx: Context, job: DeletionJob) -> list[DeletionItem]:
 
 
 def show_job(ctx: Context, ref: str) -> dict[str, Any]:
-    ctx.require_role("admin", "operator", "auditor")
+    authorize(ctx, permissions.DELETE_READ)
     job = get_job(ctx, ref)
     order = {a: i for i, a in enumerate(job.asset_ids)}
     items = sorted(job_items(ctx, job), key=lambda i: order.get(str(i.asset_id), 0))
@@ -483,7 +483,7 @@ def execute(
     system_actor: str | None = None,
 ) -> DeletionJob:
     """Run an approved job (operator or admin), or resume one whose executor died."""
-    ctx.require_role(*REQUEST_ROLES)
+    authorize(ctx, permissions.DELETE_EXECUTE)
     job = get_job(ctx, ref)
     return execute_job(ctx, job, progress=progress, system_actor=system_actor)
 

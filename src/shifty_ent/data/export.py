@@ -26,11 +26,13 @@ from sqlalchemy import or_
 from sqlmodel import select
 
 from shifty_ent import __version__
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import to_jsonable
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound
 from shifty_ent.core.signing import sign_bytes
 from shifty_ent.core.tables import AuditEvent
+from shifty_ent.data import permissions
 from shifty_ent.data.tables import (
     Asset,
     AssetSubject,
@@ -43,7 +45,6 @@ from shifty_ent.data.tables import (
 )
 
 FORMAT = "shifty-ent.data-export/v1"
-EXPORT_ROLES = ("admin", "auditor")
 DESCRIPTIONS = {
     "policies": "Retention policies: classifications covered, retention_days, auto_delete, "
     "archive_before_delete, notify_days, method.",
@@ -63,7 +64,7 @@ DESCRIPTIONS = {
 
 def export_records(ctx: Context, out: Path, *, subject: str | None = None) -> dict[str, Any]:
     """Write the zip (admin or auditor); returns the manifest."""
-    ctx.require_role(*EXPORT_ROLES)
+    authorize(ctx, permissions.EXPORT)
     if out.exists() and out.is_dir():
         raise InvalidInput(f"--out {out} is a directory")
     tables = _collect(ctx, subject)

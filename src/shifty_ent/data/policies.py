@@ -15,14 +15,15 @@ from typing import Any
 
 from sqlmodel import func, select
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput
 from shifty_ent.core.ids import resolve
 from shifty_ent.core.tables import Tenant
 from shifty_ent.core.tenancy import validate_name
+from shifty_ent.data import permissions
 from shifty_ent.data.tables import CLASSIFICATIONS, METHODS, Asset, RetentionPolicy
 
-POLICY_ROLES = ("operator", "admin")
 MAX_RETENTION_DAYS = 365 * 100
 
 
@@ -55,7 +56,7 @@ def create_policy(
     auto_approve: bool = False,
 ) -> RetentionPolicy:
     """Create a policy (operator or admin) and re-derive the expiry of the assets it covers."""
-    ctx.require_role(*POLICY_ROLES)
+    authorize(ctx, permissions.POLICY_WRITE)
     name = validate_name(name, "policy name")
     classes, method = _checked_settings(
         classifications, retention_days, notify_days, method, auto_approve
@@ -166,7 +167,14 @@ def _apply_to_assets(ctx: Context, policy: RetentionPolicy) -> int:
 
 
 def list_policies(ctx: Context) -> list[RetentionPolicy]:
+    authorize(ctx, permissions.POLICY_READ)
     return _policies(ctx)
+
+
+def show_policy(ctx: Context, ref: str) -> RetentionPolicy:
+    """One policy, for a member (``get_policy`` is the unchecked lookup other services use)."""
+    authorize(ctx, permissions.POLICY_READ)
+    return get_policy(ctx, ref)
 
 
 def get_policy(ctx: Context, ref: str) -> RetentionPolicy:
@@ -234,7 +242,7 @@ def update_policy(
     Shortening retention or turning on auto-delete can make assets due at once, and the next
     cron sweep would erase them: such a change needs ``yes`` (``dry_run`` lists them and
     changes nothing). Returns the policy as it is (or would be) with what changed."""
-    ctx.require_role(*POLICY_ROLES)
+    authorize(ctx, permissions.POLICY_WRITE)
     given = {
         "classifications": classifications,
         "retention_days": retention_days,
@@ -333,7 +341,7 @@ def delete_policy(ctx: Context, ref: str) -> RetentionPolicy:
     A policy an asset is under, or was under when it was erased, is part of that asset's record
     (deletion certificates and retention reports name it); change it with ``update`` instead.
     Assets an update released no longer refer to it: their record is that update's audit event."""
-    ctx.require_role(*POLICY_ROLES)
+    authorize(ctx, permissions.POLICY_WRITE)
     _lock_policies(ctx)
     policy = get_policy(ctx, ref)
     used = ctx.session.scalar(

@@ -11,9 +11,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
-from shifty_ent.data import pathsafety
+from shifty_ent.data import pathsafety, permissions
 from shifty_ent.data.archive import extract_archive
 from shifty_ent.data.assets import get_asset, measure_local, validate_text
 
@@ -43,7 +44,7 @@ def _destination(ctx: Context, to: Path) -> Path:
 
 def restore_asset(ctx: Context, ref: str, *, to: Path, reason: str) -> dict[str, Any]:
     """Unpack the asset's encrypted archive into ``to``; check it against the registered digest."""
-    ctx.require_role("admin")
+    authorize(ctx, permissions.ASSET_RESTORE)
     reason = validate_text(reason, "--reason", 2000)
     asset = get_asset(ctx, ref)
     if not asset.archive_location:

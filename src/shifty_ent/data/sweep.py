@@ -18,9 +18,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, and_, exists, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, ShiftyError
-from shifty_ent.data import notify
+from shifty_ent.data import notify, permissions
 from shifty_ent.data.tables import (
     Asset,
     DeletionJob,
@@ -31,7 +32,6 @@ from shifty_ent.data.tables import (
 )
 
 SYSTEM_ACTOR = "system:sweep"
-SWEEP_ROLES = ("operator", "admin")
 
 
 class Due(NamedTuple):
@@ -151,7 +151,7 @@ def _brief(asset: Asset) -> dict[str, Any]:
 
 
 def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
-    ctx.require_role(*SWEEP_ROLES)
+    authorize(ctx, permissions.SWEEP)
     now = ctx.now()
     summary: dict[str, Any] = {
         "now": now,

@@ -29,9 +29,10 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import NotFound
-from shifty_ent.data import vault
+from shifty_ent.data import permissions, vault
 from shifty_ent.data.archive import archive_key_ids, rewrap_archive
 from shifty_ent.data.erasure import remove_ciphertext
 from shifty_ent.data.tables import VaultKey
@@ -39,7 +40,7 @@ from shifty_ent.data.tables import VaultKey
 
 def rotate_tenant_key(ctx: Context) -> dict[str, Any]:
     """Rewrap every data key of the tenant under a new KEK and destroy the keys left unused."""
-    ctx.require_role("admin")
+    authorize(ctx, permissions.VAULT_ROTATE)
     settings, tenant_id = ctx.settings, ctx.tenant_id
     with vault.key_lock(settings, tenant_id, exclusive=True):
         if not vault.kek_path(settings, tenant_id).exists():

@@ -18,16 +18,16 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import select
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput
 from shifty_ent.core.ids import resolve
 from shifty_ent.core.tenancy import validate_name
+from shifty_ent.data import permissions
 from shifty_ent.data.assets import register_asset
 from shifty_ent.data.policies import validate_method
 from shifty_ent.data.tables import WORKSPACE_TYPES, Asset, DeletionJob, Workspace
 
-WS_ROLES = ("operator", "admin")
-READ_ROLES = ("admin", "operator", "auditor", "labeler")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.I)
 _TTL = re.compile(r"(\d+)\s*([smhdw])", re.I)
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -76,7 +76,7 @@ def create_workspace(
     method: str = "secure_overwrite",
 ) -> Workspace:
     """Create the directory (0700) and its backing asset (operator or admin)."""
-    ctx.require_role(*WS_ROLES)
+    authorize(ctx, permissions.WORKSPACE_WRITE)
     if type not in WORKSPACE_TYPES:
         raise InvalidInput(
             f"unknown workspace type {type!r}; choose from {', '.join(WORKSPACE_TYPES)}"
@@ -166,7 +166,7 @@ def refresh_usage(ctx: Context, ws: Workspace) -> Workspace:
 
 
 def list_workspaces(ctx: Context, *, include_destroyed: bool = False) -> list[Workspace]:
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.WORKSPACE_READ)
     stmt = select(Workspace).where(Workspace.tenant_id == ctx.tenant_id)
     if not include_destroyed:
         stmt = stmt.where(Workspace.status != "destroyed")
@@ -179,7 +179,7 @@ def get_workspace(ctx: Context, ref: str) -> Workspace:
 
 
 def show_workspace(ctx: Context, ref: str) -> Workspace:
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.WORKSPACE_READ)
     return refresh_usage(ctx, get_workspace(ctx, ref))
 
 
@@ -193,7 +193,7 @@ def destroy_workspace(
     """Erase the workspace with its method and a certificate (operator or admin)."""
     from shifty_ent.data.deletion import execute_job, request_deletion
 
-    ctx.require_role(*WS_ROLES)
+    authorize(ctx, permissions.WORKSPACE_WRITE)
     ws = ref if isinstance(ref, Workspace) else get_workspace(ctx, ref)
     refresh_usage(ctx, ws)
     claimed = ctx.session.execute(

@@ -19,10 +19,11 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound
 from shifty_ent.core.tenancy import parse_money
-from shifty_ent.gpu import catalog
+from shifty_ent.gpu import catalog, permissions
 from shifty_ent.gpu.tables import (
     COMMITTED_STATES,
     LOADING,
@@ -122,7 +123,7 @@ def set_rule(
     cooldown_seconds: int = 300,
 ) -> GpuAutoscaleRule:
     """Create or replace the rule for ``model``; audited."""
-    ctx.require_role("operator")
+    authorize(ctx, permissions.AUTOSCALE_SET)
     model = (model or "").strip()
     if not model or len(model) > 128:
         raise InvalidInput("MODEL must be a deployment (model) name of 1-128 characters")
@@ -184,6 +185,7 @@ def set_rule(
 
 
 def list_rules(ctx: Context) -> list[dict[str, Any]]:
+    authorize(ctx, permissions.AUTOSCALE_READ)
     rules = ctx.session.scalars(
         select(GpuAutoscaleRule)
         .where(GpuAutoscaleRule.tenant_id == ctx.tenant_id)
@@ -197,7 +199,7 @@ def list_rules(ctx: Context) -> list[dict[str, Any]]:
 
 
 def clear_rule(ctx: Context, model: str) -> GpuAutoscaleRule:
-    ctx.require_role("operator")
+    authorize(ctx, permissions.AUTOSCALE_SET)
     rule = ctx.session.scalars(
         select(GpuAutoscaleRule).where(
             GpuAutoscaleRule.tenant_id == ctx.tenant_id, GpuAutoscaleRule.model == model

@@ -20,10 +20,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.clock import parse_instant
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput
-from shifty_ent.gpu import ledger
+from shifty_ent.gpu import ledger, permissions
 from shifty_ent.gpu.service import cost_rows
 from shifty_ent.gpu.tables import GpuInstance
 from shifty_ent.gpu.vastai import client_from_settings
@@ -89,6 +90,7 @@ def _blank(iid: uuid.UUID, pid: str | None, gtype: str | None) -> dict[str, Any]
 
 def charges(ctx: Context, start: str | None = None, end: str | None = None) -> list[dict[str, Any]]:
     """Per instance of the tenant: ledger and vast.ai charges over [start, end), and the gap."""
+    authorize(ctx, permissions.COSTS)
     a, b = period(ctx, start, end)
     rows: dict[uuid.UUID, dict[str, Any]] = {}
     for entry in cost_rows(ctx, a, b, "instance"):

@@ -82,7 +82,6 @@ def offers_cmd(
     from shifty_ent.gpu import service
 
     with command() as ctx:
-        ctx.require_role("admin", "operator", "auditor", "labeler")
         rows = service.search_offers(
             ctx,
             gpu_type=gpu_type,
@@ -127,7 +126,7 @@ def provision_cmd(
     """Rent the cheapest offer within --max-price and the tenant's budgets. Role: operator."""
     from shifty_ent.gpu import service
 
-    with command(roles=("operator",)) as ctx:
+    with command() as ctx:
         progress = _progress() if wait and show_progress() else None
         try:
             inst = service.provision(
@@ -177,7 +176,6 @@ def status_cmd(
     from shifty_ent.gpu import service
 
     with command() as ctx:
-        ctx.require_role("admin", "operator", "auditor", "labeler")
         emit(service.instance_status(ctx, instance, refresh=refresh))
 
 
@@ -193,7 +191,6 @@ def list_cmd(
     from shifty_ent.gpu import service
 
     with command() as ctx:
-        ctx.require_role("admin", "operator", "auditor", "labeler")
         emit(service.list_instances(ctx, state=state, refresh=refresh), columns=_cols())
 
 
@@ -214,7 +211,7 @@ def costs_cmd(
     """Spend from the cost ledger, summed in SQL. Role: admin, operator or auditor."""
     from shifty_ent.gpu import service
 
-    with command(roles=("operator", "auditor")) as ctx:
+    with command() as ctx:
         emit(service.cost_rows(ctx, start, end, group_by))
 
 
@@ -224,7 +221,7 @@ def charges_cmd(start: StartOpt = None, end: EndOpt = None) -> None:
     the last 30 days). Read-only. Role: admin, operator or auditor."""
     from shifty_ent.gpu.charges import charges
 
-    with command(roles=("operator", "auditor")) as ctx:
+    with command() as ctx:
         rows = charges(ctx, start, end)
     off = [r for r in rows if r["verdict"] != "match"]
     info(f"{len(rows)} instance(s); {len(off)} differ from the bill by more than a cent")
@@ -236,14 +233,16 @@ def terminate_cmd(instance: InstanceArg, yes: YesOpt = False) -> None:
     """Destroy on vast.ai, verify, close the ledger. Idempotent. Role: operator."""
     from shifty_ent.gpu import service
 
-    with command(roles=("operator",)) as ctx:
-        inst = service.get_instance(ctx, instance)
-        if inst.status not in ("terminated", "disappeared", "failed"):
-            confirm(
-                f"Destroy instance {str(inst.id)[:8]} (vast.ai {inst.provider_instance_id})?",
-                yes=yes,
-            )
-        emit(service.terminate(ctx, inst))
+    with command() as ctx:
+
+        def ask(inst: Any) -> None:
+            if inst.status not in ("terminated", "disappeared", "failed"):
+                confirm(
+                    f"Destroy instance {str(inst.id)[:8]} (vast.ai {inst.provider_instance_id})?",
+                    yes=yes,
+                )
+
+        emit(service.terminate(ctx, instance, confirm=ask))
 
 
 @app.command("health")
@@ -251,7 +250,7 @@ def health_cmd(instance: InstanceArg) -> None:
     """Probe the model endpoint on the instance now and store the result. Role: operator."""
     from shifty_ent.gpu import service
 
-    with command(roles=("operator",)) as ctx:
+    with command() as ctx:
         emit(service.check_health(ctx, instance))
 
 
@@ -287,7 +286,7 @@ def budget_set(
     """Set the tenant's GPU budgets (audited). Role: admin."""
     from shifty_ent.gpu import service
 
-    with command(roles=("admin",)) as ctx:
+    with command() as ctx:
         emit(service.set_budget(ctx, monthly=monthly, hourly=hourly))
 
 
@@ -296,7 +295,7 @@ def budget_show() -> None:
     """Budgets, month spend, burn rate and projection. Role: admin, operator or auditor."""
     from shifty_ent.gpu import service
 
-    with command(roles=("operator", "auditor")) as ctx:
+    with command() as ctx:
         emit(service.budget_status(ctx))
 
 
@@ -325,7 +324,7 @@ def autoscale_set(
     """Create or replace the autoscale rule of MODEL (applied by reconcile). Role: operator."""
     from shifty_ent.gpu import autoscale
 
-    with command(roles=("operator",)) as ctx:
+    with command() as ctx:
         emit(
             autoscale.set_rule(
                 ctx,
@@ -349,7 +348,6 @@ def autoscale_show() -> None:
     from shifty_ent.gpu import autoscale
 
     with command() as ctx:
-        ctx.require_role("admin", "operator", "auditor", "labeler")
         emit(autoscale.list_rules(ctx))
 
 
@@ -360,5 +358,5 @@ def autoscale_clear(
     """Remove MODEL's autoscale rule; running replicas stay. Role: operator."""
     from shifty_ent.gpu import autoscale
 
-    with command(roles=("operator",)) as ctx:
+    with command() as ctx:
         emit(autoscale.clear_rule(ctx, model))

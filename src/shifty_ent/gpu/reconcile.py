@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import ShiftyError
 from shifty_ent.core.tables import Tenant
-from shifty_ent.gpu import autoscale, catalog, health, ledger, service
+from shifty_ent.gpu import autoscale, catalog, health, ledger, permissions, service
 from shifty_ent.gpu.tables import (
     COMMITTED_STATES,
     FAILED,
@@ -98,7 +99,7 @@ def reconcile(ctx: Context, *, dry_run: bool = False, adopt: bool = False) -> Su
     every tenant's.
     """
     if ctx.tenant is not None:
-        ctx.require_role("operator")
+        authorize(ctx, permissions.RECONCILE)
     else:
         ctx.require_installation_admin("gpu reconcile without --tenant")
     scope = ctx.tenant.id if ctx.tenant is not None else None
@@ -379,7 +380,7 @@ def _enforce_budgets(
     for tenant in _tenants(ctx, scope):
         if tenant.gpu_monthly_budget is None and tenant.gpu_hourly_budget is None:
             continue
-        status = service.budget_status(ctx, tenant)
+        status = service.budget_of(ctx, tenant)
         if not (status["over_monthly_budget"] or status["over_hourly_budget"]):
             continue
         live = session.scalars(

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from shifty_ent.core import ids
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.clock import parse_instant
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import (
@@ -34,7 +35,7 @@ from shifty_ent.core.errors import (
 from shifty_ent.core.tables import Tenant
 from shifty_ent.core.tenancy import parse_money
 from shifty_ent.core.types import money_str
-from shifty_ent.gpu import catalog, health, ledger, serving
+from shifty_ent.gpu import catalog, health, ledger, permissions, serving
 from shifty_ent.gpu.tables import (
     COMMITTED_STATES,
     DISAPPEARED,
@@ -116,10 +117,15 @@ def get_instance(ctx: Context, ref: str) -> GpuInstance:
 def list_instances(
     ctx: Context, *, state: str | None = None, refresh: bool = False
 ) -> list[GpuInstance]:
+    authorize(ctx, permissions.READ)
     if state is not None and state not in (*STATES, "active"):
         raise InvalidInput(f"--state must be one of active, {', '.join(STATES)}")
     if refresh:
         refresh_tenant(ctx)
+    return _instances(ctx, state)
+
+
+def _instances(ctx: Context, state: str | None = None) -> list[GpuInstance]:
     stmt = select(GpuInstance).where(GpuInstance.tenant_id == ctx.tenant_id)
     if state == "active":
         stmt = stmt.where(GpuInstance.status.in_(sorted(COMMITTED_STATES)))
@@ -129,6 +135,7 @@ def list_instances(
 
 
 def instance_status(ctx: Context, ref: str, *, refresh: bool = False) -> GpuInstance:
+    authorize(ctx, permissions.READ)
     inst = get_instance(ctx, ref)
     if refresh and inst.provider_instance_id and inst.status not in FINAL_STATES:
         ctx.session.commit()
@@ -140,9 +147,7 @@ def instance_status(ctx: Context, ref: str, *, refresh: bool = False) -> GpuInst
 
 def refresh_tenant(ctx: Context) -> None:
     """Sync this tenant's live instances with one paginated list call."""
-    live = [
-        i for i in list_instances(ctx) if i.provider_instance_id and i.status not in FINAL_STATES
-    ]
+    live = [i for i in _instances(ctx) if i.provider_instance_id and i.status not in FINAL_STATES]
     if not live:
         return
     ctx.session.commit()
@@ -341,6 +346,7 @@ def search_offers(
     max_price: Any = None,
     limit: int = 20,
 ) -> list[dict[str, Any]]:
+    authorize(ctx, permissions.OFFERS)
     gt, reg, price = _validate_request(gpu_type, count, disk_gb, region, max_price)
     ctx.session.commit()
     with client(ctx) as api:
@@ -376,10 +382,16 @@ def month_spend(session: Any, tenant_id: uuid.UUID, now: datetime) -> Decimal:
     return spent
 
 
-def budget_status(ctx: Context, tenant: Tenant | None = None) -> dict[str, Any]:
-    """Budgets, this month's spend, burn rate and the projection to month end."""
-    tenant = tenant or ctx.tenant
-    assert tenant is not None
+def budget_status(ctx: Context) -> dict[str, Any]:
+    """The context tenant's budgets, this month's spend, burn rate and projection."""
+    authorize(ctx, permissions.BUDGET_READ)
+    assert ctx.tenant is not None
+    return budget_of(ctx, ctx.tenant)
+
+
+def budget_of(ctx: Context, tenant: Tenant) -> dict[str, Any]:
+    """Budgets, this month's spend, burn rate and the projection to month end (no role check:
+    reconcile reads every tenant's)."""
     now = ctx.now()
     start, end = ledger.month_bounds(now)
     spent = month_spend(ctx.session, tenant.id, now)
@@ -430,7 +442,7 @@ def check_budget(ctx: Context, tenant: Tenant, extra_per_hour: Decimal) -> None:
 
 def set_budget(ctx: Context, *, monthly: str | None, hourly: str | None) -> dict[str, Any]:
     """Update the tenant's budgets (``none`` clears one); audited."""
-    ctx.require_role("admin")
+    authorize(ctx, permissions.BUDGET_SET)
     tenant = ctx.tenant
     assert tenant is not None
     if monthly is None and hourly is None:
@@ -457,7 +469,7 @@ def set_budget(ctx: Context, *, monthly: str | None, hourly: str | None) -> dict
             "after": {"monthly": tenant.gpu_monthly_budget, "hourly": tenant.gpu_hourly_budget},
         },
     )
-    return budget_status(ctx)
+    return budget_of(ctx, tenant)
 
 
 # ------------------------------------------------------------------------------ provision
@@ -485,7 +497,7 @@ def provision(
     Offers taken between search and rent are skipped. A create whose answer is lost is looked up
     by label before anything is rented again, so one call rents at most one machine. Commits.
     """
-    ctx.require_role("operator")
+    authorize(ctx, permissions.PROVISION)
     assert ctx.tenant is not None
     return provision_for(
         ctx,
@@ -763,12 +775,23 @@ def wait_until_settled(
 # ------------------------------------------------------------------------------ terminate
 
 
-def terminate(ctx: Context, ref: str | GpuInstance) -> GpuInstance:
-    """Destroy on vast.ai, verify it is gone, close the ledger, mark terminated. Idempotent."""
-    ctx.require_role("operator")
+def terminate(
+    ctx: Context,
+    ref: str | GpuInstance,
+    *,
+    confirm: Callable[[GpuInstance], None] | None = None,
+) -> GpuInstance:
+    """Destroy on vast.ai, verify it is gone, close the ledger, mark terminated. Idempotent.
+
+    ``confirm`` sees the resolved instance before anything changes (the CLI asks there), after
+    the role check, so a user without the role is refused before being asked.
+    """
+    authorize(ctx, permissions.TERMINATE)
     inst = ref if isinstance(ref, GpuInstance) else get_instance(ctx, ref)
     if inst.tenant_id != ctx.tenant_id:
         raise NotFound(f"instance {ref!r} not found")
+    if confirm is not None:
+        confirm(inst)
     return terminate_instance(ctx, inst, reason="requested")
 
 
@@ -883,6 +906,7 @@ def cost_rows(
     group_by: str = "instance",
 ) -> list[dict[str, Any]]:
     """Ledger sums per instance, day or GPU type in [start, end) (plain dicts, Decimal money)."""
+    authorize(ctx, permissions.COSTS)
     a = parse_instant(start, name="--start") if isinstance(start, str) else start
     b = parse_instant(end, name="--end") if isinstance(end, str) else end
     if a and b and b <= a:
@@ -908,6 +932,7 @@ def check_health(ctx: Context, instance_ref_or_obj: str | GpuInstance) -> dict[s
 
     It lives here, not in :mod:`shifty_ent.gpu.health` (the probe itself), because it resolves the
     instance through :func:`get_instance`: health stays below the service, with no cycle."""
+    authorize(ctx, permissions.HEALTH)
     if isinstance(instance_ref_or_obj, GpuInstance):
         inst = instance_ref_or_obj
         if ctx.tenant is not None and inst.tenant_id != ctx.tenant_id:

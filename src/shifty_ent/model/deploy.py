@@ -12,14 +12,13 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, Refused
 from shifty_ent.core.ids import resolve as resolve_ref
-from shifty_ent.model import registry, seams
+from shifty_ent.model import permissions, registry, seams
 from shifty_ent.model.tables import Deployment, ModelVersion
 
-WRITE_ROLES = ("operator", "admin")
-READ_ROLES = ("operator", "admin", "auditor")
 GONE_INSTANCE_STATES = ("terminated", "terminating", "failed", "disappeared")
 
 
@@ -71,7 +70,7 @@ def deploy(
     max_price: str | None = None,
 ) -> dict[str, Any]:
     """Serve a version: on ``instance`` (reused) or on a newly provisioned one; health-checked."""
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.DEPLOY)
     if not 1 <= replicas <= 64:
         raise InvalidInput("--replicas must be between 1 and 64")
     version = registry.get_version(ctx, ref)
@@ -141,7 +140,7 @@ def _deployment(ctx: Context, ref: str) -> Deployment:
 
 def undeploy(ctx: Context, ref: str) -> dict[str, Any]:
     """Stop recording a deployment as serving (operator or admin); the instance is left alone."""
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.UNDEPLOY)
     dep = _deployment(ctx, ref)
     changed = ctx.session.execute(
         update(Deployment)
@@ -164,7 +163,7 @@ def list_deployments(
     ctx: Context, *, include_stopped: bool = False, check: bool = False
 ) -> list[dict[str, Any]]:
     """Deployments of the tenant with their last health (``check`` probes them now)."""
-    ctx.require_role(*(WRITE_ROLES if check else READ_ROLES))
+    authorize(ctx, permissions.DEPLOYMENTS_CHECK if check else permissions.DEPLOYMENTS_READ)
     stmt = select(Deployment).where(Deployment.tenant_id == ctx.tenant_id)
     if not include_stopped:
         stmt = stmt.where(Deployment.status != "stopped")

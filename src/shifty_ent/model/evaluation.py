@@ -23,13 +23,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput
-from shifty_ent.model import registry, seams, training
+from shifty_ent.model import permissions, registry, seams, training
 from shifty_ent.model.tables import EVAL_TYPES, Evaluation, ModelVersion
 
-WRITE_ROLES = ("operator", "admin")
-READ_ROLES = ("operator", "admin", "auditor")
 UNPARSED = "<unparsed>"
 MAX_EVAL_EXAMPLES = 100_000
 HTTP_TIMEOUT_S = 60.0
@@ -58,7 +57,7 @@ def record(
     ctx: Context, ref: str, type: str, pairs: Sequence[str], *, dataset: str | None = None
 ) -> Evaluation:
     """Store metrics measured elsewhere (operator or admin); audited."""
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.EVAL)
     if type not in EVAL_TYPES:
         raise InvalidInput(f"--type must be one of {', '.join(EVAL_TYPES)}")
     metrics = parse_metrics(pairs)
@@ -282,7 +281,7 @@ def run_eval(
     limit: int | None = None,
 ) -> Evaluation:
     """Classify a labelled dataset with the version and store the metrics (operator or admin)."""
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.EVAL)
     version = registry.get_version(ctx, ref)
     asset, path = training.dataset_path(ctx, seams.get_asset(ctx, dataset).id)
     records = read_records(path, limit)
@@ -365,7 +364,7 @@ def human(
     An example's output is taken from ``output_field`` when present, otherwise generated now
     with the version (locally, or on Ollama).
     """
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.EVAL)
     if sample < 1:
         raise InvalidInput("--sample must be at least 1")
     version = registry.get_version(ctx, ref)
@@ -464,7 +463,7 @@ def aggregate_human(ctx: Context, ev: Evaluation, missions: dict[str, Any]) -> b
 
 def list_evals(ctx: Context, ref: str) -> list[Evaluation]:
     """Evaluations of a version, newest first; pending human ones are refreshed from missions."""
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.EVAL_READ)
     version = registry.get_version(ctx, ref)
     evals = list(
         ctx.session.scalars(

@@ -18,10 +18,11 @@ from sqlalchemy import Select, String, func, literal_column, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
 from shifty_ent.core import collector
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound
 from shifty_ent.core.ids import resolve as resolve_ref
-from shifty_ent.model import seams
+from shifty_ent.model import permissions, seams
 from shifty_ent.model.sources import Pin, ProgressFn
 from shifty_ent.model.tables import (
     SOURCES,
@@ -31,8 +32,6 @@ from shifty_ent.model.tables import (
     RegisteredModel,
 )
 
-WRITE_ROLES = ("operator", "admin")
-READ_ROLES = ("operator", "admin", "auditor", "labeler")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
 ALIAS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 PRODUCTION = "production"
@@ -135,7 +134,7 @@ def register(
     progress: ProgressFn | None = None,
 ) -> ModelVersion:
     """Pin ``source_id`` and store it as version n+1 of NAME (operator or admin); audited."""
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.REGISTER)
     name = validate_model_name(name)
     source = (source or "").strip().lower()
     if source not in SOURCES:
@@ -353,7 +352,7 @@ def aliases_of(
 
 
 def show_version(ctx: Context, ref: str) -> dict[str, Any]:
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.READ)
     version = get_version(ctx, ref)
     return version.public(aliases_of(ctx, [version.id]).get(version.id, []))
 
@@ -390,7 +389,7 @@ def list_versions(
     SQLAlchemy turn every id, time and JSON text into Python objects that are then turned back
     into text) costs several times the query itself (bench/register.py measures the ratio).
     """
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.READ)
     stmt = _list_query(
         ctx, name=name, source=source, alias=alias, latest_only=latest_only, limit=limit
     )
@@ -512,7 +511,7 @@ def _rows_from_postgres(result: Any, aliases: dict[str, tuple[str, ...]]) -> lis
 
 def model_versions(ctx: Context, name: str) -> list[dict[str, Any]]:
     """Every version of NAME with its pin, aliases and lineage (newest first)."""
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.READ)
     model = get_model(ctx, name)
     versions = ctx.session.scalars(
         select(ModelVersion)
@@ -541,7 +540,7 @@ def _history(ctx: Context, model_id: uuid.UUID, alias: str | None = None) -> lis
 
 
 def alias_history(ctx: Context, name: str, alias: str | None = None) -> list[AliasEvent]:
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.READ)
     return _history(ctx, get_model(ctx, name).id, alias)
 
 
@@ -624,7 +623,7 @@ def move_alias(
 
 def set_alias(ctx: Context, name: str, alias: str, version: int | str) -> AliasEvent:
     """Point ALIAS of NAME at VERSION (operator or admin)."""
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.ALIAS_SET)
     target = get_version(ctx, f"{name}:{version}" if str(version).isdigit() else str(version))
     if target.name != name:
         raise InvalidInput(f"version {version} does not belong to model {name}")
@@ -656,7 +655,7 @@ def rollback(
     Who and when are always recorded; the reason when given (docs/cli-contract.md shows no
     ``--reason``, so scripts written against it keep working). An empty reason is a mistake.
     """
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.ROLLBACK)
     if reason is not None:
         reason = reason.strip()
         if not reason:
@@ -706,11 +705,12 @@ def promote(
     Operators and admins may promote an approved version; only an admin may ``--override`` the
     approval, and only with a ``--reason``. Both paths are audited with the mission or reason.
     """
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.PROMOTE)
+    if override:
+        authorize(ctx, permissions.PROMOTE_OVERRIDE)
     alias = validate_alias(alias)
     version = get_version(ctx, ref)
     if override:
-        ctx.require_role("admin")
         reason = (reason or "").strip()
         if not reason:
             raise InvalidInput("--override needs --reason: an override records why")
@@ -735,7 +735,7 @@ def promote(
 
 def request_approval(ctx: Context, ref: str, *, alias: str = PRODUCTION) -> Any:
     """Open an approve_deployment mission for a version, carrying its metrics (operator/admin)."""
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.APPROVAL_REQUEST)
     version = get_version(ctx, ref)
     from shifty_ent.model.tables import Evaluation
 

@@ -21,10 +21,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, Interrupted, InvalidInput, NotFound, ShiftyError
 from shifty_ent.core.ids import resolve as resolve_ref
-from shifty_ent.model import registry, seams
+from shifty_ent.model import permissions, registry, seams
 from shifty_ent.model.tables import (
     FINISHED_JOB_STATES,
     JOB_STATES,
@@ -33,8 +34,6 @@ from shifty_ent.model.tables import (
     TrainingPoint,
 )
 
-WRITE_ROLES = ("operator", "admin")
-READ_ROLES = ("operator", "admin", "auditor")
 TRAINABLE_SOURCES = ("custom", "huggingface")
 MAX_EXAMPLES = 1_000_000
 
@@ -60,7 +59,7 @@ def start_job(
     output_name: str | None = None,
 ) -> TrainingJob:
     """Queue a fine-tune (operator or admin); both inputs must belong to the tenant."""
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.TRAIN)
     if not 0 < learning_rate <= 1:
         raise InvalidInput("--learning-rate must be in (0, 1]")
     if not 1 <= batch_size <= 4096:
@@ -265,7 +264,7 @@ def run_job(
     """Claim the job and fine-tune here (operator or admin). See the module docstring."""
     from shifty_ent.model import finetune
 
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.TRAIN)
     ctx.session.commit()  # importing torch takes seconds: hold no write lock meanwhile
     finetune.require_training_extra()
     worker = worker or worker_name()
@@ -409,7 +408,7 @@ def _register_output(
 
 def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
     """A queued job is cancelled now; a running one is asked to stop at its next step."""
-    ctx.require_role(*WRITE_ROLES)
+    authorize(ctx, permissions.TRAIN_CANCEL)
     job = _job(ctx, ref)
     if job.status in FINISHED_JOB_STATES:
         raise Conflict(f"training job {job.id} already {job.status}")
@@ -427,7 +426,7 @@ def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
     if not now_cancelled and force:
         # the worker is gone (killed host): end the job now; a live worker would still see
         # cancel_requested at its next step and stop without registering anything
-        ctx.require_role("admin")
+        authorize(ctx, permissions.TRAIN_FORCE_CANCEL)
         asked = ctx.session.execute(
             update(TrainingJob)
             .where(TrainingJob.id == job.id, TrainingJob.status == "running")
@@ -463,7 +462,7 @@ def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
 
 
 def list_jobs(ctx: Context, *, status: str | None = None, limit: int = 100) -> list[TrainingJob]:
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.TRAIN_READ)
     stmt = select(TrainingJob).where(TrainingJob.tenant_id == ctx.tenant_id)
     if status is not None:
         if status not in JOB_STATES:
@@ -475,7 +474,7 @@ def list_jobs(ctx: Context, *, status: str | None = None, limit: int = 100) -> l
 
 
 def show_job(ctx: Context, ref: str) -> dict[str, Any]:
-    ctx.require_role(*READ_ROLES)
+    authorize(ctx, permissions.TRAIN_READ)
     job = _job(ctx, ref)
     points = ctx.session.scalars(
         select(TrainingPoint)

@@ -28,7 +28,6 @@ from shifty_ent.report.period import Period
 from shifty_ent.report.sources import group_available
 
 TITLE = "Access audit: classified data"
-ROLES = ("auditor",)
 CLASSIFIED = frozenset({"confidential", "restricted", "pii", "phi"})
 READ_VERBS = frozenset(
     {"read", "show", "list", "export", "view", "download", "get", "search", "access", "inspect"}

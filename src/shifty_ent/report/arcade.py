@@ -16,7 +16,6 @@ from shifty_ent.report.document import Column, ReportBuilder
 from shifty_ent.report.period import Period
 
 TITLE = "HITL arcade: missions, quality and contributors"
-ROLES = ("operator", "auditor")
 TOP = 10
 
 

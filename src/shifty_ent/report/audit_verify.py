@@ -5,15 +5,17 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from shifty_ent.core import audit
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Refused
 from shifty_ent.core.tables import AuditHead, Tenant
+from shifty_ent.report import permissions
 
 
 def verify_chains(ctx: Context) -> list[audit.ChainReport]:
     """Verify the tenant's chain (auditor or admin), or with no tenant every chain there is."""
     if ctx.tenant is not None:
-        ctx.require_role("auditor")
+        authorize(ctx, permissions.AUDIT_VERIFY)
         return [audit.verify(ctx.session, ctx.tenant.id)]
     ctx.require_installation_admin("report audit verify without --tenant")
     reports = []

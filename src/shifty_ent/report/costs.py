@@ -22,7 +22,6 @@ from shifty_ent.report.document import Column, ReportBuilder
 from shifty_ent.report.period import Period, month_bounds
 
 TITLE = "GPU costs and budgets"
-ROLES = ("operator", "auditor")
 MONEY = "money"
 
 

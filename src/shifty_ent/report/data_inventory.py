@@ -19,7 +19,6 @@ from shifty_ent.report.period import Period
 from shifty_ent.report.sources import keyset
 
 TITLE = "Data inventory: assets by classification"
-ROLES = ("auditor",)
 ORDER = ("phi", "pii", "restricted", "confidential", "internal", "public")
 LIVE = ("active", "erasing")
 

@@ -26,7 +26,6 @@ from shifty_ent.report.period import Period, week_start
 from shifty_ent.report.sources import keyset
 
 TITLE = "Deletion audit: certified erasure"
-ROLES = ("auditor",)
 PAGE = 500
 
 COLUMNS = [

@@ -23,7 +23,6 @@ from shifty_ent.report.period import Period
 from shifty_ent.report.sources import keyset
 
 TITLE = "Retention status: policies, notices and overdue assets"
-ROLES = ("auditor",)
 LIVE = ("active", "erasing")
 
 

@@ -22,8 +22,10 @@ from sqlalchemy import select
 
 from shifty_ent import __version__
 from shifty_ent.core import audit
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
+from shifty_ent.report import permissions
 from shifty_ent.report.document import Meta, ReportBuilder
 from shifty_ent.report.period import parse_period
 from shifty_ent.report.render import FORMATS, get_renderer
@@ -54,7 +56,6 @@ REPORT_TYPES: dict[str, ReportType] = {
     )
 }
 COMPLIANCE_TYPES = tuple(n for n, t in REPORT_TYPES.items() if t.kind == "compliance")
-LIST_ROLES = ("auditor", "operator")
 
 
 def _module(rtype: ReportType) -> Any:
@@ -104,7 +105,7 @@ def generate(
     if fmt not in FORMATS:
         raise InvalidInput(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
     module = _module(rtype)
-    ctx.require_role(*module.ROLES)
+    authorize(ctx, permissions.GENERATE[rtype.kind])
     period = parse_period(start, end, now=ctx.now())
     tenant = ctx.tenant
     assert tenant is not None
@@ -210,7 +211,7 @@ def _head(conn: Any, tenant_id: uuid.UUID) -> tuple[int, str]:
 
 def list_reports(ctx: Context, *, report_type: str | None = None, limit: int = 50) -> list[Report]:
     """Reports generated for the tenant, newest first (auditor, operator or admin)."""
-    ctx.require_role(*LIST_ROLES)
+    authorize(ctx, permissions.LIST)
     stmt = select(Report).where(Report.tenant_id == ctx.tenant_id)
     if report_type:
         if report_type not in REPORT_TYPES:

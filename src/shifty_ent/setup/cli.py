@@ -161,18 +161,10 @@ def tenant_show(
     ] = None,
 ) -> None:
     """Show one tenant (default: the --tenant one). Any role of that tenant may look."""
-    from shifty_ent.core import tenancy
+    from shifty_ent.setup import members
 
     with command(tenant="optional") as ctx:
-        target = tenancy.get_tenant(ctx.session, tenant) if tenant else ctx.tenant
-        if target is None:
-            from shifty_ent.core.errors import InvalidInput
-
-            raise InvalidInput("name a tenant, or pass --tenant")
-        tenancy.require_role(
-            ctx.session, target, ctx.actor, ("admin", "operator", "labeler", "auditor")
-        )
-        emit(target)
+        emit(members.show_tenant(ctx, tenant))
 
 
 @user_app.command("add")
@@ -189,11 +181,10 @@ def user_add(
 ) -> None:
     """Add a user to the tenant, or grant more roles. Needs admin."""
     from shifty_ent.core import tenancy
+    from shifty_ent.setup import members
 
-    with command(roles=("admin",)) as ctx:
-        added = tenancy.add_user(
-            ctx.session, ctx.tenant, username=user, roles=role, actor=ctx.actor, timezone=timezone
-        )
+    with command() as ctx:
+        added = members.add_user(ctx, user, role, timezone=timezone)
         emit(tenancy.user_view(ctx.session, added))
 
 
@@ -203,9 +194,10 @@ def user_list(
 ) -> None:
     """Users of the tenant and their roles. Any role may look."""
     from shifty_ent.core import tenancy
+    from shifty_ent.setup import members
 
-    with command(roles=("admin", "operator", "labeler", "auditor")) as ctx:
-        users = tenancy.list_users(ctx.session, ctx.tenant, include_removed=removed)
+    with command() as ctx:
+        users = members.list_users(ctx, include_removed=removed)
         emit([tenancy.user_view(ctx.session, u) for u in users])
 
 
@@ -216,8 +208,9 @@ def user_remove(
 ) -> None:
     """Revoke every role of USER in the tenant (history keeps the name). Needs admin."""
     from shifty_ent.core import tenancy
+    from shifty_ent.setup import members
 
     confirm(f"Remove {user} from the tenant?", yes=yes)
-    with command(roles=("admin",)) as ctx:
-        removed = tenancy.remove_user(ctx.session, ctx.tenant, username=user, actor=ctx.actor)
+    with command() as ctx:
+        removed = members.remove_user(ctx, user)
         emit(tenancy.user_view(ctx.session, removed))

@@ -1,0 +1,46 @@
+"""Tenant and user commands as service functions, each checking its permission first, so that
+any caller, not only the CLI, meets the same gate (see :mod:`.permissions`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shifty_ent.core import tenancy
+from shifty_ent.core.authz import authorize
+from shifty_ent.core.context import Context
+from shifty_ent.core.errors import InvalidInput
+from shifty_ent.core.tables import Tenant, TenantUser
+from shifty_ent.setup import permissions
+
+
+def show_tenant(ctx: Context, ref: str | None = None) -> Tenant:
+    """The tenant ``ref`` (default: the context's); any member of that tenant may look."""
+    target = tenancy.get_tenant(ctx.session, ref) if ref else ctx.tenant
+    if target is None:
+        raise InvalidInput("name a tenant, or pass --tenant")
+    authorize(ctx, permissions.TENANT_SHOW, tenant=target)
+    return target
+
+
+def add_user(
+    ctx: Context, username: str, roles: Sequence[str], *, timezone: str | None = None
+) -> TenantUser:
+    """Add a user to the context's tenant, or grant more roles to one."""
+    authorize(ctx, permissions.USER_ADD)
+    assert ctx.tenant is not None
+    return tenancy.add_user(
+        ctx.session, ctx.tenant, username=username, roles=roles, actor=ctx.actor, timezone=timezone
+    )
+
+
+def list_users(ctx: Context, *, include_removed: bool = False) -> list[TenantUser]:
+    authorize(ctx, permissions.USER_LIST)
+    assert ctx.tenant is not None
+    return tenancy.list_users(ctx.session, ctx.tenant, include_removed=include_removed)
+
+
+def remove_user(ctx: Context, username: str) -> TenantUser:
+    """Revoke every role of ``username`` in the context's tenant."""
+    authorize(ctx, permissions.USER_REMOVE)
+    assert ctx.tenant is not None
+    return tenancy.remove_user(ctx.session, ctx.tenant, username=username, actor=ctx.actor)

@@ -1,0 +1,30 @@
+"""Who may do what with tenants and users: each permission is declared here once and checked by
+the service function that does the work (see :mod:`shifty_ent.core.authz`).
+
+Creating and listing tenants needs no role: the creator becomes the new tenant's first admin.
+"""
+
+from __future__ import annotations
+
+from shifty_ent.core.authz import Permission, declare
+
+ANY = ("admin", "operator", "labeler", "auditor")
+
+TENANT_SHOW = declare("tenant.show", ANY, "See a tenant one is a member of.")
+USER_ADD = declare("user.add", ("admin",), "Add a user to the tenant, or grant more roles.")
+USER_LIST = declare("user.list", ANY, "See the tenant's users and their roles.")
+USER_REMOVE = declare("user.remove", ("admin",), "Revoke every role of a user in the tenant.")
+
+COMMANDS: dict[str, Permission | None] = {
+    "init": None,
+    "config show": None,
+    "db upgrade": None,
+    "db current": None,
+    "db check": None,
+    "tenant create": None,
+    "tenant list": None,
+    "tenant show": TENANT_SHOW,
+    "user add": USER_ADD,
+    "user list": USER_LIST,
+    "user remove": USER_REMOVE,
+}
