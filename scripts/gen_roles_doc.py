@@ -39,6 +39,8 @@ def roles_text(perm: Any) -> str:
     """``operator, auditor (or admin)``: admin satisfies every role, so it is named once."""
     if perm is None:
         return "no role"
+    if perm.roles == ("installation administrator",):
+        return "installation administrator"
     named = [r for r in perm.roles if r != "admin"]
     if not named:
         return "admin"

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from shifty_ent.core.tables import Tenant
 
 ANY_MEMBER: tuple[str, ...] = ("admin", "operator", "auditor", "labeler")
+#: the pseudo-role of installation-wide actions (no tenant role grants them)
+INSTALLATION_ADMIN = "installation administrator"
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ def declare(name: str, roles: tuple[str, ...], summary: str) -> Permission:
         raise ValueError(f"permission {name!r} is declared twice")
     if not roles:
         raise ValueError(f"permission {name!r} names no role")
+    if INSTALLATION_ADMIN in roles and len(roles) > 1:
+        raise ValueError(f"permission {name!r}: installation administration stands alone")
     perm = Permission(name=name, roles=tuple(roles), summary=summary)
     PERMISSIONS[name] = perm
     return perm
@@ -46,7 +50,11 @@ def declare(name: str, roles: tuple[str, ...], summary: str) -> Permission:
 def authorize(ctx: Context, permission: Permission, *, tenant: Tenant | None = None) -> set[str]:
     """Refuse (exit 4) unless the acting user holds one of the permission's roles (admin holds
     them all) in the context's tenant, or in ``tenant`` when the action is about another one.
-    Returns the roles the user holds."""
+    Returns the roles the user holds. Installation-wide permissions need an installation
+    administrator whatever the tenant."""
+    if permission.roles == (INSTALLATION_ADMIN,):
+        ctx.require_installation_admin(permission.summary.rstrip("."))
+        return {INSTALLATION_ADMIN}
     if tenant is None:
         return ctx.require_role(*permission.roles)
     from shifty_ent.core import tenancy

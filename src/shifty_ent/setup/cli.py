@@ -54,19 +54,19 @@ def config_show() -> None:
 @admin_app.command("list")
 def admin_list() -> None:
     """Installation administrators. Anyone with access to the store may look."""
-    from shifty_ent.core import installation
+    from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
-        emit(installation.list_admins(ctx.session))
+        emit(members.list_admins(ctx))
 
 
 @admin_app.command("add")
 def admin_add(user: Annotated[str, typer.Argument(metavar="USER", help="User name.")]) -> None:
     """Make USER an installation administrator. Needs an installation administrator."""
-    from shifty_ent.core import installation
+    from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
-        emit(installation.add_admin(ctx.session, name=user, actor=ctx.actor))
+        emit(members.add_admin(ctx, user))
 
 
 @admin_app.command("remove")
@@ -75,12 +75,12 @@ def admin_remove(
     yes: YesOpt = False,
 ) -> None:
     """Revoke USER's installation administration (never the last one). Needs one."""
-    from shifty_ent.core import installation
+    from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
-        installation.require_admin(ctx.session, ctx.actor, "admin remove")
+        members.check_admin_change(ctx)
         confirm(f"Remove {user} as installation administrator?", yes=yes)
-        emit(installation.remove_admin(ctx.session, name=user, actor=ctx.actor))
+        emit(members.remove_admin(ctx, user))
 
 
 @db_app.command("upgrade")
@@ -148,10 +148,10 @@ def tenant_list(
     ] = False,
 ) -> None:
     """Tenants the acting user belongs to (or all with --all)."""
-    from shifty_ent.core import tenancy
+    from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
-        emit(tenancy.list_tenants(ctx.session, username=ctx.actor, all_tenants=all_tenants))
+        emit(members.list_tenants(ctx, all_tenants=all_tenants))
 
 
 @tenant_app.command("show")

@@ -4,8 +4,9 @@ any caller, not only the CLI, meets the same gate (see :mod:`.permissions`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from shifty_ent.core import tenancy
+from shifty_ent.core import installation, tenancy
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput
@@ -44,3 +45,29 @@ def remove_user(ctx: Context, username: str) -> TenantUser:
     authorize(ctx, permissions.USER_REMOVE)
     assert ctx.tenant is not None
     return tenancy.remove_user(ctx.session, ctx.tenant, username=username, actor=ctx.actor)
+
+
+def list_tenants(ctx: Context, *, all_tenants: bool = False) -> list[Tenant]:
+    """The caller's tenants; with ``all_tenants`` every tenant (installation administrators)."""
+    if all_tenants:
+        authorize(ctx, permissions.TENANT_LIST_ALL)
+    return tenancy.list_tenants(ctx.session, username=ctx.actor, all_tenants=all_tenants)
+
+
+def list_admins(ctx: Context) -> list[dict[str, Any]]:
+    return installation.list_admins(ctx.session)
+
+
+def add_admin(ctx: Context, name: str) -> dict[str, Any]:
+    authorize(ctx, permissions.ADMIN_CHANGE)
+    return installation.add_admin(ctx.session, name=name, actor=ctx.actor)
+
+
+def check_admin_change(ctx: Context) -> None:
+    """The gate before ``admin remove`` asks for confirmation."""
+    authorize(ctx, permissions.ADMIN_CHANGE)
+
+
+def remove_admin(ctx: Context, name: str) -> dict[str, Any]:
+    authorize(ctx, permissions.ADMIN_CHANGE)
+    return installation.remove_admin(ctx.session, name=name, actor=ctx.actor)

@@ -6,7 +6,7 @@ Creating and listing tenants needs no role: the creator becomes the new tenant's
 
 from __future__ import annotations
 
-from shifty_ent.core.authz import Permission, declare
+from shifty_ent.core.authz import INSTALLATION_ADMIN, Permission, declare
 
 ANY = ("admin", "operator", "labeler", "auditor")
 
@@ -14,6 +14,12 @@ TENANT_SHOW = declare("tenant.show", ANY, "See a tenant one is a member of.")
 USER_ADD = declare("user.add", ("admin",), "Add a user to the tenant, or grant more roles.")
 USER_LIST = declare("user.list", ANY, "See the tenant's users and their roles.")
 USER_REMOVE = declare("user.remove", ("admin",), "Revoke every role of a user in the tenant.")
+ADMIN_CHANGE = declare(
+    "installation.admin", (INSTALLATION_ADMIN,), "Name or revoke installation administrators."
+)
+TENANT_LIST_ALL = declare(
+    "tenant.list_all", (INSTALLATION_ADMIN,), "See every tenant of the installation."
+)
 
 COMMANDS: dict[str, Permission | None] = {
     "init": None,
@@ -23,6 +29,10 @@ COMMANDS: dict[str, Permission | None] = {
     "db check": None,
     "tenant create": None,
     "tenant list": None,
+    "tenant list --all": TENANT_LIST_ALL,
+    "admin list": None,
+    "admin add": ADMIN_CHANGE,
+    "admin remove": ADMIN_CHANGE,
     "tenant show": TENANT_SHOW,
     "user add": USER_ADD,
     "user list": USER_LIST,
