@@ -103,6 +103,13 @@ class Context:
         actor: str | None = None,
     ) -> AuditEvent:
         """Append to this tenant's audit chain in the command's transaction."""
+        if (
+            actor
+            and self.identity_mode == "postgres"
+            and not identity.same_person(actor, self.actor)
+        ):
+            # the database records only the login as actor; a system label (gpu-reconcile) is kept
+            details, actor = {**(details or {}), "system_actor": actor}, None
         return audit.append(
             self.session,
             tenant_id=tenant_id

@@ -31,7 +31,8 @@ from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _REV = re.compile(r"^revision\s*(?::\s*str\s*)?=\s*['\"]([^'\"]+)['\"]", re.M)
-_DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(.+)$", re.M)
+# a merge revision's tuple may span lines
+_DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(\([^)]*\)|.+)$", re.M)
 
 
 def normalize_url(url: str) -> str:

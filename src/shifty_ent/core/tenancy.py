@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from shifty_ent.core import audit, installation
+from shifty_ent.core import audit, installation, pgroles
 from shifty_ent.core.clock import now
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied, Refused
 from shifty_ent.core.identity import name_key, normalize_name
@@ -240,6 +240,7 @@ def add_user(
         except (ZoneInfoNotFoundError, ValueError):
             raise InvalidInput(f"unknown time zone {timezone!r} (use an IANA name)") from None
     lock_tenant(session, tenant)
+    pgroles.provision_and_tell(session, username)  # postgres stores: their own database login
     user = find_user(session, tenant.id, username)
     if user is None:
         user = TenantUser(
