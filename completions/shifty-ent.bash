@@ -8,7 +8,7 @@ _shifty_ent() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$word" in
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--hourly|--identity|--image|--instance|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -133,6 +133,10 @@ _shifty_ent() {
             "report compliance") path="report compliance" ;;
             "report costs") path="report costs" ;;
             "report list") path="report list" ;;
+            "report trust") path="report trust" ;;
+            "report trust add") path="report trust add" ;;
+            "report trust list") path="report trust list" ;;
+            "report trust remove") path="report trust remove" ;;
             "report verify") path="report verify" ;;
             "tenant") path="tenant" ;;
             "tenant create") path="tenant create" ;;
@@ -261,14 +265,18 @@ _shifty_ent() {
         "model undeploy") words="--help" ;;
         "model versions") words="--help" ;;
         "quickstart") words="--dir --help --tenant-name --use-store" ;;
-        "report") words="arcade audit compliance costs list verify --help" ;;
+        "report") words="arcade audit compliance costs list trust verify --help" ;;
         "report arcade") words="--end --format --help --out --start -f" ;;
         "report audit") words="verify --help" ;;
         "report audit verify") words="--help" ;;
         "report compliance") words="--end --format --help --out --start --type -f" ;;
         "report costs") words="--end --format --help --out --start -f" ;;
         "report list") words="--help --limit --type" ;;
-        "report verify") words="--fingerprint --help --sig" ;;
+        "report trust") words="add list remove --help" ;;
+        "report trust add") words="--help --label" ;;
+        "report trust list") words="--help" ;;
+        "report trust remove") words="--help" ;;
+        "report verify") words="--fingerprint --help --public-key --sig" ;;
         "tenant") words="create list show --help" ;;
         "tenant create") words="--data-root --gpu-hourly-budget --gpu-monthly-budget --help" ;;
         "tenant list") words="--all --help" ;;

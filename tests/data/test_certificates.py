@@ -78,7 +78,10 @@ def test_exported_file_is_self_contained_and_verifies_offline(exported: Any, cli
 
     from shifty_ent.cli import app
 
-    res = CliRunner().invoke(app, ["-o", "json", "data", "certificate", "verify", str(path)])
+    argv = ["-o", "json", "data", "certificate", "verify", str(path)]
+    res = CliRunner().invoke(app, argv)
+    assert res.exit_code == 4 and "untrusted key" in res.stderr  # no store, no trust file
+    res = CliRunner().invoke(app, [*argv, "--public-key", doc["public_key"]])
     assert res.exit_code == 0 and json.loads(res.stdout)["valid"] is True
 
 
@@ -137,3 +140,63 @@ def test_tampered_row_in_store_fails(exported: Any, cli: Any, make_context: Any)
         ctx.session.add(cert)
     res = cli("data", "certificate", "verify", done["certificate_id"], user="audrey", tenant="acme")
     assert res.exit_code == 4 and "FAILED" in res.error["message"]
+
+
+def test_certificate_resigned_with_a_foreign_key_is_untrusted(
+    exported: Any, cli: Any, tmp_path: Path
+) -> None:
+    """On main a certificate re-signed with an attacker's own key (claiming, say, Purge) passed
+    ``data certificate verify FILE`` and ``report verify FILE`` (exit 0, "valid") unless the
+    user passed --fingerprint. Only a trusted key's signature counts now (exit 4)."""
+    import base64
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from shifty_ent.core.signing import fingerprint_of
+    from shifty_ent.data.certificates import export_bytes, signed_bytes
+
+    path, _ = exported
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    forger = Ed25519PrivateKey.generate()
+    pub = base64.b64encode(
+        forger.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    ).decode()
+    body = doc["certificate"]
+    body["media"][0]["nist_category"] = "Purge"
+    body["issuer"]["key_fingerprint"] = fingerprint_of(pub)
+    doc.update(
+        certificate=body,
+        public_key=pub,
+        key_fingerprint=fingerprint_of(pub),
+        signature=base64.b64encode(forger.sign(signed_bytes(body))).decode(),
+    )
+    forged = tmp_path / "forged.json"
+    forged.write_bytes(export_bytes(doc))
+    for argv in (
+        ("data", "certificate", "verify", str(forged)),
+        ("report", "verify", str(forged)),
+    ):
+        res = cli(*argv, tenant="acme")
+        assert res.exit_code == 4, (argv, res.stdout, res.stderr)
+        assert "untrusted key" in res.error["message"]
+    # the genuine file, signed by the store's registered key, is trusted without a pin
+    assert cli.ok("report", "verify", str(path), tenant="acme")["ok"] is True
+
+
+def test_signature_with_changed_padding_bits_fails(exported: Any, cli: Any) -> None:
+    """On main, changing the unused padding bits of the signature's base64 (a different file)
+    still verified: base64 is now decoded strictly (canonical only)."""
+    path, _ = exported
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    sig = doc["signature"]
+    assert sig.endswith("==")  # 64 bytes: the last character carries 4 padding bits
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = sig[-3]
+    twin = alphabet[alphabet.index(last) ^ 1]  # same 2 data bits, different padding bits
+    doc["signature"] = sig[:-3] + twin + "=="
+    from shifty_ent.data.certificates import export_bytes
+
+    path.write_bytes(export_bytes(doc))
+    res = cli("data", "certificate", "verify", str(path), tenant="acme")
+    assert res.exit_code == 4, res.stdout

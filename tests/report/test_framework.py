@@ -141,6 +141,8 @@ def test_changing_one_byte_fails_verification(cli, tenant, make_context, tmp_pat
 
 
 def test_tampered_signature_file_or_foreign_key_fails(cli, tenant, make_context, tmp_path):
+    """On main a report re-signed with an attacker's own key verified (exit 0, "valid") unless
+    the user happened to pass --fingerprint: only a trusted key's signature counts now."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from shifty_ent.core.signing import KeyPair, fingerprint_of
@@ -168,7 +170,11 @@ def test_tampered_signature_file_or_foreign_key_fails(cli, tenant, make_context,
     pair = KeyPair(other, pub, fingerprint_of(pub), Path("x"))
     resigned = envelope.make_envelope(pair, sig["statement"])
     sig_path.write_text(json.dumps(resigned))
-    assert cli("report", "verify", str(out), user=None).exit_code == 0
+    forged_res = cli("report", "verify", str(out), user=None)
+    assert forged_res.exit_code == 4
+    assert f"signed by an untrusted key {pair.fingerprint}" in forged_res.error["message"]
+    # pinning the forger's key is the user's explicit choice, and then it verifies
+    assert cli.ok("report", "verify", str(out), "--public-key", pub, user=None)["ok"] is True
     pinned = cli("report", "verify", str(out), "--fingerprint", fp, user=None)
     assert pinned.exit_code == 4 and "not the pinned key" in pinned.error["message"]
     sig_path.write_text(json.dumps(sig))
@@ -272,20 +278,19 @@ def test_verify_needs_no_database(cli, tenant, tmp_path, make_context):
     runner = CliRunner()
     from shifty_ent.cli import app as root
 
-    r = runner.invoke(
-        root,
-        [
-            "--db",
-            "postgresql://nobody@127.0.0.1:1/none",
-            "-o",
-            "json",
-            "report",
-            "verify",
-            str(out),
-        ],
-    )
+    fp = json.loads(out.with_name(out.name + ".sig").read_text())["key_fingerprint"]
+    argv = ["--db", "postgresql://nobody@127.0.0.1:1/none", "-o", "json", "report", "verify"]
+    r = runner.invoke(root, [*argv, str(out), "--fingerprint", fp])
     assert r.exit_code == 0, r.stdout + r.stderr
     assert json.loads(r.stdout)["ok"] is True
+    # without a pin, no trust file and no readable store, no key is trusted
+    r = runner.invoke(root, [*argv, str(out)])
+    assert r.exit_code == 4 and "untrusted key" in r.stderr
+    # a key in the trust file is trusted with no store at all
+    added = runner.invoke(root, ["-o", "json", "report", "trust", "add", fp, "--label", "acme"])
+    assert added.exit_code == 0, added.stderr
+    r = runner.invoke(root, [*argv, str(out)])
+    assert r.exit_code == 0, r.stdout + r.stderr
 
 
 def test_report_snapshot_is_consistent_and_never_blocks_writers(db_url, tenant, make_context):

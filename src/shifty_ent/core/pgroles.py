@@ -89,19 +89,22 @@ def provision(session: Session, username: str) -> Provisioned | None:
     return Provisioned(role, created=False, granted=False, dba_sql="; ".join(statements) + ";")
 
 
+NOTE_KEY = "shifty_pg_role_note"
+
+
 def provision_and_tell(session: Session, username: str) -> Provisioned | None:
-    """:func:`provision`, and a note on stderr saying what was done or what a DBA must run."""
+    """:func:`provision`, leaving a note (what was done, or what a DBA must run) in
+    ``session.info[NOTE_KEY]`` for the command to print on stderr; the kernel prints nothing."""
     done = provision(session, username)
     if done is None or not (done.created or done.granted or done.dba_sql):
         return done
-    from shifty_ent.core.runtime import info
-
     if done.dba_sql:
-        info(
+        note = (
             f"{username!r} has no database login in group {PERSON_ROLE} yet, and this role may "
             f"not create one; a DBA must run: {done.dba_sql}"
         )
     else:
         what = "created login role" if done.created else "granted group to role"
-        info(f"{what} {done.role!r} ({PERSON_ROLE}); set how it authenticates (pg_hba.conf)")
+        note = f"{what} {done.role!r} ({PERSON_ROLE}); set how it authenticates (pg_hba.conf)"
+    session.info[NOTE_KEY] = note
     return done

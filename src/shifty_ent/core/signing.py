@@ -37,9 +37,21 @@ def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
+def b64decode_strict(text: str) -> bytes:
+    """Decode canonical base64 only: no characters outside the alphabet, correct padding, and
+    zero padding bits, so two different strings never decode to the same signature or key
+    (a changed file must never verify)."""
+    if not isinstance(text, str):
+        raise TypeError("base64 value must be text")
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw).decode("ascii") != text:
+        raise ValueError("base64 is not in canonical form")
+    return raw
+
+
 def fingerprint_of(public_b64: str) -> str:
     """``SHA256:`` + hex digest of the raw 32-byte public key."""
-    return "SHA256:" + hashlib.sha256(base64.b64decode(public_b64)).hexdigest()
+    return "SHA256:" + hashlib.sha256(b64decode_strict(public_b64)).hexdigest()
 
 
 def load_or_create_key(path: Path) -> tuple[KeyPair, bool]:
@@ -106,8 +118,8 @@ def sign(pair: KeyPair, document: Any) -> str:
 
 def verify(document: Any, signature_b64: str, public_b64: str) -> bool:
     try:
-        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
-        key.verify(base64.b64decode(signature_b64), canonical_json(document))
+        key = Ed25519PublicKey.from_public_bytes(b64decode_strict(public_b64))
+        key.verify(b64decode_strict(signature_b64), canonical_json(document))
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True
@@ -116,8 +128,8 @@ def verify(document: Any, signature_b64: str, public_b64: str) -> bool:
 def verify_bytes(data: bytes, signature_b64: str, public_b64: str) -> bool:
     """Verify a detached signature over raw bytes (report files)."""
     try:
-        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_b64))
-        key.verify(base64.b64decode(signature_b64), data)
+        key = Ed25519PublicKey.from_public_bytes(b64decode_strict(public_b64))
+        key.verify(b64decode_strict(signature_b64), data)
     except (InvalidSignature, ValueError, TypeError):
         return False
     return True

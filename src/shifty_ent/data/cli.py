@@ -5,6 +5,7 @@ Each command parses, calls one service function in ``shifty_ent.data.*`` and ren
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from shifty_ent.core.options import DryRunOpt, YesOpt
-from shifty_ent.core.runtime import command, emit, info, make_app, show_progress
+from shifty_ent.core.runtime import command, emit, info, make_app, settings, show_progress
 
 app = make_app("Retention, certified deletion, workspaces, cron sweep and GDPR export.")
 policy_app = make_app("Retention policies per classification.")
@@ -521,11 +522,22 @@ def cert_verify(
 
     A FILE needs no database. An id needs admin, operator or auditor.
     """
+    from shifty_ent.core import trust
     from shifty_ent.data.certificates import raise_unless_valid, verify_file, verify_stored
 
     path = Path(certificate)
     if path.is_file():
-        ok, reason = verify_file(path, public_key)
+        pinned = trust.public_key_from(public_key) if public_key else None
+        if public_key and pinned is None:
+            from shifty_ent.core.errors import InvalidInput
+
+            raise InvalidInput("--public-key is not an Ed25519 public key (base64) or a file")
+        ok, reason = verify_file(path, pinned)
+        if ok:  # a valid signature counts only from a trusted (or pinned) key
+            signer = json.loads(path.read_text(encoding="utf-8")).get("key_fingerprint")
+            trusted, why = trust.trust_set(settings(), public_key=public_key).check(signer)
+            if not trusted:
+                ok, reason = False, why
         emit({"valid": ok, "reason": reason, "file": str(path)})
     else:
         with command() as ctx:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from shifty_ent.core.options import EndOpt, LimitOpt, OutFileOpt, ReportFormat, StartOpt
-from shifty_ent.core.runtime import command, emit, info, make_app
+from shifty_ent.core.runtime import command, emit, info, make_app, settings
 
 app = make_app("Signed compliance, cost and arcade reports; offline verification; audit chain.")
 audit_app = make_app("The hash-chained audit log.")
@@ -122,19 +122,31 @@ def verify(
         typer.Option(
             "--fingerprint",
             metavar="SHA256:HEX",
-            help="Require this signing key (pin it; see 'report keys' or the report row).",
+            help="Accept only this signing key (pin it; see 'report trust list').",
+        ),
+    ] = None,
+    public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--public-key",
+            metavar="KEY|FILE",
+            help="Accept only this Ed25519 public key (base64, or a file holding it).",
         ),
     ] = None,
 ) -> None:
-    """Check a signed report or a deletion certificate offline: no database, no network.
+    """Check a signed report or a deletion certificate offline: no network, no database needed.
 
-    Exits 0 when the signature is valid and not one byte changed; 4 when the file or its
-    signature was altered or another key signed it; 3 when the file is missing. No role needed.
+    A signature counts only from a trusted key: one pinned with --fingerprint/--public-key, else
+    one in the trust file ('report trust add') or registered in the configured store. Exits 0
+    when a trusted key signed and not one byte changed; 4 when the file or its signature was
+    altered or an untrusted key signed it; 3 when the file is missing. No role needed.
     """
+    from shifty_ent.core import trust
     from shifty_ent.core.errors import Refused
     from shifty_ent.report.service import verify_file
 
-    result = verify_file(file, sig=sig, fingerprint=fingerprint)
+    trusted = trust.trust_set(settings(), fingerprint=fingerprint, public_key=public_key)
+    result = verify_file(file, sig=sig, fingerprint=fingerprint, trust=trusted)
     emit(result)
     if not result.ok:
         raise Refused(f"{file}: {result.reason}", file=str(file))
@@ -169,3 +181,48 @@ def audit_verify() -> None:
         reports = verify_chains(ctx)
     emit(reports)
     raise_if_broken(reports)
+
+
+trust_app = make_app("Signing keys this machine trusts when verifying documents.")
+app.add_typer(trust_app, name="trust")
+
+
+@trust_app.command("add")
+def trust_add(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="FILE_OR_FP",
+            help="A fingerprint (SHA256:HEX), a base64 public key, or a file holding one "
+            "(a report's .sig, an exported certificate).",
+        ),
+    ],
+    label: Annotated[
+        str | None, typer.Option("--label", metavar="TEXT", help="Whose key this is.")
+    ] = None,
+) -> None:
+    """Trust a signing key for 'report verify' and 'data certificate verify'. No role needed:
+    the trust file is this account's own (mode 0600 in the config dir)."""
+    from shifty_ent.core import trust
+
+    emit(trust.add(settings(), source, label=label))
+
+
+@trust_app.command("remove")
+def trust_remove(
+    source: Annotated[
+        str, typer.Argument(metavar="FILE_OR_FP", help="Fingerprint, key or file to distrust.")
+    ],
+) -> None:
+    """Stop trusting a key from the trust file."""
+    from shifty_ent.core import trust
+
+    emit(trust.remove(settings(), source))
+
+
+@trust_app.command("list")
+def trust_list() -> None:
+    """Trusted keys: the trust file's and those registered in the configured store."""
+    from shifty_ent.core import trust
+
+    emit(trust.listing(settings()), columns=("fingerprint", "label", "source"))

@@ -25,6 +25,7 @@ from shifty_ent.core import audit
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
+from shifty_ent.core.trust import TrustSet
 from shifty_ent.report import permissions
 from shifty_ent.report.document import Meta, ReportBuilder
 from shifty_ent.report.period import parse_period
@@ -225,9 +226,30 @@ def list_reports(ctx: Context, *, report_type: str | None = None, limit: int = 5
 
 
 def verify_file(
+    file: Path,
+    *,
+    sig: Path | None = None,
+    fingerprint: str | None = None,
+    trust: TrustSet | None = None,
+) -> envelope.Verification:
+    """Check a report (with its ``.sig``) or a deletion certificate; needs no database.
+
+    With ``trust`` a valid signature counts only from a key it trusts (see
+    :mod:`shifty_ent.core.trust`): a forgery re-signed with the forger's own key fails."""
+    result = _verify_signature(file, sig=sig, fingerprint=fingerprint)
+    if result.ok and trust is not None:
+        trusted, why = trust.check(result.key_fingerprint)
+        result.details["trust"] = why if trusted else "untrusted"
+        if not trusted:
+            result.ok, result.reason = False, why
+        elif why == "pinned":
+            result.key_pinned = True
+    return result
+
+
+def _verify_signature(
     file: Path, *, sig: Path | None = None, fingerprint: str | None = None
 ) -> envelope.Verification:
-    """Check a report (with its ``.sig``) or a deletion certificate; needs no database."""
     path = file.expanduser()
     if path.name.endswith(envelope.SIG_SUFFIX) and sig is None and not _is_certificate(path):
         candidate = path.with_name(path.name[: -len(envelope.SIG_SUFFIX)])

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shifty_ent.core.options import YesOpt
-from shifty_ent.core.runtime import command, confirm, emit, make_app, settings
+from shifty_ent.core.runtime import command, confirm, emit, info, make_app, settings
 
 init_app = typer.Typer(add_completion=False)
 config_app = make_app("Show the effective settings (secrets masked).")
@@ -180,12 +180,15 @@ def user_add(
     ] = None,
 ) -> None:
     """Add a user to the tenant, or grant more roles. Needs admin."""
-    from shifty_ent.core import tenancy
+    from shifty_ent.core import pgroles, tenancy
     from shifty_ent.setup import members
 
     with command() as ctx:
         added = members.add_user(ctx, user, role, timezone=timezone)
         emit(tenancy.user_view(ctx.session, added))
+        note = ctx.session.info.pop(pgroles.NOTE_KEY, None)
+    if note:
+        info(note)
 
 
 @user_app.command("list")
