@@ -8,10 +8,14 @@ _shifty_ent() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$word" in
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--hourly|--image|--instance|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
+            "admin") path="admin" ;;
+            "admin add") path="admin add" ;;
+            "admin list") path="admin list" ;;
+            "admin remove") path="admin remove" ;;
             "arcade") path="arcade" ;;
             "arcade assign") path="arcade assign" ;;
             "arcade complete") path="arcade complete" ;;
@@ -133,6 +137,10 @@ _shifty_ent() {
             "tenant") path="tenant" ;;
             "tenant create") path="tenant create" ;;
             "tenant list") path="tenant list" ;;
+            "tenant root") path="tenant root" ;;
+            "tenant root add") path="tenant root add" ;;
+            "tenant root list") path="tenant root list" ;;
+            "tenant root remove") path="tenant root remove" ;;
             "tenant show") path="tenant show" ;;
             "user") path="user" ;;
             "user add") path="user add" ;;
@@ -142,7 +150,11 @@ _shifty_ent() {
     done
     local words=""
     case "$path" in
-        "") words="init config db tenant user gpu model data arcade report quickstart --as --db --debug --help --json --output --quiet --tenant --version -o -q -t" ;;
+        "") words="init config db tenant user admin gpu model data arcade report quickstart --as --db --debug --help --json --output --quiet --tenant --version -o -q -t" ;;
+        "admin") words="add list remove --help" ;;
+        "admin add") words="--help" ;;
+        "admin list") words="--help" ;;
+        "admin remove") words="--help --yes -y" ;;
         "arcade") words="assign complete dataset grant leaderboard mission missions next play profile release stats types --help" ;;
         "arcade assign") words="--help" ;;
         "arcade complete") words="--confidence --help --notes --option" ;;
@@ -194,7 +206,7 @@ _shifty_ent() {
         "data policy list") words="--help" ;;
         "data policy show") words="--help" ;;
         "data policy update") words="--archive-before-delete --auto-approve --auto-delete --classification --dry-run --help --method --no-archive-before-delete --no-auto-approve --no-auto-delete --notify-days --retention-days --yes -c -y" ;;
-        "data sweep") words="--dry-run --help" ;;
+        "data sweep") words="--dry-run --help --host" ;;
         "data vault") words="rotate-key --help" ;;
         "data vault rotate-key") words="--help" ;;
         "data workspace") words="create destroy list show --help" ;;
@@ -224,7 +236,7 @@ _shifty_ent() {
         "gpu status") words="--help --refresh" ;;
         "gpu terminate") words="--help --yes -y" ;;
         "gpu types") words="--help" ;;
-        "init") words="--help" ;;
+        "init") words="--help --identity" ;;
         "model") words="alias approval deploy deployments eval list promote register rollback show train undeploy versions --help" ;;
         "model alias") words="history rollback set --help" ;;
         "model alias history") words="--help" ;;
@@ -261,9 +273,13 @@ _shifty_ent() {
         "report costs") words="--end --format --help --out --start -f" ;;
         "report list") words="--help --limit --type" ;;
         "report verify") words="--fingerprint --help --sig" ;;
-        "tenant") words="create list show --help" ;;
+        "tenant") words="create list root show --help" ;;
         "tenant create") words="--data-root --gpu-hourly-budget --gpu-monthly-budget --help" ;;
         "tenant list") words="--all --help" ;;
+        "tenant root") words="add list remove --help" ;;
+        "tenant root add") words="--help --tenant -t" ;;
+        "tenant root list") words="--help --removed --tenant -t" ;;
+        "tenant root remove") words="--help --host --tenant -t" ;;
         "tenant show") words="--help" ;;
         "user") words="add list remove --help" ;;
         "user add") words="--help --role --timezone -r" ;;

@@ -224,10 +224,10 @@ def _move_data(conn: sa.Connection) -> None:
         )
     conn.execute(
         sa.text(
-            "UPDATE data_assets SET host_id = :h, location_key = :h || ':' || location "
+            "UPDATE data_assets SET host_id = :h, location_key = :prefix || location "
             "WHERE scheme IN ('file', 'vault')"
         ),
-        {"h": host_id},
+        {"h": host_id, "prefix": f"{host_id}:"},
     )
     conn.execute(
         sa.text("UPDATE data_assets SET location_key = location WHERE location_key IS NULL")
