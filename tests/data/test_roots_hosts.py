@@ -303,3 +303,44 @@ def test_workspace_belongs_to_its_host(cli: Any, tenant: Any) -> None:
     swept_b = cli.ok("data", "sweep", user="olga", tenant="acme", env={**B, "SHIFTY_NOW": LATER})
     assert [w["workspace_id"] for w in swept_b["workspaces_destroyed"]] == [ws["id"]]
     assert not Path(ws["path"]).exists()
+
+
+def test_concurrent_root_additions_cannot_overlap(
+    make_context: Any, cli: Any, tenant: Any, tmp_path: Path
+) -> None:
+    """Two administrators give overlapping directories to two tenants at the same moment: the
+    second waits for the first (advisory lock on PostgreSQL, the write lock on SQLite) and is
+    refused. Without the lock, PostgreSQL's READ COMMITTED would let both in."""
+    import threading
+    import time
+
+    from shifty_ent.core import roots
+    from shifty_ent.core.errors import Refused
+
+    cli.ok("tenant", "create", "beta")
+    outer, inner = _dir(tmp_path / "x"), _dir(tmp_path / "x" / "y")
+    first_added = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def first() -> None:
+        with make_context(tenant="acme") as ctx:
+            roots.add_root(ctx.session, ctx.tenant, str(outer), actor="alice", host=ctx.host)
+            first_added.set()
+            time.sleep(0.5)  # still uncommitted while the second one tries
+
+    def second() -> None:
+        first_added.wait(10)
+        try:
+            with make_context(tenant="beta") as ctx:
+                roots.add_root(ctx.session, ctx.tenant, str(inner), actor="alice", host=ctx.host)
+            outcome["second"] = "added"
+        except Refused as exc:
+            outcome["second"] = exc.message
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert "overlaps" in outcome["second"]
+    assert [r["tenant"] for r in cli.ok("tenant", "root", "list")] == ["acme"]
