@@ -8,7 +8,7 @@ _shifty_ent() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$word" in
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -141,6 +141,10 @@ _shifty_ent() {
             "tenant") path="tenant" ;;
             "tenant create") path="tenant create" ;;
             "tenant list") path="tenant list" ;;
+            "tenant root") path="tenant root" ;;
+            "tenant root add") path="tenant root add" ;;
+            "tenant root list") path="tenant root list" ;;
+            "tenant root remove") path="tenant root remove" ;;
             "tenant show") path="tenant show" ;;
             "user") path="user" ;;
             "user add") path="user add" ;;
@@ -206,7 +210,7 @@ _shifty_ent() {
         "data policy list") words="--help" ;;
         "data policy show") words="--help" ;;
         "data policy update") words="--archive-before-delete --auto-approve --auto-delete --classification --dry-run --help --method --no-archive-before-delete --no-auto-approve --no-auto-delete --notify-days --retention-days --yes -c -y" ;;
-        "data sweep") words="--dry-run --help" ;;
+        "data sweep") words="--dry-run --help --host" ;;
         "data vault") words="rotate-key --help" ;;
         "data vault rotate-key") words="--help" ;;
         "data workspace") words="create destroy list show --help" ;;
@@ -277,9 +281,13 @@ _shifty_ent() {
         "report trust list") words="--help" ;;
         "report trust remove") words="--help" ;;
         "report verify") words="--fingerprint --help --public-key --sig" ;;
-        "tenant") words="create list show --help" ;;
+        "tenant") words="create list root show --help" ;;
         "tenant create") words="--data-root --gpu-hourly-budget --gpu-monthly-budget --help" ;;
         "tenant list") words="--all --help" ;;
+        "tenant root") words="add list remove --help" ;;
+        "tenant root add") words="--help --tenant -t" ;;
+        "tenant root list") words="--help --removed --tenant -t" ;;
+        "tenant root remove") words="--help --host --tenant -t" ;;
         "tenant show") words="--help" ;;
         "user") words="add list remove --help" ;;
         "user add") words="--help --role --timezone -r" ;;

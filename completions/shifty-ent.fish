@@ -4,7 +4,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -89,7 +89,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy delete"' -l h
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy list"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy show"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy update"' -l archive-before-delete -l auto-approve -l auto-delete -l classification -l dry-run -l help -l method -l no-archive-before-delete -l no-auto-approve -l no-auto-delete -l notify-days -l retention-days -l yes
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "data sweep"' -l dry-run -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "data sweep"' -l dry-run -l help -l host
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data vault"' -a 'rotate-key'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data vault"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data vault rotate-key"' -l help
@@ -174,10 +174,15 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "report trust add"' -l hel
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report trust list"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report trust remove"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report verify"' -l fingerprint -l help -l public-key -l sig
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant"' -a 'create list show'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant"' -a 'create list root show'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant create"' -l data-root -l gpu-hourly-budget -l gpu-monthly-budget -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant list"' -l all -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root"' -a 'add list remove'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root add"' -l help -l tenant
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root list"' -l help -l removed -l tenant
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root remove"' -l help -l host -l tenant
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant show"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "user"' -a 'add list remove'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "user"' -l help

@@ -454,7 +454,6 @@ DOCUMENTED_ENV = {
     "OLLAMA_ENDPOINT": ("ollama_host", "http://ollama.test:2"),
     "AWS_ENDPOINT_URL_S3": ("s3_endpoint_url", "http://s3.test:9"),
     "SHIFTY_SIGNING_KEY": ("signing_key_path", "/keys/shifty.key"),
-    "SHIFTY_DATA_ROOTS": ("data_roots", "/srv/a"),
     "SHIFTY_NOTIFY_WEBHOOK": ("notify_webhook", "http://hook.test/x"),
 }
 
@@ -472,8 +471,6 @@ def test_documented_environment_variables(var: str, monkeypatch: pytest.MonkeyPa
     assert shown["source"] == f"env:{var}"
     if setting in ("vastai_api_key", "hf_token"):
         assert value not in res.stdout  # secrets masked
-    elif setting == "data_roots":
-        assert shown["value"] == [value]
     else:
         assert shown["value"] == value
 
@@ -538,10 +535,10 @@ def assert_list_keys(rows: Any, what: str, ident: str) -> None:
 
 
 @pytest.fixture
-def data_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def data_root(tmp_path: Path, cli: Any, tenant: Any) -> Path:
     path = tmp_path / "dataroot"
     path.mkdir()
-    monkeypatch.setenv("SHIFTY_DATA_ROOTS", str(path))
+    cli.ok("tenant", "root", "add", str(path), "-t", "acme")
     return path
 
 

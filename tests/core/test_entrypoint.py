@@ -104,4 +104,4 @@ def test_bash_completion_completes_subcommands(tmp_path):
         "_shifty_ent; echo ${COMPREPLY[@]}"
     )
     out = subprocess.run([bash, "-c", probe], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["create", "list", "show", "--help"]
+    assert out.stdout.split() == ["create", "list", "root", "show", "--help"]

@@ -94,6 +94,17 @@ def test_data_root_must_exist(cli, tmp_path):
     assert cli.ok("tenant", "list", "--all") == []
     ok = cli.ok("tenant", "create", "acme", "--data-root", str(tmp_path))
     assert ok["data_roots"] == [str(tmp_path.resolve())]
+    relative = cli("tenant", "create", "beta", "--data-root", "relative/dir")
+    assert relative.exit_code == 2 and "absolute" in relative.error["message"]
+
+
+def test_data_root_needs_installation_admin(cli, tmp_path):
+    """Anyone may create a tenant; only an installation administrator may give it a root."""
+    res = cli("tenant", "create", "evil", "--data-root", str(tmp_path), user="eve")
+    assert res.exit_code == 4 and "installation administrator" in res.error["message"]
+    assert cli.ok("tenant", "list", "--all") == []
+    assert cli.ok("tenant", "create", "evil", user="eve")["name"] == "evil"
+    assert cli("tenant", "root", "add", str(tmp_path), "-t", "evil", user="eve").exit_code == 4
 
 
 def test_last_admin_cannot_be_removed(cli, tenant):

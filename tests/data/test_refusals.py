@@ -87,7 +87,8 @@ def test_outside_root_refused(
     asset = register("outside", f)
     res = _request(cli, asset["id"])
     assert res.exit_code == 4 and "outside the allowed data roots" in res.error["message"]
-    traversal = register("dotdot", f"{root}/../elsewhere/a.bin")
+    make_file(tmp_path / "elsewhere" / "b.bin")
+    traversal = register("dotdot", f"{root}/../elsewhere/b.bin")
     assert _request(cli, traversal["id"]).exit_code == 4
     assert _digest(f) == before
     _no_jobs(cli)
@@ -96,11 +97,13 @@ def test_outside_root_refused(
 def test_no_roots_configured_refused(
     cli: Any, tenant: Any, register: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("SHIFTY_DATA_ROOTS", raising=False)
+    # the retired global setting gives nothing back, with a warning
+    monkeypatch.setenv("SHIFTY_DATA_ROOTS", str(tmp_path))
     f = make_file(tmp_path / "a.bin")
     asset = register("a", f)
     res = _request(cli, asset["id"])
     assert res.exit_code == 4 and "no allowed data roots" in res.error["message"]
+    assert "SHIFTY_DATA_ROOTS" in res.stderr and "ignored" in res.stderr
     assert f.exists()
 
 
@@ -126,7 +129,7 @@ def test_fifo_and_socket_refused(cli: Any, tenant: Any, root: Path, register: An
 def test_device_refused(
     cli: Any, tenant: Any, register: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("SHIFTY_DATA_ROOTS", "/dev")
+    cli.ok("tenant", "root", "add", "/dev", "-t", "acme")
     asset = register("null", "/dev/null")
     res = _request(cli, asset["id"])
     assert res.exit_code == 4 and "device" in res.error["message"]

@@ -320,15 +320,10 @@ def test_random_operations_never_cross_tenants(cli, db_url, tmp_path, monkeypatc
         for t, people in PEOPLE.items():
             (tmp_path / t).mkdir()
             created = cli.ok(
-                "tenant",
-                "create",
-                t,
-                "--gpu-monthly-budget",
-                "10000",
-                "--data-root",
-                str(tmp_path / t),
-                user=people["admin"],
+                "tenant", "create", t, "--gpu-monthly-budget", "10000", user=people["admin"]
             )
+            # roots are the installation administrator's (alice) to give
+            cli.ok("tenant", "root", "add", str(tmp_path / t), "-t", t, user="alice")
             world.tenant_ids[t] = created["id"]
             for role, users in (
                 ("admin", [people["admin2"]]),

@@ -10,10 +10,11 @@ import pytest
 
 
 @pytest.fixture
-def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def root(tmp_path: Path, cli: Any, tenant: Any) -> Path:
+    """A data root of ``acme`` on this host (alice is the installation administrator)."""
     path = tmp_path / "dataroot"
     path.mkdir()
-    monkeypatch.setenv("SHIFTY_DATA_ROOTS", str(path))
+    cli.ok("tenant", "root", "add", str(path), "-t", "acme")
     return path
 
 

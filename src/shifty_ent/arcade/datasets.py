@@ -1,9 +1,9 @@
 """Training datasets from settled missions: a JSONL file plus a dataset card, registered as a
 ``data`` asset so that retention, legal holds and secure deletion apply to it.
 
-Where: ``<first tenant data root>/arcade-datasets/<name>/`` when the tenant has data roots (so the
-data group may erase it), else ``<data_dir>/datasets/<tenant_id>/<name>/``. The directory holds
-``data.jsonl`` and ``README.md`` (the card) and is the registered asset.
+Where: ``<first tenant data root>/arcade-datasets/<name>/`` when the tenant has a data root on this
+host (so the data group may erase it), else ``<data_dir>/datasets/<tenant_id>/<name>/``. The
+directory holds ``data.jsonl`` and ``README.md`` (the card) and is the registered asset.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
 
 
 def dataset_dir(ctx: Context, name: str) -> Path:
-    roots = list(ctx.tenant.data_roots or []) if ctx.tenant else []
+    from shifty_ent.core.roots import paths_on
+
+    roots = paths_on(ctx.session, ctx.tenant_id, ctx.host.id)
     if roots:
         return Path(roots[0]) / "arcade-datasets" / name
     return ctx.settings.data_dir / "datasets" / str(ctx.tenant_id) / name

@@ -27,7 +27,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "identity": ("SHIFTY_IDENTITY",),
     "output": ("SHIFTY_OUTPUT",),
     "signing_key_path": ("SHIFTY_SIGNING_KEY",),
-    "data_roots": ("SHIFTY_DATA_ROOTS",),
+    "host_id": ("SHIFTY_HOST_ID",),
     "notify_webhook": ("SHIFTY_NOTIFY_WEBHOOK",),
     "vastai_api_key": ("VASTAI_API_KEY",),
     "vastai_url": ("VASTAI_URL",),
@@ -70,7 +70,6 @@ class Settings:
     user: str | None
     output: str | None
     signing_key_path: Path
-    data_roots: list[Path]
     notify_webhook: str | None
     vastai_api_key: str | None
     vastai_url: str
@@ -80,6 +79,7 @@ class Settings:
     s3_endpoint_url: str | None
     aws_secret_access_key: str | None
     identity: str | None = None
+    host_id: str | None = None
     debug: bool = False
     quiet: bool = False
     sources: dict[str, str] = field(default_factory=dict)
@@ -113,7 +113,7 @@ class Settings:
             "identity",
             "output",
             "signing_key_path",
-            "data_roots",
+            "host_id",
             "notify_webhook",
             "vastai_url",
             "vastai_api_key",
@@ -208,13 +208,7 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         user = None  # the store decides who acts (see core.identity)
         sources["user"] = "identity"
     key_path = pick("signing_key_path")
-    roots_raw = pick("data_roots")
-    if isinstance(roots_raw, str):
-        roots = [Path(p).expanduser() for p in roots_raw.split(os.pathsep) if p]
-    elif isinstance(roots_raw, list):
-        roots = [Path(p).expanduser() for p in roots_raw]
-    else:
-        roots = []
+    _warn_retired(file_values)
     return Settings(
         config_dir=config_dir,
         data_dir=data_dir,
@@ -225,7 +219,7 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         identity=pick("identity"),
         output=output,
         signing_key_path=Path(key_path).expanduser() if key_path else data_dir / "signing_key.pem",
-        data_roots=roots,
+        host_id=pick("host_id"),
         notify_webhook=pick("notify_webhook"),
         vastai_api_key=pick("vastai_api_key"),
         vastai_url=str(pick("vastai_url")).rstrip("/"),
@@ -238,6 +232,19 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         quiet=bool(flags.get("quiet", False)),
         sources=sources,
     )
+
+
+def _warn_retired(file_values: dict[str, Any]) -> None:
+    """``SHIFTY_DATA_ROOTS`` let every tenant erase below the listed directories; data roots now
+    belong to one tenant each (``tenant root add``). Ignored, with one line on stderr, rather
+    than refused, so a leftover cron environment keeps running with less reach, never more."""
+    if os.environ.get("SHIFTY_DATA_ROOTS") or "data_roots" in file_values:
+        import sys
+
+        sys.stderr.write(
+            "warning: SHIFTY_DATA_ROOTS / data_roots is ignored: data roots belong to one tenant "
+            "each now (shifty-ent tenant root add PATH -t TENANT)\n"
+        )
 
 
 def write_default_config(settings: Settings) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from shifty_ent.core import audit, clock, identity, installation, tenancy
+from shifty_ent.core import audit, clock, hosts, identity, installation, tenancy
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import (
     Conflict,
@@ -50,6 +50,14 @@ class Context:
     _key: KeyPair | None = field(default=None, repr=False)
     # the actor's roles in the tenant, read with the member lookup when the command opened
     _roles: set[str] | None = field(default=None, repr=False)
+    _host: hosts.HostInfo | None = field(default=None, repr=False)
+
+    @property
+    def host(self) -> hosts.HostInfo:
+        """The machine this command runs on: local files are acted on only by their own host."""
+        if self._host is None:
+            self._host = hosts.this_host(self.settings, self.identity_mode)
+        return self._host
 
     @property
     def identity(self) -> str:
@@ -215,6 +223,7 @@ def open_context(
         mode = _identity_mode(settings, session, facts, engine.dialect.name)
         actor = identity.resolve_actor(mode, facts.session_user, settings.user)
         session.info["identity_mode"] = mode
+        hosts.check_override(settings, mode)
         _guard_clock(session, mode)
         ctx = Context(
             settings=settings, engine=engine, session=session, actor=actor, identity_mode=mode

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKeyConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKeyConstraint, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shifty_ent.core.clock import now
@@ -53,7 +53,6 @@ class Tenant(SQLModel, table=True):
     created_by: str
     gpu_monthly_budget: Decimal | None = Field(default=None, sa_type=Money)
     gpu_hourly_budget: Decimal | None = Field(default=None, sa_type=Money)
-    data_roots: list[str] = Field(default_factory=list, sa_type=JSONType)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -63,7 +62,6 @@ class Tenant(SQLModel, table=True):
             "created_by": self.created_by,
             "gpu_monthly_budget": money_str(self.gpu_monthly_budget),
             "gpu_hourly_budget": money_str(self.gpu_hourly_budget),
-            "data_roots": list(self.data_roots or []),
         }
 
 
@@ -183,3 +181,61 @@ class SigningKey(SQLModel, table=True):
     created_at: datetime = created_at_field()
     created_by: str
     retired_at: datetime | None = utc_field()
+
+
+class Host(SQLModel, table=True):
+    """A machine that holds local data: its stable id (``core.hosts``) and the name it last had."""
+
+    __tablename__ = "hosts"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=255)
+    first_seen_at: datetime = created_at_field()
+    last_seen_at: datetime = created_at_field()
+
+
+LIVE_ROOT = text("removed_at IS NULL")
+
+
+class DataRoot(SQLModel, table=True):
+    """A directory on one host below which one tenant's local files may be erased or restored.
+
+    Only an installation administrator assigns roots (``tenant root add``); roots of different
+    tenants on one host never nest (checked under a lock), and one live row per (host, path) is
+    the database's own rule. A removed root keeps its row (``removed_at``) for history.
+    """
+
+    __tablename__ = "data_roots"
+    __table_args__ = (
+        Index(
+            "uq_data_roots_live",
+            "host_id",
+            "path",
+            unique=True,
+            sqlite_where=LIVE_ROOT,
+            postgresql_where=LIVE_ROOT,
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", index=True)
+    path: str = Field(sa_type=Text)
+    host_id: str = Field(foreign_key="hosts.id", max_length=64)
+    host_name: str = Field(max_length=255)
+    added_by: str = Field(max_length=128)
+    added_at: datetime = created_at_field()
+    removed_at: datetime | None = utc_field()
+    removed_by: str | None = Field(default=None, max_length=128)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "tenant_id": self.tenant_id,
+            "path": self.path,
+            "host_id": self.host_id,
+            "host_name": self.host_name,
+            "added_by": self.added_by,
+            "added_at": self.added_at,
+            "removed_at": self.removed_at,
+            "removed_by": self.removed_by,
+        }

@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -73,25 +72,17 @@ def create_tenant(
     actor: str,
     monthly_budget: str | Decimal | None = None,
     hourly_budget: str | Decimal | None = None,
-    data_roots: Sequence[str] = (),
 ) -> Tenant:
+    """A new tenant with ``actor`` as its first admin. Data roots are given separately, by an
+    installation administrator (:func:`shifty_ent.core.roots.add_root`)."""
     name = validate_name(name, "tenant name")
     if session.scalars(select(Tenant).where(Tenant.name == name)).first():
         raise Conflict(f"tenant {name!r} already exists")
-    roots = []
-    for root in data_roots:
-        path = Path(root).expanduser()
-        if not path.is_absolute():
-            path = path.resolve()
-        if not path.is_dir():
-            raise InvalidInput(f"data root {root!r} is not an existing directory")
-        roots.append(str(path.resolve()))
     tenant = Tenant(
         name=name,
         created_by=actor,
         gpu_monthly_budget=parse_money(monthly_budget, "--gpu-monthly-budget"),
         gpu_hourly_budget=parse_money(hourly_budget, "--gpu-hourly-budget"),
-        data_roots=roots,
     )
     session.add(tenant)
     session.flush()
@@ -109,7 +100,6 @@ def create_tenant(
         details={
             "name": name,
             **{k: v for k, v in tenant.public().items() if k.startswith("gpu_")},
-            "data_roots": roots,
         },
     )
     session.flush()

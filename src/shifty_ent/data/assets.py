@@ -23,6 +23,7 @@ from urllib.parse import unquote, urlparse
 
 from sqlmodel import select
 
+from shifty_ent.core import hosts
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
@@ -217,6 +218,11 @@ def register_asset(
     ).first()
     if duplicate is not None:
         raise Conflict(f"an asset named {name!r} already exists ({duplicate}); choose another name")
+    host_id = ctx.host.id if loc.scheme in ("file", "vault") else None
+    key = f"{host_id}:{loc.uri}" if host_id else loc.uri
+    _claimable(ctx, loc, key)
+    if host_id is not None:
+        hosts.remember(ctx.session, ctx.host)
     pol = get_policy(ctx, policy) if policy else policy_for_classification(ctx, classification)
     asset = Asset(
         tenant_id=ctx.tenant_id,
@@ -225,6 +231,8 @@ def register_asset(
         classification=classification,
         location=loc.uri,
         scheme=loc.scheme,
+        host_id=host_id,
+        location_key=key,
         size_bytes=size_bytes,
         sha256=sha256,
         policy_explicit=bool(policy),
@@ -250,6 +258,7 @@ def register_asset(
             "classification": classification,
             "location": loc.uri,
             "scheme": loc.scheme,
+            "host_id": host_id,
             "size_bytes": size_bytes,
             "sha256": sha256,
             "policy_id": str(asset.policy_id) if asset.policy_id else None,
@@ -259,6 +268,39 @@ def register_asset(
         },
     )
     return asset
+
+
+def refuse_foreign_root(ctx: Context, path: Path, what: str) -> None:
+    """Refuse (exit 4) a local path inside another tenant's data root on this host: that
+    directory's files are the other tenant's, whatever the spelling (symlinks resolved too)."""
+    from shifty_ent.core import roots
+
+    for form in {os.path.abspath(path), os.path.realpath(path)}:
+        owner = roots.owner_of(ctx.session, ctx.host.id, form)
+        if owner is not None and owner.tenant_id != ctx.tenant_id:
+            raise Refused(f"{what} {path} lies in another tenant's data root; refused")
+
+
+def _claimable(ctx: Context, loc: Location, key: str) -> None:
+    """One location is a live asset of one tenant, once. Checked here for a clear message (under
+    the roots lock, so a concurrent root assignment cannot slip in between); the unique index
+    ``uq_data_assets_live_location`` is the database's own guarantee against a race."""
+    from shifty_ent.core import roots
+
+    if loc.scheme == "file" and loc.path is not None:
+        roots.lock(ctx.session)
+        refuse_foreign_root(ctx, loc.path, "location")
+    holder = ctx.session.scalars(
+        select(Asset).where(Asset.location_key == key, Asset.status != "deleted")
+    ).first()
+    if holder is None:
+        return
+    if holder.tenant_id != ctx.tenant_id:
+        raise Refused(f"location {loc.uri} is a live asset of another tenant; refused")
+    raise Conflict(
+        f"location {loc.uri} is already live asset {holder.name!r} ({holder.id}); "
+        "one location is registered once"
+    )
 
 
 def get_asset(ctx: Context, ref: str) -> Asset:
@@ -410,6 +452,7 @@ def ingest_asset(
     authorize(ctx, permissions.ASSET_WRITE)
     _validate_name(name)
     validate_classification(classification)
+    refuse_foreign_root(ctx, source, "source")
     tenant_id = ctx.tenant_id
     ctx.session.commit()  # no write lock held while encrypting a large file
     asset_id = uuid.uuid4()

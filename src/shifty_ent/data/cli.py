@@ -452,15 +452,22 @@ def _byte_progress(label: str) -> Iterator[Any]:
 def delete_execute(job: str) -> None:
     """Execute an approved job (or resume one whose executor died). Needs operator or admin.
 
-    Exit 0 when every asset was erased, 5 when some failed (see the job's items).
+    Exit 0 when every asset was erased, 5 when some failed (see the job's items). Items whose
+    files live on another host are left to it: the job ends waiting_for_host (exit 0) until
+    'data delete execute' runs there; the last host to finish issues the certificate.
     """
     from shifty_ent.core.errors import Conflict
     from shifty_ent.data.deletion import execute, show_job
+    from shifty_ent.data.tables import WAITING
 
     with command() as ctx, _byte_progress("erasing") as progress:
         row = execute(ctx, job, progress=progress)
         shown = show_job(ctx, str(row.id))
     emit(shown)
+    if row.status == WAITING:
+        hosts = ", ".join(w["host_name"] for w in shown.get("waiting_for_host", []))
+        info(f"deletion job {row.id}: this host's part is done; waiting for host(s) {hosts}")
+        return
     if row.status != "completed":
         raise Conflict(f"deletion job {row.id} ended {row.status}: {row.error}")
 
@@ -643,16 +650,35 @@ def ws_destroy(workspace: str) -> None:
 
 
 @app.command("sweep")
-def sweep(dry_run: DryRunOpt = False) -> None:
+def sweep(
+    dry_run: DryRunOpt = False,
+    by_host: Annotated[
+        bool,
+        typer.Option(
+            "--host",
+            help="List what each host owes (due assets, job items, expired "
+            "workspaces); change nothing.",
+        ),
+    ] = False,
+) -> None:
     """Cron job: notify, archive, auto-delete expired assets, expire workspaces.
 
-    Needs operator or admin: run it from cron '--as' a service user with the operator role.
-    Exit 0 when everything due was handled, 5 when anything failed. With SHIFTY_NOW and
-    --dry-run it previews a future date and changes nothing.
+    Needs operator or admin: run it from cron '--as' a service user with the operator role, on
+    every host that holds data. A host erases only its own local files, vault copies and
+    workspaces; those of other hosts are listed under waiting_for_host. Exit 0 when everything
+    due here was handled, 5 when anything failed. With SHIFTY_NOW and --dry-run it previews a
+    future date and changes nothing.
     """
     from shifty_ent.core.errors import Conflict
     from shifty_ent.data.sweep import run_sweep
 
+    if by_host:
+        from shifty_ent.data import owed
+
+        with command() as ctx:
+            rows = owed.by_host(ctx, ctx.now())
+        emit(rows, columns=owed.COLUMNS)
+        return
     with command() as ctx:
         summary = run_sweep(ctx, dry_run=dry_run)
     emit(summary)

@@ -27,6 +27,8 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import select
 
+from shifty_ent.core import hosts
+from shifty_ent.core import roots as tenant_roots
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import (
@@ -45,6 +47,7 @@ from shifty_ent.data.overwrite import VerificationFailed
 from shifty_ent.data.policies import validate_method
 from shifty_ent.data.tables import (
     OPEN_JOB_STATES,
+    WAITING,
     Asset,
     AssetSubject,
     DeletionItem,
@@ -74,11 +77,15 @@ def executor_id(actor: str) -> str:
 # ------------------------------------------------------------------ preflight
 
 
+def is_here(ctx: Context, asset: Asset) -> bool:
+    """Whether this host holds the asset's data (remote locations: any host does)."""
+    return asset.host_id is None or asset.host_id == ctx.host.id
+
+
 def roots_for(ctx: Context, asset: Asset) -> list[Path]:
-    """Where this asset may be erased: configured roots, plus the tenant's own managed dirs."""
-    roots = pathsafety.allowed_roots(
-        ctx.settings.data_roots, ctx.tenant.data_roots if ctx.tenant else []
-    )
+    """Where this asset may be erased: the tenant's data roots on this host, plus the tenant's
+    own managed dirs."""
+    roots = pathsafety.allowed_roots(tenant_roots.paths_on(ctx.session, ctx.tenant_id, ctx.host.id))
     managed = {
         "workspace": ctx.settings.workspace_dir / str(ctx.tenant_id),
         # arcade datasets of a tenant without data roots live in the tenant's managed area
@@ -108,7 +115,13 @@ def preflight(ctx: Context, asset: Asset, method: str) -> None:
             f"is a plain {asset.scheme} location (ingest it with 'data asset ingest', or use "
             "nist_800_88 / secure_overwrite)"
         )
-    if asset.scheme == "file":
+    if asset.scheme == "file" and not is_here(ctx, asset):
+        # the file is on another host: check the tenant holds a root covering it there; the
+        # file-system checks run on that host when it executes the job
+        assert asset.host_id is not None
+        elsewhere = tenant_roots.paths_on(ctx.session, ctx.tenant_id, asset.host_id)
+        pathsafety.within(Path(asset.location), [Path(p) for p in elsewhere])
+    elif asset.scheme == "file":
         with pathsafety.open_target(Path(asset.location), roots_for(ctx, asset)) as target:
             if target.is_dir and target.fd is not None:
                 pathsafety.scan_tree(target.fd, target.path)
@@ -373,7 +386,15 @@ def show_job(ctx: Context, ref: str) -> dict[str, Any]:
     job = get_job(ctx, ref)
     order = {a: i for i, a in enumerate(job.asset_ids)}
     items = sorted(job_items(ctx, job), key=lambda i: order.get(str(i.asset_id), 0))
-    return {**job.public(), "items": [i.public() for i in items]}
+    shown = {**job.public(), "items": [i.public() for i in items]}
+    waiting = waiting_hosts(ctx, job) if job.status == WAITING else {}
+    if waiting:
+        names = hosts.names(ctx.session, set(waiting))
+        shown["waiting_for_host"] = [
+            {"host_id": h, "host_name": names[h], "asset_ids": ids}
+            for h, ids in sorted(waiting.items())
+        ]
+    return shown
 
 
 # ------------------------------------------------------------------ execute
@@ -391,8 +412,8 @@ def _claim_job(ctx: Context, job: DeletionJob) -> str:
         "attempts": DeletionJob.attempts + 1,
         "started_at": job.started_at or ctx.now(),
     }
-    if job.status == "approved":
-        cond = and_(DeletionJob.id == job.id, DeletionJob.status == "approved")
+    if job.status in ("approved", WAITING):
+        cond = and_(DeletionJob.id == job.id, DeletionJob.status == job.status)
     elif job.status == "running":
         if not _claim_is_stale(job, now):
             raise Conflict(
@@ -420,7 +441,11 @@ def _claim_job(ctx: Context, job: DeletionJob) -> str:
         "data.delete.start",
         target_type="deletion_job",
         target_id=job.id,
-        details={"executor": values["claimed_by"], "resumed": job.status == "running"},
+        details={
+            "executor": values["claimed_by"],
+            "host_id": ctx.host.id,
+            "resumed": job.status in ("running", WAITING),
+        },
     )
     ctx.session.commit()
     ctx.session.refresh(job)
@@ -495,6 +520,12 @@ def execute_job(
     progress: Progress | None = None,
     system_actor: str | None = None,
 ) -> DeletionJob:
+    """Run this host's items of the job; items on other hosts are left ``waiting_for_host``.
+
+    A job waiting for other hosts with nothing left here is returned untouched (not claimed).
+    """
+    if job.status == WAITING and not has_local_work(ctx, job):
+        return job
     token = _claim_job(ctx, job)
     performer = f"{system_actor} (as {ctx.actor})" if system_actor else ctx.actor
     items = {str(i.asset_id): i for i in job_items(ctx, job)}
@@ -502,8 +533,46 @@ def execute_job(
         item = items[asset_id]
         if item.status in ("erased", "failed"):
             continue
+        asset = ctx.session.get(Asset, item.asset_id)
+        if asset is not None and not is_here(ctx, asset):
+            _wait_item(ctx, job, token, item, asset)
+            continue
         _run_item(ctx, job, token, item, progress=progress, system_actor=system_actor)
     return _finish(ctx, job, token, list(items.values()), performer, system_actor)
+
+
+def has_local_work(ctx: Context, job: DeletionJob) -> bool:
+    """Whether an unfinished item of the job lives on this host."""
+    for item in job_items(ctx, job):
+        if item.status in ("erased", "failed"):
+            continue
+        asset = ctx.session.get(Asset, item.asset_id)
+        if asset is None or is_here(ctx, asset):
+            return True
+    return False
+
+
+def waiting_hosts(ctx: Context, job: DeletionJob) -> dict[str, list[str]]:
+    """Host id -> asset ids of the job's unfinished items that live on another host."""
+    out: dict[str, list[str]] = {}
+    for item in job_items(ctx, job):
+        if item.status in ("erased", "failed"):
+            continue
+        asset = ctx.session.get(Asset, item.asset_id)
+        if asset is not None and not is_here(ctx, asset) and asset.host_id is not None:
+            out.setdefault(asset.host_id, []).append(str(asset.id))
+    return out
+
+
+def _wait_item(
+    ctx: Context, job: DeletionJob, token: str, item: DeletionItem, asset: Asset
+) -> None:
+    """Leave an item of another host to that host: never checked, touched or certified here."""
+    assert asset.host_id is not None
+    name = hosts.names(ctx.session, {asset.host_id})[asset.host_id]
+    _Heartbeat(ctx, job, token, item)(
+        status=WAITING, result={"waiting_for_host": {"host_id": asset.host_id, "host_name": name}}
+    )
 
 
 def _run_item(
@@ -527,8 +596,8 @@ def _run_item(
             f"legal hold placed after the request ({asset.hold_reason}); not erased",
         )
         return
-    if item.status == "pending":
-        item.status, item.started_at = "running", ctx.now()
+    if item.status in ("pending", WAITING):
+        item.status, item.started_at = "running", item.started_at or ctx.now()
     asset.status = "erasing"
     ctx.session.add(asset)
     beat()  # commits: the item is running, the asset erasing
@@ -571,6 +640,8 @@ def _run_item(
         ctx.session.rollback()
         _fail_item(ctx, beat, asset, item, message)
         return
+    if asset.host_id is not None:
+        result["host"] = ctx.host.public()
     if job.method == "nist_800_88" and asset.scheme == "file":
         result.setdefault("notes", []).append(
             "nist_800_88 on a plain file gives Clear only: Purge needs the data to have been "
@@ -698,6 +769,8 @@ def _finish(
     ctx.session.expire_all()
     job = ctx.session.get(DeletionJob, job.id)  # type: ignore[assignment]
     items = job_items(ctx, job)
+    if any(i.status not in ("erased", "failed") for i in items):
+        return _wait_for_hosts(ctx, job, token, system_actor)
     erased = sum(1 for i in items if i.status == "erased")
     failed = [i for i in items if i.status == "failed"]
     status = "completed" if not failed else ("failed" if not erased else "partially_completed")
@@ -733,6 +806,40 @@ def _finish(
             "failed": len(failed),
             "certificate_id": str(cert.id) if cert else None,
             "certificate_sha256": cert.document_sha256 if cert else None,
+            **({"system_actor": system_actor} if system_actor else {}),
+        },
+    )
+    ctx.session.commit()
+    return job
+
+
+def _wait_for_hosts(
+    ctx: Context, job: DeletionJob, token: str, system_actor: str | None
+) -> DeletionJob:
+    """This host's part is done; hand the job back (unclaimed) to the hosts it waits for. Its
+    certificate is issued by whichever host finishes the last item."""
+    result = ctx.session.execute(
+        update(DeletionJob)
+        .where(DeletionJob.id == job.id, DeletionJob.claim_token == token)
+        .values(status=WAITING, claim_token=None, claimed_by=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        ctx.session.rollback()
+        raise Conflict(f"deletion job {job.id} was taken over by another executor")
+    ctx.session.refresh(job)
+    waiting = waiting_hosts(ctx, job)
+    names = hosts.names(ctx.session, set(waiting))
+    ctx.audit(
+        "data.delete.wait",
+        target_type="deletion_job",
+        target_id=job.id,
+        details={
+            "host_id": ctx.host.id,
+            "waiting_for": [
+                {"host_id": h, "host_name": names[h], "asset_ids": ids}
+                for h, ids in sorted(waiting.items())
+            ],
             **({"system_actor": system_actor} if system_actor else {}),
         },
     )

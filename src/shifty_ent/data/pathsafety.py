@@ -62,10 +62,10 @@ class Target:
         self.close()
 
 
-def allowed_roots(settings_roots: Sequence[Path], tenant_roots: Sequence[str]) -> list[Path]:
-    """Configured roots (``SHIFTY_DATA_ROOTS`` + the tenant's) that exist, fully resolved."""
+def allowed_roots(roots: Sequence[str | Path]) -> list[Path]:
+    """The tenant's data roots on this host (``tenant root add``) that exist, fully resolved."""
     out: list[Path] = []
-    for root in [*settings_roots, *(Path(r) for r in tenant_roots)]:
+    for root in (Path(r) for r in roots):
         # the configured spelling and the resolved one both count (e.g. /tmp -> /private/tmp);
         # roots are trusted configuration, the paths below them are not
         for form in (Path(os.path.abspath(root)), Path(os.path.realpath(root))):
@@ -74,7 +74,7 @@ def allowed_roots(settings_roots: Sequence[Path], tenant_roots: Sequence[str]) -
     return out
 
 
-def _within(path: Path, roots: Sequence[Path]) -> tuple[Path, list[str]]:
+def within(path: Path, roots: Sequence[Path]) -> tuple[Path, list[str]]:
     """The root that lexically contains ``path`` and the components below it."""
     candidates = [Path(os.path.abspath(path))]
     for cand in candidates:
@@ -92,7 +92,8 @@ def _within(path: Path, roots: Sequence[Path]) -> tuple[Path, list[str]]:
     if not roots:
         raise Refused(
             f"{path} cannot be erased: no allowed data roots are configured "
-            "(set SHIFTY_DATA_ROOTS or 'tenant create --data-root')"
+            "for this tenant on this host (an installation administrator adds one: "
+            "'tenant root add PATH -t TENANT')"
         )
     raise Refused(f"{path} is outside the allowed data roots ({', '.join(map(str, roots))})")
 
@@ -124,7 +125,7 @@ def open_target(path: Path, roots: Sequence[Path], *, must_exist: bool = False) 
     A missing leaf gives a Target with ``fd`` and ``st`` None (already gone); a missing parent
     directory likewise. Everything unsafe raises Refused.
     """
-    root, parts = _within(path, roots)
+    root, parts = within(path, roots)
     fds: list[int] = []
     try:
         cur = os.open(os.path.realpath(root), DIR_FLAGS & ~os.O_NOFOLLOW)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from shifty_ent.core import roots as tenant_roots
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
@@ -21,13 +22,11 @@ from shifty_ent.data.assets import get_asset, measure_local, validate_text
 
 def _destination(ctx: Context, to: Path) -> Path:
     """``to`` as a new directory below an allowed root (its parent resolved, it absent)."""
-    roots = pathsafety.allowed_roots(
-        ctx.settings.data_roots, ctx.tenant.data_roots if ctx.tenant else []
-    )
+    roots = pathsafety.allowed_roots(tenant_roots.paths_on(ctx.session, ctx.tenant_id, ctx.host.id))
     if not roots:
         raise Refused(
-            "nowhere to restore to: no allowed data roots are configured "
-            "(set SHIFTY_DATA_ROOTS or 'tenant create --data-root')"
+            "nowhere to restore to: the tenant has no data root on this host "
+            "(an installation administrator adds one: 'tenant root add PATH -t TENANT')"
         )
     if to.name in ("", ".", ".."):
         raise InvalidInput(f"--to {to} must name a new directory")

@@ -15,14 +15,16 @@ import uuid
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, exists, select, type_coerce
+from sqlalchemy import String, and_, exists, or_, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
+from shifty_ent.core import hosts
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, ShiftyError
 from shifty_ent.data import notify, permissions
 from shifty_ent.data.tables import (
+    WAITING,
     Asset,
     DeletionJob,
     Notification,
@@ -66,13 +68,22 @@ def select_due(ctx: Context, now: datetime) -> list[Due]:
     (few) policies by primary key; it returns plain columns, so its cost stays close to the
     bare SQL (see bench/sweep.py).
     """
-    rows = ctx.session.connection().execute(due_statement(ctx.tenant_id, now))
+    rows = ctx.session.connection().execute(due_statement(ctx.tenant_id, now, ctx.host.id))
     return [Due._make(row) for row in rows]
 
 
-def due_statement(tenant_id: uuid.UUID, now: datetime) -> Any:
+def due_statement(tenant_id: uuid.UUID, now: datetime, host_id: str | None = None) -> Any:
+    """Due assets of the tenant; with ``host_id``, only those this host can erase (its own local
+    ones and remote locations)."""
+    stmt = due_query(tenant_id, now)
+    if host_id is not None:
+        stmt = stmt.where(or_(Asset.host_id.is_(None), Asset.host_id == host_id))  # type: ignore[union-attr]
+    return stmt
+
+
+def due_query(tenant_id: uuid.UUID, now: datetime, *columns: Any) -> Any:
     return (
-        select(*DUE_COLUMNS)
+        select(*(columns or DUE_COLUMNS))
         .join(
             RetentionPolicy,
             and_(
@@ -164,8 +175,12 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
         "over_allocation": [],
         "skipped_legal_hold": [_brief(a) for a in _expired_held(ctx, now)],
         "erase_failed": [_brief(a) for a in _erase_failed(ctx)],
+        "waiting_for_host": [],
         "failures": [],
     }
+    if not dry_run:
+        hosts.remember(ctx.session, ctx.host, at=now)
+    _elsewhere(ctx, now, summary)
     _notices(ctx, now, summary, dry_run)
     if not dry_run:
         _resume(ctx, summary)
@@ -182,12 +197,26 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
                 "deleted": len(summary["deleted"]),
                 "resumed": len(summary["resumed"]),
                 "workspaces_destroyed": len(summary["workspaces_destroyed"]),
+                "waiting_for_host": len(summary["waiting_for_host"]),
                 "failures": len(summary["failures"]),
+                "host_id": ctx.host.id,
             },
         )
     else:
         ctx.session.rollback()
     return summary
+
+
+# ------------------------------------------------------------------ other hosts
+
+
+def _elsewhere(ctx: Context, now: datetime, summary: dict[str, Any]) -> None:
+    """Due assets and expired workspaces that live on another host: reported, never touched
+    (a file this host cannot see is not "absent", it is that host's to erase)."""
+    from shifty_ent.data import owed
+
+    for entry in owed.elsewhere(ctx, now):
+        summary["waiting_for_host"].append(entry)
 
 
 # ------------------------------------------------------------------ notices
@@ -254,18 +283,20 @@ def _notices(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool
 
 def _resume(ctx: Context, summary: dict[str, Any]) -> None:
     """Finish sweep and workspace jobs a killed sweep left approved or running."""
-    from shifty_ent.data.deletion import execute_job, reservation_is_stale
+    from shifty_ent.data.deletion import execute_job, has_local_work, reservation_is_stale
 
     jobs = ctx.session.scalars(
         select(DeletionJob).where(
             DeletionJob.tenant_id == ctx.tenant_id,
             DeletionJob.source.in_(("sweep", "workspace")),  # type: ignore[attr-defined]
-            DeletionJob.status.in_(("approved", "running")),  # type: ignore[attr-defined]
+            DeletionJob.status.in_(("approved", "running", WAITING)),  # type: ignore[attr-defined]
         )
     ).all()
     for job in jobs:
         if job.status == "approved" and not reservation_is_stale(job):
             continue  # its creator (a live sweep) is about to run it
+        if job.status == WAITING and not has_local_work(ctx, job):
+            continue  # reported by _elsewhere: its items wait for other hosts
         try:
             done = execute_job(ctx, job, system_actor=SYSTEM_ACTOR)
         except Conflict:
@@ -390,7 +421,9 @@ def _workspaces(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: b
     active = list(
         ctx.session.scalars(
             select(Workspace).where(
-                Workspace.tenant_id == ctx.tenant_id, Workspace.status == "active"
+                Workspace.tenant_id == ctx.tenant_id,
+                Workspace.status == "active",
+                or_(Workspace.host_id.is_(None), Workspace.host_id == ctx.host.id),  # type: ignore[union-attr]
             )
         ).all()
     )

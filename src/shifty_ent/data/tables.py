@@ -17,7 +17,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from shifty_ent.core.tables import created_at_field, tenant_fk, tenant_unique, utc_field
@@ -29,11 +29,14 @@ JOB_STATES = (
     "pending_approval",
     "approved",
     "running",
+    "waiting_for_host",
     "completed",
     "failed",
     "partially_completed",
 )
-OPEN_JOB_STATES = ("pending_approval", "approved", "running")
+OPEN_JOB_STATES = ("pending_approval", "approved", "running", "waiting_for_host")
+# a started job whose remaining items live on other hosts: each host runs its own items
+WAITING = "waiting_for_host"
 ASSET_STATES = ("active", "erasing", "erase_failed", "deleted")
 WORKSPACE_TYPES = ("training", "evaluation", "scratch")
 
@@ -76,12 +79,19 @@ class RetentionPolicy(SQLModel, table=True):
         }
 
 
+LIVE_LOCATION = text("location_key IS NOT NULL AND status <> 'deleted'")
+
+
 class Asset(SQLModel, table=True):
     """A piece of data the tenant is accountable for, wherever it lives.
 
     ``policy_id`` is the effective policy (explicit when ``policy_explicit``, otherwise the policy
     of its classification); ``expires_at`` and ``notify_at`` are derived from it and stored, so the
     sweep selects due assets with one indexed range scan.
+
+    ``host_id`` is the host a local file or vault copy lives on (NULL for remote locations);
+    ``location_key`` (``host_id:path`` for those, the URI otherwise) is unique among live assets,
+    so one location is never a live asset of two tenants, nor twice of one.
     """
 
     __tablename__ = "data_assets"
@@ -91,6 +101,13 @@ class Asset(SQLModel, table=True):
         Index("ix_data_assets_due", "tenant_id", "status", "expires_at"),
         Index("ix_data_assets_notice", "tenant_id", "status", "notify_at"),
         Index("ix_data_assets_name", "tenant_id", "name"),
+        Index(
+            "uq_data_assets_live_location",
+            "location_key",
+            unique=True,
+            sqlite_where=LIVE_LOCATION,
+            postgresql_where=LIVE_LOCATION,
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -100,6 +117,8 @@ class Asset(SQLModel, table=True):
     classification: str = Field(max_length=16)
     location: str = Field(sa_type=Text)
     scheme: str = Field(max_length=16)
+    host_id: str | None = Field(default=None, max_length=64)
+    location_key: str | None = Field(default=None, sa_type=Text)
     size_bytes: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     sha256: str | None = Field(default=None, max_length=64)
     policy_id: uuid.UUID | None = None
@@ -127,6 +146,7 @@ class Asset(SQLModel, table=True):
             "type": self.type,
             "classification": self.classification,
             "location": self.location,
+            "host_id": self.host_id,
             "size_bytes": self.size_bytes,
             "sha256": self.sha256,
             "policy_id": self.policy_id,
@@ -360,6 +380,7 @@ class Workspace(SQLModel, table=True):
     name: str = Field(max_length=200)
     type: str = Field(max_length=16)
     path: str = Field(sa_type=Text)
+    host_id: str | None = Field(default=None, max_length=64)
     asset_id: uuid.UUID
     size_allocated_bytes: int = Field(sa_column=Column(BigInteger, nullable=False))
     ttl_seconds: int
@@ -380,6 +401,7 @@ class Workspace(SQLModel, table=True):
             "name": self.name,
             "type": self.type,
             "path": self.path,
+            "host_id": self.host_id,
             "asset_id": self.asset_id,
             "size_allocated_bytes": self.size_allocated_bytes,
             "usage_bytes": self.usage_bytes,

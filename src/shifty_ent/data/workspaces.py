@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import select
 
+from shifty_ent.core import hosts
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
-from shifty_ent.core.errors import Conflict, InvalidInput
+from shifty_ent.core.errors import Conflict, InvalidInput, Refused
 from shifty_ent.core.ids import resolve
 from shifty_ent.core.tenancy import validate_name
 from shifty_ent.data import permissions
@@ -100,6 +101,7 @@ def create_workspace(
         created_by=ctx.actor,
         created_at=ctx.now(),
         expires_at=ctx.now() + timedelta(seconds=seconds),
+        host_id=ctx.host.id,
     )
     ws.name = validate_name(name, "workspace name") if name else f"{type}-{str(ws.id)[:8]}"
     root = tenant_workspace_root(ctx)
@@ -157,8 +159,13 @@ def measure_usage(path: Path) -> int | None:
     return total
 
 
+def is_here(ctx: Context, ws: Workspace) -> bool:
+    """Workspaces are directories of one host; only that host measures or destroys them."""
+    return ws.host_id is None or ws.host_id == ctx.host.id
+
+
 def refresh_usage(ctx: Context, ws: Workspace) -> Workspace:
-    if ws.status == "active":
+    if ws.status == "active" and is_here(ctx, ws):
         ws.usage_bytes = measure_usage(Path(ws.path))
         ws.usage_measured_at = ctx.now()
         ctx.session.add(ws)
@@ -195,6 +202,12 @@ def destroy_workspace(
 
     authorize(ctx, permissions.WORKSPACE_WRITE)
     ws = ref if isinstance(ref, Workspace) else get_workspace(ctx, ref)
+    if not is_here(ctx, ws):
+        assert ws.host_id is not None
+        name = hosts.names(ctx.session, {ws.host_id})[ws.host_id]
+        raise Refused(
+            f"workspace {ws.name!r} lives on host {name} ({ws.host_id}); destroy it there"
+        )
     refresh_usage(ctx, ws)
     claimed = ctx.session.execute(
         update(Workspace)

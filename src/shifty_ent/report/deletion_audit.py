@@ -217,7 +217,8 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             "partially_completed": stats["status"].get("partially_completed", 0),
             "failed": stats["status"].get("failed", 0),
             "open": sum(
-                stats["status"].get(s, 0) for s in ("pending_approval", "approved", "running")
+                stats["status"].get(s, 0)
+                for s in ("pending_approval", "approved", "running", "waiting_for_host")
             ),
             "assets_erased": stats["assets_erased"],
             "assets_failed": stats["assets_failed"],

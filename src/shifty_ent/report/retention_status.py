@@ -33,7 +33,7 @@ def _overdue_reason(asset: Any, policy: Any, job: Any) -> tuple[str, bool]:
     if job is not None:
         if job.status == "pending_approval":
             return f"deletion job {str(job.id)[:8]} awaits approval", False
-        if job.status in ("approved", "running"):
+        if job.status in ("approved", "running", "waiting_for_host"):
             return f"deletion job {str(job.id)[:8]} is {job.status}", False
         if job.status in ("failed", "partially_completed"):
             return f"deletion job {str(job.id)[:8]} {job.status}: {job.error or ''}".strip(), False

@@ -8,6 +8,7 @@ import typer
 
 from shifty_ent.core.options import YesOpt
 from shifty_ent.core.runtime import command, confirm, emit, info, make_app, settings
+from shifty_ent.setup import roots_cli
 
 init_app = typer.Typer(add_completion=False)
 config_app = make_app("Show the effective settings (secrets masked).")
@@ -15,6 +16,7 @@ admin_app = make_app("Installation administrators: who may act across tenants.")
 db_app = make_app("Apply and check state store migrations.")
 tenant_app = make_app("Create and inspect tenants.")
 user_app = make_app("Manage a tenant's users and roles.")
+tenant_app.add_typer(roots_cli.root_app, name="root")
 
 
 IdentityModeOpt = Annotated[
@@ -123,22 +125,28 @@ def tenant_create(
     ] = None,
     data_root: Annotated[
         list[str] | None,
-        typer.Option("--data-root", metavar="PATH", help="Directory whose files may be erased."),
+        typer.Option(
+            "--data-root",
+            metavar="PATH",
+            help="Directory on this host whose files may be erased (installation admin only; "
+            "see 'tenant root add').",
+        ),
     ] = None,
 ) -> None:
-    """Create a tenant; the acting user becomes its first admin. No role needed."""
-    from shifty_ent.core import tenancy
+    """Create a tenant; the acting user becomes its first admin. No role needed, except that
+    --data-root needs an installation administrator (exit 4 otherwise, nothing created)."""
+    from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
-        tenant = tenancy.create_tenant(
-            ctx.session,
-            name=name,
-            actor=ctx.actor,
-            monthly_budget=gpu_monthly_budget,
-            hourly_budget=gpu_hourly_budget,
-            data_roots=data_root or [],
+        emit(
+            members.create_tenant(
+                ctx,
+                name,
+                monthly_budget=gpu_monthly_budget,
+                hourly_budget=gpu_hourly_budget,
+                data_roots=data_root or [],
+            )
         )
-        emit(tenant)
 
 
 @tenant_app.command("list")

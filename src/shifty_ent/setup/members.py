@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shifty_ent.core import installation, tenancy
+from shifty_ent.core import installation, roots, tenancy
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput
@@ -71,3 +71,49 @@ def check_admin_change(ctx: Context) -> None:
 def remove_admin(ctx: Context, name: str) -> dict[str, Any]:
     authorize(ctx, permissions.ADMIN_CHANGE)
     return installation.remove_admin(ctx.session, name=name, actor=ctx.actor)
+
+
+def create_tenant(
+    ctx: Context,
+    name: str,
+    *,
+    monthly_budget: str | None = None,
+    hourly_budget: str | None = None,
+    data_roots: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A new tenant whose first admin is the caller; roots only from an installation admin."""
+    if data_roots:
+        authorize(ctx, permissions.TENANT_ROOTS)
+    tenant = tenancy.create_tenant(
+        ctx.session,
+        name=name,
+        actor=ctx.actor,
+        monthly_budget=monthly_budget,
+        hourly_budget=hourly_budget,
+    )
+    added = [
+        roots.add_root(ctx.session, tenant, path, actor=ctx.actor, host=ctx.host)
+        for path in data_roots
+    ]
+    return {**tenant.public(), "data_roots": [r.path for r in added]}
+
+
+def add_root(ctx: Context, tenant: Tenant, path: str) -> dict[str, Any]:
+    authorize(ctx, permissions.TENANT_ROOTS)
+    row = roots.add_root(ctx.session, tenant, path, actor=ctx.actor, host=ctx.host)
+    return {"tenant": tenant.name, **row.public(), "this_host": True}
+
+
+def remove_root(ctx: Context, tenant: Tenant, path: str, *, host: str | None) -> dict[str, Any]:
+    authorize(ctx, permissions.TENANT_ROOTS)
+    row = roots.remove_root(ctx.session, tenant, path, actor=ctx.actor, host_id=host or ctx.host.id)
+    return {"tenant": tenant.name, **row.public(), "this_host": row.host_id == ctx.host.id}
+
+
+def list_roots(
+    ctx: Context, tenant: Tenant | None, *, include_removed: bool = False
+) -> list[dict[str, Any]]:
+    authorize(ctx, permissions.TENANT_ROOTS)
+    return roots.list_roots(
+        ctx.session, actor=ctx.actor, host=ctx.host, tenant=tenant, include_removed=include_removed
+    )

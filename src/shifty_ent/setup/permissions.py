@@ -17,6 +17,9 @@ USER_REMOVE = declare("user.remove", ("admin",), "Revoke every role of a user in
 ADMIN_CHANGE = declare(
     "installation.admin", (INSTALLATION_ADMIN,), "Name or revoke installation administrators."
 )
+TENANT_ROOTS = declare(
+    "tenant.roots", (INSTALLATION_ADMIN,), "Assign, withdraw and list tenants' data roots."
+)
 TENANT_LIST_ALL = declare(
     "tenant.list_all", (INSTALLATION_ADMIN,), "See every tenant of the installation."
 )
@@ -28,6 +31,10 @@ COMMANDS: dict[str, Permission | None] = {
     "db current": None,
     "db check": None,
     "tenant create": None,
+    "tenant create --data-root": TENANT_ROOTS,
+    "tenant root add": TENANT_ROOTS,
+    "tenant root remove": TENANT_ROOTS,
+    "tenant root list": TENANT_ROOTS,
     "tenant list": None,
     "tenant list --all": TENANT_LIST_ALL,
     "admin list": None,

@@ -49,7 +49,7 @@ down_revision: str | Sequence[str] | None = (
     "0004_arcade",
     "0006_report",
     "0007_model_listing",
-    "0008_identity",
+    "0009_tenant_roots",
 )
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
