@@ -26,6 +26,7 @@ NEEDS_STATE = {"model train cancel --force": "needs admin only when the job is r
 ARGS = {
     "arcade mission create": ["--type", "label_test_output", "--payload", "{}"],
     "model train run": ["--next"],
+    "tenant create --data-root": [".", "newtenant"],
 }
 
 

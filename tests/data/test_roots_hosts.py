@@ -314,8 +314,8 @@ def test_concurrent_root_additions_cannot_overlap(
     import threading
     import time
 
-    from shifty_ent.core import roots
     from shifty_ent.core.errors import Refused
+    from shifty_ent.data import roots
 
     cli.ok("tenant", "create", "beta")
     outer, inner = _dir(tmp_path / "x"), _dir(tmp_path / "x" / "y")

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def dataset_dir(ctx: Context, name: str) -> Path:
-    from shifty_ent.core.roots import paths_on
+    from shifty_ent.data.roots import paths_on
 
     roots = paths_on(ctx.session, ctx.tenant_id, ctx.host.id)
     if roots:

@@ -74,7 +74,7 @@ def create_tenant(
     hourly_budget: str | Decimal | None = None,
 ) -> Tenant:
     """A new tenant with ``actor`` as its first admin. Data roots are given separately, by an
-    installation administrator (:func:`shifty_ent.core.roots.add_root`)."""
+    installation administrator (:func:`shifty_ent.data.roots.add_root`)."""
     name = validate_name(name, "tenant name")
     if session.scalars(select(Tenant).where(Tenant.name == name)).first():
         raise Conflict(f"tenant {name!r} already exists")

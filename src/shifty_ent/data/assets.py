@@ -273,7 +273,7 @@ def register_asset(
 def refuse_foreign_root(ctx: Context, path: Path, what: str) -> None:
     """Refuse (exit 4) a local path inside another tenant's data root on this host: that
     directory's files are the other tenant's, whatever the spelling (symlinks resolved too)."""
-    from shifty_ent.core import roots
+    from shifty_ent.data import roots
 
     for form in {os.path.abspath(path), os.path.realpath(path)}:
         owner = roots.owner_of(ctx.session, ctx.host.id, form)
@@ -285,7 +285,7 @@ def _claimable(ctx: Context, loc: Location, key: str) -> None:
     """One location is a live asset of one tenant, once. Checked here for a clear message (under
     the roots lock, so a concurrent root assignment cannot slip in between); the unique index
     ``uq_data_assets_live_location`` is the database's own guarantee against a race."""
-    from shifty_ent.core import roots
+    from shifty_ent.data import roots
 
     if loc.scheme == "file" and loc.path is not None:
         roots.lock(ctx.session)

@@ -28,7 +28,6 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import select
 
 from shifty_ent.core import hosts
-from shifty_ent.core import roots as tenant_roots
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import (
@@ -41,6 +40,7 @@ from shifty_ent.core.errors import (
 from shifty_ent.core.identity import same_person
 from shifty_ent.core.ids import resolve
 from shifty_ent.data import erasure, pathsafety, permissions, vault
+from shifty_ent.data import roots as tenant_roots
 from shifty_ent.data.assets import CLASSIFIED, get_asset
 from shifty_ent.data.certificates import issue
 from shifty_ent.data.overwrite import VerificationFailed

@@ -16,6 +16,7 @@ from shifty_ent.core import hosts
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.data import permissions
+from shifty_ent.data.due import due_query
 from shifty_ent.data.tables import WAITING, Asset, DeletionItem, DeletionJob, Workspace
 
 ANY_HOST = "any host"
@@ -32,7 +33,6 @@ COLUMNS = (
 
 def owed_items(ctx: Context, now: datetime) -> list[dict[str, Any]]:
     """Every piece of work due for the tenant, each naming the host that must do it."""
-    from shifty_ent.data.sweep import due_query
 
     cols = (Asset.id, Asset.name, Asset.location, Asset.expires_at, Asset.host_id)
     out: list[dict[str, Any]] = []

@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from shifty_ent.core import roots as tenant_roots
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
 from shifty_ent.data import pathsafety, permissions
+from shifty_ent.data import roots as tenant_roots
 from shifty_ent.data.archive import extract_archive
 from shifty_ent.data.assets import get_asset, measure_local, validate_text
 

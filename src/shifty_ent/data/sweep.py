@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, exists, or_, select, type_coerce
+from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from shifty_ent.core import hosts
@@ -23,6 +23,7 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, ShiftyError
 from shifty_ent.data import notify, permissions
+from shifty_ent.data.due import due_query
 from shifty_ent.data.tables import (
     WAITING,
     Asset,
@@ -57,10 +58,6 @@ def _as_uuid(value: Any) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-# raw id columns: no per-row UUID conversion in the selection phase
-DUE_COLUMNS = (type_coerce(Asset.id, String), type_coerce(RetentionPolicy.id, String))
-
-
 def select_due(ctx: Context, now: datetime) -> list[Due]:
     """Expired, unheld, unclaimed assets under an auto-delete policy.
 
@@ -79,29 +76,6 @@ def due_statement(tenant_id: uuid.UUID, now: datetime, host_id: str | None = Non
     if host_id is not None:
         stmt = stmt.where(or_(Asset.host_id.is_(None), Asset.host_id == host_id))  # type: ignore[union-attr]
     return stmt
-
-
-def due_query(tenant_id: uuid.UUID, now: datetime, *columns: Any) -> Any:
-    return (
-        select(*(columns or DUE_COLUMNS))
-        .join(
-            RetentionPolicy,
-            and_(
-                RetentionPolicy.id == Asset.policy_id,
-                RetentionPolicy.tenant_id == Asset.tenant_id,
-            ),
-        )
-        .where(
-            Asset.tenant_id == tenant_id,
-            Asset.status == "active",
-            Asset.expires_at <= now,  # type: ignore[operator]
-            Asset.legal_hold == False,  # noqa: E712
-            Asset.open_job_id.is_(None),  # type: ignore[union-attr]
-            Asset.type != "workspace",
-            RetentionPolicy.auto_delete == True,  # noqa: E712
-        )
-        .order_by(Asset.expires_at)
-    )
 
 
 def _expired_held(ctx: Context, now: datetime) -> list[Asset]:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shifty_ent.core import installation, roots, tenancy
+from shifty_ent.core import installation, tenancy
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput
 from shifty_ent.core.tables import Tenant, TenantUser
+from shifty_ent.data import roots
 from shifty_ent.setup import permissions
 
 
