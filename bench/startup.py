@@ -95,18 +95,18 @@ def _count(url: str, argv: tuple[str, ...]) -> int:
     def count(_conn: object, _cur: object, statement: str, *_: object) -> None:
         seen.append(statement)
 
+    import contextlib
+    import io
+
     command = get_command(app)
     args = ["--db", url, "-o", "json", *argv]
-    command.main(args=args, prog_name="shifty-ent", standalone_mode=False)  # warm
-    event.listen(Engine, "before_cursor_execute", count)
-    try:
-        import contextlib
-        import io
-
-        with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()):
+        command.main(args=args, prog_name="shifty-ent", standalone_mode=False)  # warm
+        event.listen(Engine, "before_cursor_execute", count)
+        try:
             command.main(args=args, prog_name="shifty-ent", standalone_mode=False)
-    finally:
-        event.remove(Engine, "before_cursor_execute", count)
+        finally:
+            event.remove(Engine, "before_cursor_execute", count)
     return len(seen)
 
 
@@ -127,16 +127,20 @@ def statements(sqlite_file: Path) -> None:
             conn.execute(f'CREATE DATABASE "{scratch}"')
         base = pg.rsplit("/", 1)[0]
         urls["postgresql"] = f"{base}/{scratch}"
+        import contextlib
+        import io
+
         from typer.main import get_command
 
         from shifty_ent.cli import app
 
         for argv in (("init",), ("tenant", "create", "bench")):
-            get_command(app).main(
-                args=["--db", urls["postgresql"], "-o", "json", *argv],
-                prog_name="shifty-ent",
-                standalone_mode=False,
-            )
+            with contextlib.redirect_stdout(io.StringIO()):
+                get_command(app).main(
+                    args=["--db", urls["postgresql"], "-o", "json", *argv],
+                    prog_name="shifty-ent",
+                    standalone_mode=False,
+                )
     try:
         for name, url in urls.items():
             for argv in COMMANDS:

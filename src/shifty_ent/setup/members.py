@@ -11,7 +11,6 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput
 from shifty_ent.core.tables import Tenant, TenantUser
-from shifty_ent.data import roots
 from shifty_ent.setup import permissions
 
 
@@ -83,6 +82,8 @@ def create_tenant(
     data_roots: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A new tenant whose first admin is the caller; roots only from an installation admin."""
+    from shifty_ent.data import roots
+
     if data_roots:
         authorize(ctx, permissions.TENANT_ROOTS)
     tenant = tenancy.create_tenant(
@@ -100,12 +101,16 @@ def create_tenant(
 
 
 def add_root(ctx: Context, tenant: Tenant, path: str) -> dict[str, Any]:
+    from shifty_ent.data import roots
+
     authorize(ctx, permissions.TENANT_ROOTS)
     row = roots.add_root(ctx.session, tenant, path, actor=ctx.actor, host=ctx.host)
     return {"tenant": tenant.name, **row.public(), "this_host": True}
 
 
 def remove_root(ctx: Context, tenant: Tenant, path: str, *, host: str | None) -> dict[str, Any]:
+    from shifty_ent.data import roots
+
     authorize(ctx, permissions.TENANT_ROOTS)
     row = roots.remove_root(ctx.session, tenant, path, actor=ctx.actor, host_id=host or ctx.host.id)
     return {"tenant": tenant.name, **row.public(), "this_host": row.host_id == ctx.host.id}
@@ -114,6 +119,8 @@ def remove_root(ctx: Context, tenant: Tenant, path: str, *, host: str | None) ->
 def list_roots(
     ctx: Context, tenant: Tenant | None, *, include_removed: bool = False
 ) -> list[dict[str, Any]]:
+    from shifty_ent.data import roots
+
     authorize(ctx, permissions.TENANT_ROOTS)
     return roots.list_roots(
         ctx.session, actor=ctx.actor, host=ctx.host, tenant=tenant, include_removed=include_removed
