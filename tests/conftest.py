@@ -44,6 +44,17 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(autouse=True)
+def retry_waits() -> Iterator[list[float]]:
+    """Retries never sleep in tests: :func:`shifty_ent.core.retry.testing` records each wait the
+    policy chose instead (this list), so a test can assert on them. A command a test starts in a
+    child process waits for real."""
+    from shifty_ent.core import retry
+
+    with retry.testing() as waits:
+        yield waits
+
+
 # ---------------------------------------------------------------- databases
 
 

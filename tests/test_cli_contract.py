@@ -598,7 +598,6 @@ def test_json_instance(cli: Any, tenant: Any, monkeypatch: pytest.MonkeyPatch) -
     with FakeVast() as vast:
         monkeypatch.setenv("VASTAI_URL", vast.url)
         monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_BACKOFF", "0.01")
         monkeypatch.setenv("VASTAI_TIMEOUT", "5")
         vast.add_offer(1, dph_base=0.40)
         inst = cli.ok("gpu", "provision", "--type", "RTX_4090", "--max-price", "0.60",

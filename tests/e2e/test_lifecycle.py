@@ -81,7 +81,6 @@ def fakes(monkeypatch):
     with vast, FakeHub([repo]) as hub:
         monkeypatch.setenv("VASTAI_URL", vast.url)
         monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_BACKOFF", "0.01")
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         yield vast, hub
 

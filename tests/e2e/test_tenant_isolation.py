@@ -310,7 +310,6 @@ def test_random_operations_never_cross_tenants(cli, db_url, tmp_path, monkeypatc
     with vast, FakeHub([repo]) as hub:
         monkeypatch.setenv("VASTAI_URL", vast.url)
         monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_BACKOFF", "0.01")
         monkeypatch.setenv("HF_ENDPOINT", hub.url)
         monkeypatch.setenv("SHIFTY_NOW", T0.isoformat())
         for i in range(1, 40):

@@ -10,7 +10,8 @@ progression ``loading -> running`` and billing while running (GPU) or existing (
 back per instance from ``GET /api/v0/charges/`` (required ``select_filters`` day range, ``gpu``,
 ``disk`` and bandwidth items, pages of up to 500).
 
-Fault injection: :meth:`FakeVast.fail_next` queues 500/429 answers (with ``Retry-After``), a
+Fault injection: :meth:`FakeVast.fail_next` queues 500/429 answers (with ``Retry-After`` as
+seconds or as an HTTP-date), a
 create whose response is lost after the machine was rented (``drop_after``), offers taken between
 search and rent (:attr:`take_on_search`), instances that go offline or disappear.
 """
@@ -48,6 +49,14 @@ class Fault:
     kind: str  # "500" | "429" | "drop" | "drop_after" | "502"
     retry_after: str | None = None
     times: int = 1
+    retry_in: float | None = None  # sent as an HTTP-date this many seconds after the answer
+
+    def headers(self) -> dict[str, str]:
+        if self.retry_in is not None:
+            from email.utils import formatdate
+
+            return {"Retry-After": formatdate(time.time() + self.retry_in, usegmt=True)}
+        return {"Retry-After": self.retry_after} if self.retry_after is not None else {}
 
 
 @dataclass
@@ -176,10 +185,13 @@ class FakeVast:
         kind: str,
         *,
         retry_after: str | None = None,
+        retry_in: float | None = None,
         times: int = 1,
     ) -> None:
+        """Answer the next ``times`` matching calls with fault ``kind``; ``retry_after`` is sent
+        as is, ``retry_in`` as the HTTP-date that many seconds ahead (RFC 9110's other form)."""
         with self._lock:
-            self.faults.append(Fault(method, path_re, kind, retry_after, times))
+            self.faults.append(Fault(method, path_re, kind, retry_after, times, retry_in))
 
     def set_status(self, instance_id: int, actual: str, *, intended: str | None = None) -> None:
         with self._lock:
@@ -343,9 +355,11 @@ class FakeVast:
             return Response(301, None, headers={"Location": req.path + "/"})
         fault = self._take_fault(req)
         if fault is not None and fault.kind in ("500", "502", "503"):
-            return err(int(fault.kind), None, "Internal Server Error")
+            failed = err(int(fault.kind), None, "Internal Server Error")
+            failed.headers.update(fault.headers())
+            return failed
         if fault is not None and fault.kind == "429":
-            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            headers = fault.headers()
             return Response(
                 429,
                 {

@@ -22,7 +22,6 @@ def vast(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVast]:
     with fake:
         monkeypatch.setenv("VASTAI_URL", fake.url)
         monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_BACKOFF", "0.01")
         monkeypatch.setenv("VASTAI_TIMEOUT", "5")
         yield fake
 

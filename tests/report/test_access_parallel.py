@@ -144,8 +144,9 @@ def test_a_failing_worker_fails_the_report_cleanly(
     _seed(make_context, 12)
     start = access_audit._start_part
 
-    def broken(url, tenant_id, period, fmt, after, upto, spool):
-        return start(url, tenant_id, period, fmt, after, upto, str(tmp_path / "gone" / "part"))
+    def broken(pool, url, tenant_id, period, fmt, after, upto, spool):
+        gone = str(tmp_path / "gone" / "part")
+        return start(pool, url, tenant_id, period, fmt, after, upto, gone)
 
     monkeypatch.setattr(access_audit, "_start_part", broken)
     out = tmp_path / "access.json"

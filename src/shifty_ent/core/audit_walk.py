@@ -21,47 +21,25 @@ report walk the chain here.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from json.encoder import encode_basestring
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shifty_ent.core.canonical import canonical_json, compact_encoder, sha256_hex
+from shifty_ent.core.canonical import canonical_json, compact_json, sha256_hex
 from shifty_ent.core.tables import AuditHead
 
 PAGE = 10000
 
 
-def _json_loader() -> Any:
-    from json.scanner import c_make_scanner  # type: ignore[attr-defined]
-
-    if c_make_scanner is None:  # pragma: no cover
-        return json.loads
-    scan = c_make_scanner(json.JSONDecoder())
-
-    def load(text: str | bytes) -> Any:
-        if isinstance(text, bytes):
-            text = text.decode()
-        value, end = scan(text, 0)
-        if end != len(text) and text[end:].strip():
-            return json.loads(text)  # trailing data: let the full parser report it
-        return value
-
-    return load
-
-
-_details_json = compact_encoder(sort_keys=True)
-_load = _json_loader()
 _sha = hashlib.sha256
-_BODY = (
-    '{"action":%s,"actor":%s,"at":"%s","chain":"%s","details":%s,"prev_hash":"%s","seq":%d,'
-    '"target_id":%s,"target_type":%s}'
-)
+_dumps = orjson.dumps
+_Fragment = orjson.Fragment
+_load = orjson.loads
 
 GENESIS = "0" * 64
 
@@ -81,25 +59,26 @@ def fast_hash(
     target_id: str | None,
     target_type: str | None,
 ) -> str:
-    """SHA-256 of the event body in the C encoder's compact sorted form (RFC 8785 for every
-    event whose details text is in that form and holds no floats)."""
-    body = _BODY % (
-        encode_basestring(action),
-        encode_basestring(actor),
-        at_iso,
-        chain,
-        details,
-        prev_hash,
-        seq,
-        "null" if target_id is None else encode_basestring(target_id),
-        "null" if target_type is None else encode_basestring(target_type),
-    )
-    return _sha(body.encode()).hexdigest()  # type: ignore[no-any-return]
+    """SHA-256 of the event body in compact form with its keys in sorted order, the stored details
+    text inlined as is (RFC 8785 for every event whose details text is in that form and holds no
+    floats). orjson escapes strings exactly as RFC 8785 does."""
+    body = {
+        "action": action,
+        "actor": actor,
+        "at": at_iso,
+        "chain": chain,
+        "details": _Fragment(details),
+        "prev_hash": prev_hash,
+        "seq": seq,
+        "target_id": target_id,
+        "target_type": target_type,
+    }
+    return _sha(_dumps(body)).hexdigest()
 
 
 def load_details(text: str) -> dict[str, Any]:
     """The details of an :data:`Event` as a dict."""
-    return _load(text) if text else {}  # type: ignore[no-any-return]
+    return orjson.loads(text) if text else {}  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -248,7 +227,7 @@ def _normalised(dbapi: Any, chain: str, row: Any) -> Event:
     elif at.__class__ is not str:
         at = iso_utc(at)
     if det.__class__ is not str:
-        det = _details_json(_plain(det))
+        det = compact_json(_plain(det))
     return (seq, at, actor, action, ttype, tid, det, prev_hash, digest)
 
 
@@ -302,11 +281,11 @@ def _recheck(
 ) -> str:
     """Tries 2 and 3 for an event whose stored details text did not hash to its digest; returns
     the details text to hand on (the fast canonical one when that verifies)."""
-    fast = _details_json(details)
+    fast = compact_json(details)
     if fast != stored and (
         fast_hash(action, actor, at_iso, chain, fast, prev_hash, seq, tid, ttype) == digest
     ):
-        return fast  # type: ignore[no-any-return]
+        return fast
     status.fallback_hashes += 1
     canonical = event_hash(
         chain=chain,

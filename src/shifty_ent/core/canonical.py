@@ -13,10 +13,10 @@ import json
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any
 
+import orjson
 import rfc8785
 
 from shifty_ent.core.money import money_str
@@ -64,26 +64,7 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def compact_encoder(*, sort_keys: bool, default: Any = None) -> Any:
-    """A reusable C JSON encoder (``JSONEncoder.encode`` rebuilds one on every call)."""
-    from json.encoder import c_make_encoder  # type: ignore[attr-defined]
-
-    if c_make_encoder is None:  # pragma: no cover - CPython always has it
-        enc = json.JSONEncoder(
-            ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys, default=default
-        )
-        return enc.encode
-    fallback = default or json.JSONEncoder().default
-    make = c_make_encoder(None, fallback, encode_basestring, None, ":", ",", sort_keys, False, True)
-
-    def encode(obj: Any) -> str:
-        return "".join(make(obj, 0))
-
-    return encode
-
-
-_sorted_json = compact_encoder(sort_keys=True)
-_unsorted_json = compact_encoder(sort_keys=False)
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def compact_json(value: Any) -> str:
@@ -91,6 +72,9 @@ def compact_json(value: Any) -> str:
     floats) the RFC 8785 text of audit details, so the chain check can hash stored text as is.
     Keys that cannot be sorted together (ints beside strings) keep their order."""
     try:
-        return _sorted_json(value)  # type: ignore[no-any-return]
-    except TypeError:
-        return _unsorted_json(value)  # type: ignore[no-any-return]
+        return orjson.dumps(value, option=_SORTED).decode()
+    except TypeError:  # what orjson refuses (non-string keys, integers beyond 64 bits)
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        except TypeError:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from shifty_ent.core import ids
+from shifty_ent.core import ids, retry
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.clock import parse_instant
 from shifty_ent.core.context import Context
@@ -879,13 +879,24 @@ def terminate_instance(
     return inst
 
 
+class _StillListed(Exception):
+    pass
+
+
 def _verify_gone(api: VastClient, provider_id: str, tries: int = 5) -> bool:
-    for attempt in range(tries):
+    """Poll until vast.ai stops listing the instance, waiting as every retry does (jittered
+    backoff, about 3 s over 5 looks in all)."""
+
+    def look(_n: int) -> bool:
         seen = api.get_instance(provider_id)
         if seen is None or seen.cur_state == "unloaded":
             return True
-        time.sleep(min(0.2 * (2**attempt), 2.0))
-    return False
+        raise retry.TryAgain(_StillListed())
+
+    try:
+        return retry.call(look, retry.Policy(attempts=tries, base=0.4, max_wait=4.0))
+    except _StillListed:
+        return False
 
 
 # ------------------------------------------------------------------------------ costs

@@ -2,12 +2,13 @@
 
 - Canonical paths with trailing slashes; ``Authorization: Bearer <key>`` (never ``?api_key=``);
   JSON bodies with ``Content-Type: application/json``; a timeout on every call.
-- Reads, searches and destroys are retried on connection errors, timeouts, 5xx and 429 with
-  exponential backoff and full jitter, waiting at least ``Retry-After`` when the server sends it.
-  A daily ``search_quota_exceeded`` is not retried.
+- Reads, searches and destroys are retried under the one policy of :mod:`shifty_ent.core.retry`
+  (connection errors, timeouts, 408, 429, 5xx; exponential backoff with full jitter, at least
+  ``Retry-After`` in either form). A daily ``search_quota_exceeded`` is not retried.
 - A create (``PUT /api/v0/asks/{id}/``) is never retried blindly: only when the request provably
-  was not processed (connection refused, 429). Any other failure raises :class:`AmbiguousCreate`
-  so the caller looks for the instance by label before renting again.
+  was not processed (connection refused, 429). Any other failure (timeout, lost answer, 408, 5xx)
+  raises :class:`AmbiguousCreate` so the caller looks for the instance by label before renting
+  again.
 - The API key never appears in a message: every error text goes through :meth:`VastClient.scrub`.
 """
 
@@ -15,20 +16,20 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import httpx
 
+from shifty_ent.core import retry
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
 
 USER_AGENT = "shifty-ent"
 LIST_PAGE_LIMIT = 25  # the v1 list's maximum
 CHARGES_PAGE_LIMIT = 500  # the charges endpoint's maximum
+BACKOFF = 0.5  # seconds: the first retry waits up to this, each later one up to twice as long
 MAX_RETRY_AFTER = 60.0  # a longer wait than this fails instead of blocking a command
 
 
@@ -209,8 +210,6 @@ class VastClient:
         *,
         timeout: float | None = None,
         max_retries: int | None = None,
-        backoff: float | None = None,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = api_key or ""
@@ -218,8 +217,6 @@ class VastClient:
         self.max_retries = int(
             max_retries if max_retries is not None else _env_float("VASTAI_MAX_RETRIES", 4)
         )
-        self.backoff = backoff if backoff is not None else _env_float("VASTAI_BACKOFF", 0.5)
-        self.sleep = sleep
         self.request_count = 0
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if self._key:
@@ -251,27 +248,6 @@ class VastClient:
     def _require_key(self) -> None:
         if not self._key:
             raise InvalidInput("no vast.ai API key: set VASTAI_API_KEY")
-
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        # full jitter: uniform(0, base * 2**attempt), never less than Retry-After
-        jittered = random.uniform(0, self.backoff * (2**attempt))
-        return max(jittered, retry_after or 0.0)
-
-    @staticmethod
-    def _retry_after(resp: httpx.Response) -> float | None:
-        value = resp.headers.get("Retry-After")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
-        except ValueError:
-            from email.utils import parsedate_to_datetime
-
-            try:
-                when = parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                return None
-            return max(0.0, when.timestamp() - time.time())
 
     def _error(self, method: str, path: str, resp: httpx.Response) -> VastError | VastRefused:
         code, msg = _error_fields(resp)
@@ -313,57 +289,19 @@ class VastClient:
         if body is not None:
             kwargs["content"] = json.dumps(body).encode()
             kwargs["headers"] = {"Content-Type": "application/json"}
-        attempt = 0
-        while True:
+        policy = retry.Policy(
+            attempts=self.max_retries + 1, base=BACKOFF, max_retry_after=MAX_RETRY_AFTER
+        )
+
+        def attempt(n: int) -> Any:
+            self.request_count += 1
             try:
-                self.request_count += 1
                 resp = self._http.request(method, path, **kwargs)
-            except httpx.ConnectError as exc:
-                # never connected: the request was not processed, safe to retry even a create
-                if attempt >= self.max_retries:
-                    raise VastError(
-                        self.scrub(f"vast.ai {method} {path} failed: cannot connect ({exc})")
-                    ) from None
-                self.sleep(self._delay(attempt, None))
-                attempt += 1
-                continue
             except httpx.HTTPError as exc:
-                detail = str(exc) or type(exc).__name__
-                if not idempotent:
-                    raise AmbiguousCreate(
-                        self.scrub(f"vast.ai {method} {path}: no answer ({detail})")
-                    ) from None
-                if attempt >= self.max_retries:
-                    raise VastError(
-                        self.scrub(
-                            f"vast.ai {method} {path} failed after {attempt + 1} tries: {detail}"
-                        )
-                    ) from None
-                self.sleep(self._delay(attempt, None))
-                attempt += 1
-                continue
+                raise self._no_answer(method, path, exc, n, idempotent) from None
             status = resp.status_code
-            if status == 429:
-                code, _ = _error_fields(resp)
-                wait = self._retry_after(resp)
-                if (
-                    code == "search_quota_exceeded"
-                    or attempt >= self.max_retries
-                    or (wait is not None and wait > MAX_RETRY_AFTER)
-                ):
-                    raise self._error(method, path, resp)
-                self.sleep(self._delay(attempt, wait))
-                attempt += 1
-                continue
-            if status >= 500:
-                if not idempotent:
-                    err = self._error(method, path, resp)
-                    raise AmbiguousCreate(err.message, status=status, code=err.code)
-                if attempt >= self.max_retries:
-                    raise self._error(method, path, resp)
-                self.sleep(self._delay(attempt, self._retry_after(resp)))
-                attempt += 1
-                continue
+            if retry.transient_status(status):
+                raise self._refusal(method, path, resp, idempotent)
             if status >= 400:
                 raise self._error(method, path, resp)
             if not resp.content:
@@ -374,6 +312,33 @@ class VastClient:
                 raise VastError(
                     f"vast.ai {method} {path}: answer is not JSON (HTTP {status})"
                 ) from None
+
+        return retry.call(attempt, policy)
+
+    def _no_answer(
+        self, method: str, path: str, exc: httpx.HTTPError, tries: int, idempotent: bool
+    ) -> Exception:
+        """A transport failure: another try, an ambiguous create, or a final error."""
+        if isinstance(exc, httpx.ConnectError):
+            # never connected: the request was not processed, safe to retry even a create
+            text = f"vast.ai {method} {path} failed: cannot connect ({exc})"
+            return retry.TryAgain(VastError(self.scrub(text)))
+        detail = str(exc) or type(exc).__name__
+        if not idempotent:
+            return AmbiguousCreate(self.scrub(f"vast.ai {method} {path}: no answer ({detail})"))
+        error = VastError(
+            self.scrub(f"vast.ai {method} {path} failed after {tries} tries: {detail}")
+        )
+        return retry.TryAgain(error) if retry.may_resend(True, error=exc) else error
+
+    def _refusal(self, method: str, path: str, resp: httpx.Response, idempotent: bool) -> Exception:
+        """A 429 or 5xx: another try (after ``Retry-After``), an ambiguous create, or final."""
+        err = self._error(method, path, resp)
+        if err.code == "search_quota_exceeded":  # a daily quota: waiting minutes will not help
+            return err
+        if not retry.may_resend(idempotent, status=resp.status_code):
+            return AmbiguousCreate(err.message, status=resp.status_code, code=err.code)
+        return retry.TryAgain(err, retry_after=retry.retry_after(resp.headers))
 
     # ------------------------------------------------------------------ offers
 

@@ -10,11 +10,12 @@ is a data asset of such a classification (looked up in batches, so memory stays 
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -233,8 +234,9 @@ class _Tally:
 
 # ------------------------------------------------------------------ parallel parts
 #
-# A million-event chain is split into contiguous parts walked by separate processes (each
-# verifies, classifies and renders its own part into a spool file), while this process walks
+# A million-event chain is split into contiguous parts walked by a ProcessPoolExecutor's worker
+# processes (each verifies, classifies and renders its own part into a spool file, and returns
+# its status and counts), while this process walks
 # the first part. Each part verifies every hash inside it; the joins are checked here (a part's
 # first link must be the previous part's last hash) and the last part ends on the head read in
 # the report's snapshot, so the parts together prove exactly what one walk would. Events up to
@@ -321,56 +323,36 @@ def _walk_part(
     return _Part(after, upto, status, tally, spool)
 
 
-_WORKER_BOOT = (
-    "import sys; sys.path.append(sys.argv[1]); "
-    "from shifty_ent.report.access_worker import main; sys.exit(main())"
-)
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Fresh interpreters (spawn), never forks: a forked child would share this process's open
+    database handles. They import the caller's main module without running it, as every
+    ``multiprocessing`` child does (the ``shifty-ent`` entry points are guarded)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
 
 
 def _start_part(
-    url: str, tenant_id: Any, period: Period, fmt: str, after: int, upto: int, spool: str
-) -> subprocess.Popen[bytes]:
-    import pickle
-    import sys
-
-    import shifty_ent
-
-    # the worker imports this very package, wherever it was loaded from: its directory goes at
-    # the end of the worker's path, so it cannot shadow anything the interpreter would find
-    root = str(Path(shifty_ent.__file__).resolve().parents[1])
-    proc = subprocess.Popen(
-        [sys.executable, "-c", _WORKER_BOOT, root],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    assert proc.stdin is not None
-    args = {
-        "url": url,
-        "tenant_id": str(tenant_id),
-        "period": period,
-        "fmt": fmt,
-        "after": after,
-        "upto": upto,
-        "spool": spool,
-    }
-    proc.stdin.write(pickle.dumps(args))  # (stdin, not argv: the URL may hold a password)
-    proc.stdin.close()
-    proc.stdin = None  # done with it; communicate() must not flush it again
-    return proc
+    pool: ProcessPoolExecutor,
+    url: str,
+    tenant_id: Any,
+    period: Period,
+    fmt: str,
+    after: int,
+    upto: int,
+    spool: str,
+) -> Future[_Part]:
+    # the arguments travel over the pool's pipe, never argv: the URL may hold a password
+    return pool.submit(_walk_part, url, str(tenant_id), period, fmt, after, upto, spool)
 
 
-def _finish_part(proc: subprocess.Popen[bytes]) -> _Part:
-    import pickle
-
-    out, err = proc.communicate()
-    if proc.returncode != 0:
+def _finish_part(future: Future[_Part]) -> _Part:
+    try:
+        return future.result()
+    except Exception as exc:  # the worker's own error, or BrokenProcessPool if it died
         from shifty_ent.core.errors import ShiftyError
 
-        lines = err.decode(errors="replace").strip().splitlines()
-        why = lines[-1] if lines else f"exit status {proc.returncode}"
-        raise ShiftyError(f"a worker checking part of the audit chain failed: {why}")
-    return pickle.loads(out)  # type: ignore[no-any-return]
+        lines = (str(exc) or type(exc).__name__).strip().splitlines() or [""]
+        why = f"{type(exc).__name__}: {lines[0]}"
+        raise ShiftyError(f"a worker checking part of the audit chain failed: {why}") from None
 
 
 def _walk_parallel(
@@ -390,17 +372,20 @@ def _walk_parallel(
     status = chain.ChainStatus(chain=audit.chain_of(tenant_id))
     tally = _Tally()
     spools: list[str] = []
-    procs: list[subprocess.Popen[bytes]] = []
+    pool = _pool(len(plan) - 1)
+    done = False
     try:
+        futures = []
         for after, upto in plan[1:]:
             fd, path = tempfile.mkstemp(prefix="shifty-report-part-")
             os.close(fd)
             spools.append(path)
-            procs.append(_start_part(url, tenant_id, period, doc.meta.format, after, upto, path))
+            fmt = doc.meta.format
+            futures.append(_start_part(pool, url, tenant_id, period, fmt, after, upto, path))
         first = chain.ChainStatus(chain=status.chain)
         tally.consume(_classified_events(session, tenant_id, period, first, upto=plan[0][1]), add)
         parts = [_Part(0, plan[0][1], first, tally, None)]
-        parts += [_finish_part(p) for p in procs]
+        parts += [_finish_part(f) for f in futures]
         status.head_seq, status.head_hash = first.head_seq, first.head_hash
         previous: str | None = chain.GENESIS
         for part in parts:
@@ -420,11 +405,12 @@ def _walk_parallel(
                 section.append_spool(part.spool, part.tally.rows)
         if status.ok and previous != status.head_hash:
             status.fail(status.head_seq, f"event {status.head_seq} is not the chain's head")
+        done = True
     finally:
-        for proc in procs:
-            if proc.poll() is None:  # interrupted or failed: stop the others
-                proc.kill()
-                proc.wait()
+        kill = getattr(pool, "kill_workers", None)  # Python 3.14+; before, running parts finish
+        if not done and kill is not None:  # interrupted or failed: stop the others
+            kill()
+        pool.shutdown(wait=True, cancel_futures=True)
         for path in spools:
             Path(path).unlink(missing_ok=True)
     return status, tally

@@ -16,16 +16,19 @@ import html
 import json
 import shutil
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from json.encoder import encode_basestring
 from typing import IO, Any
+
+import orjson
 
 from shifty_ent.core.types import money_str
 from shifty_ent.report.document import SIGNED_META_KEYS, Chart, Column, ReportBuilder, Section
 
 FORMATS = ("md", "html", "json", "csv")
+# orjson would write datetimes and dataclasses its own way; _default keeps one text for them
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def _default(value: Any) -> Any:
@@ -358,42 +361,22 @@ class HtmlRenderer(_Rows):
 # ---------------------------------------------------------------- JSON
 
 
-def _json_row_writer(
-    n: int, template: str, write: Callable[[str], Any], esc: Any, dumps: Any
-) -> Callable[[Sequence[Any]], None]:
-    """A writer for rows of ``n`` values, with the per-value choice written out for each
-    position (as :mod:`dataclasses` writes its methods): no list, tuple or comprehension per
-    row, which is most of what a generic loop costs on a million-row section. The generated
-    source holds only positions; the template and the functions are passed in."""
-    names = [f"v{i}" for i in range(n)]
-    cells = "".join(
-        f"esc({v}) if {v}.__class__ is str else {v} if {v}.__class__ is int "
-        f"else 'null' if {v} is None else dumps({v}),"
-        for v in names
-    )
-    unpack = f"    {', '.join(names)}, = values\n" if names else ""
-    source = f"def write(values):\n{unpack}    fh_write(template % ({cells}))\n"
-    scope: dict[str, Any] = {"template": template, "fh_write": write, "esc": esc, "dumps": dumps}
-    exec(source, scope)  # built from positions only, see above
-    return scope["write"]  # type: ignore[no-any-return]
-
-
 class JsonRenderer(_Rows):
     ext = "json"
 
     def values_writer(self, section: Section, fh: IO[str]) -> Any:
-        from shifty_ent.core.canonical import compact_encoder
+        # one object per row, keys in column order, encoded by orjson; values it does not know
+        # (Decimal, sets) and those whose text we choose ourselves (datetimes, dataclasses) go
+        # through _default. Every row starts with its separator (the first one is dropped when
+        # assembling), so spools written apart can simply be joined.
+        keys = tuple(c.key for c in section.columns)
+        dumps, write, default = orjson.dumps, fh.write, _default
 
-        dumps = compact_encoder(sort_keys=False, default=_default)
-        esc = encode_basestring
-        # one object per row, keys in column order; strings, ints and None (nearly every value)
-        # are formatted inline, anything else by the C encoder. Every row starts with its
-        # separator (the first one is dropped when assembling), so spools written apart can
-        # simply be joined.
-        template = ",\n{" + ",".join(esc(c.key).replace("%", "%%") + ":%s" for c in section.columns)
-        template += "}"
+        def write_row(values: Sequence[Any]) -> None:
+            row = dict(zip(keys, values, strict=True))
+            write(",\n" + dumps(row, default=default, option=_PASSTHROUGH).decode())
 
-        return _json_row_writer(len(section.columns), template, fh.write, esc, dumps)
+        return write_row
 
     def assemble(self, builder: ReportBuilder, out: IO[str]) -> None:
         def dump(value: Any) -> str:
