@@ -14,6 +14,7 @@ from typing import Any
 
 from shifty_ent.arcade.tables import Answer, Dataset, Mission, Profile
 from shifty_ent.core.context import Context
+from shifty_ent.core.views import view_of
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,7 @@ class MissionView:
 
     @classmethod
     def of(cls, mission: Mission) -> MissionView:
-        return cls(
-            id=mission.id,
-            type=mission.type,
-            status=mission.status,
-            subject_ref=mission.subject_ref,
-            settled_result=mission.settled_result,
-            contract=mission.public(),
-        )
+        return view_of(cls, mission, contract=mission.public())
 
 
 def create_mission(

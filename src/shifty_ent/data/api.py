@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from shifty_ent.core.views import view_of
 from shifty_ent.data.tables import (
     Asset,
     DeletionCertificate,
@@ -47,19 +48,7 @@ class AssetView:
 
     @classmethod
     def of(cls, asset: Asset) -> AssetView:
-        return cls(
-            id=asset.id,
-            tenant_id=asset.tenant_id,
-            name=asset.name,
-            type=asset.type,
-            classification=asset.classification,
-            location=asset.location,
-            scheme=asset.scheme,
-            status=asset.status,
-            size_bytes=asset.size_bytes,
-            sha256=asset.sha256,
-            legal_hold=asset.legal_hold,
-        )
+        return view_of(cls, asset)
 
 
 @dataclass(frozen=True)
@@ -76,15 +65,7 @@ class CertificateView:
 
     @classmethod
     def of(cls, cert: DeletionCertificate) -> CertificateView:
-        return cls(
-            id=cert.id,
-            job_id=cert.job_id,
-            document=cert.document,
-            signature=cert.signature,
-            key_fingerprint=cert.key_fingerprint,
-            public_key=cert.public_key,
-            document_sha256=cert.document_sha256,
-        )
+        return view_of(cls, cert)
 
 
 def register_asset(

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from shifty_ent.core.context import Context
+from shifty_ent.core.views import view_of
 from shifty_ent.gpu.budget import committed_per_hour, month_spend
 from shifty_ent.gpu.ledger import cost_rows as ledger_cost_rows
 from shifty_ent.gpu.ledger import q as round_micro
@@ -42,18 +43,7 @@ class InstanceView:
 
     @classmethod
     def of(cls, inst: GpuInstance) -> InstanceView:
-        return cls(
-            id=inst.id,
-            tenant_id=inst.tenant_id,
-            label=inst.label,
-            status=inst.status,
-            gpu_type=inst.gpu_type,
-            gpu_count=inst.gpu_count,
-            model_checkpoint=inst.model_checkpoint,
-            endpoint_url=inst.endpoint_url,
-            provider_instance_id=inst.provider_instance_id,
-            price_per_hour=inst.price_per_hour,
-        )
+        return view_of(cls, inst)
 
 
 def get_instance(ctx: Context, ref: str) -> InstanceView:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
+from shifty_ent.core.views import view_of
 from shifty_ent.model import permissions, versions
 from shifty_ent.model.tables import ModelVersion
 from shifty_ent.model.versions import subject_ref
@@ -34,15 +35,7 @@ class VersionView:
 
     @classmethod
     def of(cls, version: ModelVersion) -> VersionView:
-        return cls(
-            id=version.id,
-            name=version.name,
-            version=version.version,
-            source=version.source,
-            source_id=version.source_id,
-            pinned_revision=version.pinned_revision,
-            asset_id=version.asset_id,
-        )
+        return view_of(cls, version)
 
 
 def get_version(ctx: Context, ref: str) -> VersionView:
