@@ -3,7 +3,7 @@
 Fills a fresh SQLite store with ledger rows (default 200,000; ``--full`` for the issue's
 1,000,000), then times, for each ``--group-by`` (instance, day, type):
 
-- service: ``shifty_ent.gpu.service.cost_rows`` inside an open Context (what ``gpu costs`` runs,
+- service: ``shifty_ent.gpu.costs.cost_rows`` inside an open Context (what ``gpu costs`` runs,
   minus process start-up), Decimal money and all;
 - peer:    the same aggregate as one hand-written SQL statement on a raw ``sqlite3`` connection.
 
@@ -109,14 +109,14 @@ def fill(url: str, rows: int, instances: int) -> uuid.UUID:
 def time_service(url: str, group_by: str, repeat: int) -> tuple[float, int]:
     from shifty_ent.core.config import load_settings
     from shifty_ent.core.context import open_context
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu import costs
 
     settings = load_settings({"database_url": url, "tenant": "bench", "user": "bench"})
     times, n = [], 0
     for _ in range(repeat):
         with open_context(settings, roles=("auditor",)) as ctx:
             t0 = time.perf_counter()
-            rows = service.cost_rows(ctx, None, None, group_by)
+            rows = costs.cost_rows(ctx, None, None, group_by)
             times.append(time.perf_counter() - t0)
             n = len(rows)
     return statistics.median(times), n

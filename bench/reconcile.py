@@ -42,7 +42,7 @@ def main() -> None:
     from shifty_ent.core import store, tenancy
     from shifty_ent.core.config import load_settings
     from shifty_ent.core.context import open_context
-    from shifty_ent.gpu import reconcile, service
+    from shifty_ent.gpu import instances, reconcile
     from shifty_ent.gpu.tables import GpuInstance
     from shifty_ent.gpu.vastai import VastClient
 
@@ -60,7 +60,7 @@ def main() -> None:
             for _ in range(n):
                 local = uuid.uuid4()
                 pid = fake.add_foreign_instance(
-                    label=service.label_for(tenant.id, local), status="running"
+                    label=instances.label_for(tenant.id, local), status="running"
                 )
                 ids.append(pid)
                 session.add(
@@ -68,7 +68,7 @@ def main() -> None:
                         id=local,
                         tenant_id=tenant.id,
                         provider_instance_id=str(pid),
-                        label=service.label_for(tenant.id, local),
+                        label=instances.label_for(tenant.id, local),
                         gpu_type="RTX_4090",
                         status="running",
                         max_price_per_hour=Decimal(1),

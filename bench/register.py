@@ -53,11 +53,11 @@ def count_requests(tmp: Path) -> list[dict[str, object]]:
 
     def register(source: str, source_id: str, **env: str) -> None:
         os.environ.update(env)
-        from shifty_ent.model import registry
+        from shifty_ent.model import versions
 
         s = load_settings({"database_url": db, "user": "alice", "tenant": "bench"})
         with open_context(s) as ctx:
-            registry.register(ctx, name=f"m-{source}", source=source, source_id=source_id)
+            versions.register(ctx, name=f"m-{source}", source=source, source_id=source_id)
 
     files = {"config.json": b"{}", "model.safetensors": b"\0" * 4096, "README.md": b"# m\n"}
     with FakeHub([FakeRepo("acme/m", files, parameters={"F32": 1000})]) as hub:
@@ -211,14 +211,14 @@ def main() -> None:
         url = build_versions(db, args.versions)
         from shifty_ent.core.config import load_settings
         from shifty_ent.core.context import open_context
-        from shifty_ent.model import registry
+        from shifty_ent.model import listing
 
         settings = load_settings({"database_url": url, "user": "alice", "tenant": "bench"})
         with open_context(settings) as ctx:
             tenant_hex = ctx.tenant_id.hex
 
             def service() -> int:
-                return len(registry.list_versions(ctx))
+                return len(listing.list_versions(ctx))
 
             assert service() == args.versions
             conn = sqlite3.connect(db)

@@ -5,7 +5,9 @@ dependencies: they only move the cost to call time). The rules:
 
 - the kernel (``shifty_ent.core``) imports no group, no developer tooling and not the root CLI;
 - no cycles between modules;
-- only CLI modules import a group's ``cli.py``: services never reach up into a command layer.
+- only CLI modules import a group's ``cli.py``: services never reach up into a command layer;
+- a module of one group imports another group only as ``shifty_ent.<group>.api`` (its package
+  ``__init__`` is allowed too, as ``from shifty_ent.gpu import api`` names it, and imports nothing).
 
 Imports by string (``importlib.import_module``) are not seen: the root command's lazy group table,
 the store's table discovery and the report registry use them on purpose.
@@ -129,6 +131,8 @@ def test_the_walk_sees_lazy_and_relative_imports() -> None:
     """The checker is not vacuous: function-level imports are edges, and a cycle is found."""
     assert f"{PACKAGE}.core.errors" in graph()[f"{PACKAGE}.cli"]
     assert f"{PACKAGE}.core.store" in graph()[f"{PACKAGE}.setup.service"]
+    # lazy, inside a function: the cost report reads the gpu ledger through gpu's api
+    assert f"{PACKAGE}.gpu.api" in graph()[f"{PACKAGE}.report.costs"]
     toy = {"a": frozenset({"b"}), "b": frozenset({"c"}), "c": frozenset({"a"}), "d": frozenset()}
     assert list(strongly_connected(toy)) == [["a", "b", "c"]]
 
@@ -161,3 +165,40 @@ def test_services_do_not_import_a_group_cli() -> None:
         if _group_of(target) is not None and target.endswith(".cli")
     ]
     assert bad == [], "\n".join(bad)
+
+
+def _allowed_from_another_group(target: str) -> bool:
+    group = _group_of(target)
+    return target in (f"{PACKAGE}.{group}.api", f"{PACKAGE}.{group}")
+
+
+def test_groups_reach_each_other_only_through_their_api() -> None:
+    """``<group>/api.py`` is a group's whole surface for other groups, reports and the tour:
+    views and functions, plus the tables it re-exports for reports' SQL scans."""
+    bad = [
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        if (group := _group_of(name)) is not None
+        for target in sorted(targets)
+        if _group_of(target) not in (None, group) and not _allowed_from_another_group(target)
+    ]
+    assert bad == [], "import another group only through its api.py:\n" + "\n".join(bad)
+
+
+def test_group_packages_import_nothing() -> None:
+    """A group's ``__init__`` may be imported from anywhere (``from shifty_ent.gpu import api``),
+    so it must not carry imports of its own."""
+    bad = [
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        if _group_of(name) is not None and name.count(".") == 1
+        for target in sorted(targets)
+    ]
+    assert bad == [], "\n".join(bad)
+
+
+def test_the_api_rule_is_not_vacuous() -> None:
+    toy = f"{PACKAGE}.gpu.provision"
+    assert not _allowed_from_another_group(toy)
+    assert _allowed_from_another_group(f"{PACKAGE}.gpu.api")
+    assert f"{PACKAGE}.data.api" in graph()[f"{PACKAGE}.model.training"]

@@ -51,7 +51,7 @@ GROUPS: dict[str, tuple[str, str]] = {
         "Human-in-the-loop missions, XP and training datasets.",
     ),
     "report": ("shifty_ent.report.cli:app", "Signed compliance, cost and arcade reports; audit."),
-    "quickstart": ("shifty_ent.report.quickstart:app", "Guided tour on a sandbox tenant."),
+    "quickstart": ("shifty_ent.report.quickstart.cli:app", "Guided tour on a sandbox tenant."),
 }
 
 

@@ -206,12 +206,14 @@ def test_commands_without_a_role_check_none(cli, tenant, recorded):
 
 
 GPU_CALLS = {
-    "provision": lambda ctx, m: m["service"].provision(ctx, gpu_type="RTX_4090", max_price="1"),
-    "set_budget": lambda ctx, m: m["service"].set_budget(ctx, monthly="10", hourly=None),
-    "budget_status": lambda ctx, m: m["service"].budget_status(ctx),
-    "cost_rows": lambda ctx, m: m["service"].cost_rows(ctx),
-    "terminate": lambda ctx, m: m["service"].terminate(ctx, "x"),
-    "check_health": lambda ctx, m: m["service"].check_health(ctx, "x"),
+    "provision": lambda ctx, m: m["provision"].provision(
+        ctx, m["provision"].ProvisionRequest(gpu_type="RTX_4090", max_price="1")
+    ),
+    "set_budget": lambda ctx, m: m["budget"].set_budget(ctx, monthly="10", hourly=None),
+    "budget_status": lambda ctx, m: m["budget"].budget_status(ctx),
+    "cost_rows": lambda ctx, m: m["costs"].cost_rows(ctx),
+    "terminate": lambda ctx, m: m["terminate"].terminate(ctx, "x"),
+    "check_health": lambda ctx, m: m["health"].check_health(ctx, "x"),
     "charges": lambda ctx, m: m["charges"].charges(ctx),
     "reconcile": lambda ctx, m: m["reconcile"].reconcile(ctx),
     "autoscale.clear_rule": lambda ctx, m: m["autoscale"].clear_rule(ctx, "m"),
@@ -228,10 +230,27 @@ def test_gpu_services_refuse_a_labeler_without_the_cli(tenant, make_context, cal
     ``gpu/cli.py``, so quickstart, other groups and scripts skipped it.
     """
     from shifty_ent.core.errors import PermissionDenied
-    from shifty_ent.gpu import autoscale, charges, reconcile, service
+    from shifty_ent.gpu import (
+        autoscale,
+        budget,
+        charges,
+        costs,
+        health,
+        provision,
+        reconcile,
+        terminate,
+    )
 
-    modules = {"service": service, "charges": charges, "reconcile": reconcile}
-    modules["autoscale"] = autoscale
+    modules = {
+        "provision": provision,
+        "budget": budget,
+        "costs": costs,
+        "terminate": terminate,
+        "health": health,
+        "charges": charges,
+        "reconcile": reconcile,
+        "autoscale": autoscale,
+    }
     with make_context(tenant="acme", user="lars") as ctx, pytest.raises(PermissionDenied) as err:
         GPU_CALLS[call](ctx, modules)
     assert err.value.exit_code == 4

@@ -84,15 +84,15 @@ def test_no_endpoint_without_model(gpu, vast):
 
 def test_service_check_health_is_tenant_scoped(cli, make_context, gpu, vast, model_server):
     from shifty_ent.core.errors import NotFound
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu import health, instances
 
     inst = _running(gpu, vast, "org/model", model_server.port)
     cli.ok("tenant", "create", "beta", user="bob")
     with make_context(tenant="acme") as ctx:
-        obj = service.get_instance(ctx, inst["id"])
-        assert service.check_health(ctx, obj)["status"] == "healthy"
+        obj = instances.get_instance(ctx, inst["id"])
+        assert health.check_health(ctx, obj)["status"] == "healthy"
     with make_context(tenant="beta", user="bob") as ctx, pytest.raises(NotFound):
-        service.check_health(ctx, inst["id"])
+        health.check_health(ctx, inst["id"])
 
 
 class SlowEndpoint:

@@ -76,14 +76,14 @@ def test_status_shows_cost_to_date_including_unaccrued(gpu, vast, rented, at):
 def test_accrual_is_claimed_once(make_context, gpu, vast, rented):
     from datetime import UTC, datetime
 
-    from shifty_ent.gpu import ledger, service
+    from shifty_ent.gpu import instances, ledger
 
     when = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     with make_context(tenant="acme") as ctx:
-        a = service.get_instance(ctx, rented["id"])
+        a = instances.get_instance(ctx, rented["id"])
         first = ledger.accrue(ctx.session, a, when)
     with make_context(tenant="acme") as ctx:
-        b = service.get_instance(ctx, rented["id"])
+        b = instances.get_instance(ctx, rented["id"])
         from sqlalchemy.orm.attributes import set_committed_value
 
         # what another process read before the first accrual committed

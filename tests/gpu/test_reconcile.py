@@ -121,7 +121,7 @@ def test_orphans_reported_then_adopted(cli, gpu, vast, tenant):
 
 def test_lost_create_row_is_recovered_by_label(make_context, gpu, vast, tenant):
     """A crash after renting but before recording the id: reconcile finds it by label."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu import instances
     from shifty_ent.gpu.tables import GpuInstance
 
     with make_context(tenant="acme") as ctx:
@@ -129,13 +129,13 @@ def test_lost_create_row_is_recovered_by_label(make_context, gpu, vast, tenant):
         row = GpuInstance(
             id=iid,
             tenant_id=ctx.tenant_id,
-            label=service.label_for(ctx.tenant_id, iid),
+            label=instances.label_for(ctx.tenant_id, iid),
             gpu_type="RTX_4090",
             max_price_per_hour=1,
             created_by="alice",
         )
         ctx.session.add(row)
-    pid = vast.add_foreign_instance(label=service.label_for(uuid.UUID(tenant["id"]), iid))
+    pid = vast.add_foreign_instance(label=instances.label_for(uuid.UUID(tenant["id"]), iid))
     res = gpu("reconcile", tenant=None).json
     assert [r["provider_instance_id"] for r in res["recovered"]] == [pid]
     assert res["orphans"] == []

@@ -92,16 +92,16 @@ def test_tenant_b_cannot_see_or_terminate_a(cli, gpu, vast, inst):
 
 def test_service_get_instance_is_tenant_scoped(cli, make_context, gpu, vast, inst):
     from shifty_ent.core.errors import NotFound
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu import instances, terminate
 
     cli.ok("tenant", "create", "beta", user="bob")
     with make_context(tenant="beta", user="bob") as ctx, pytest.raises(NotFound):
-        service.get_instance(ctx, inst["id"])
+        instances.get_instance(ctx, inst["id"])
     with make_context(tenant="acme") as ctx:
-        got = service.get_instance(ctx, inst["label"])
+        got = instances.get_instance(ctx, inst["label"])
         assert str(got.id) == inst["id"]
         with pytest.raises(NotFound):
-            service.terminate(ctx, "ffffffff")
+            terminate.terminate(ctx, "ffffffff")
 
 
 def test_status_refresh_sees_running_then_gone(gpu, vast, inst):

@@ -63,7 +63,7 @@ def test_list_rows_match_show(
     """``model list`` builds its rows from the driver's values for speed: every field must read
     exactly as ``model show`` renders it (ids, times with offset, aliases, lineage), on both
     databases, at a whole second (SHIFTY_NOW) and with microseconds."""
-    from shifty_ent.model import registry
+    from shifty_ent.model import versions
     from shifty_ent.model.sources import Pin
 
     cli.ok("model", "alias", "set", "clf", "production", "2", tenant="acme")
@@ -82,7 +82,7 @@ def test_list_rows_match_show(
     )
     with make_context(tenant="acme") as ctx:
         pin = Pin("custom", "/ckpt/tuned", "sha256:" + "ab" * 32)
-        registry.add_version(ctx, name="tuned", pin=pin, lineage={"base": "clf:1", "steps": 3})
+        versions.add_version(ctx, name="tuned", pin=pin, lineage={"base": "clf:1", "steps": 3})
     listed = cli.ok("model", "list", tenant="acme")
     assert [r["name"] for r in listed] == ["clf", "clf", "clf", "other", "tuned"]
     for row in listed:
@@ -316,11 +316,11 @@ def test_sqlite_listing_reads_id_and_time_text_from_its_index(
     (PostgreSQL hands back UUIDs and times as values and has no such index.)"""
     from sqlalchemy.dialects import sqlite
 
-    from shifty_ent.model import registry
+    from shifty_ent.model import listing
 
     cli.ok("model", "alias", "set", "clf", "prod", "2", tenant="acme")
     with make_context(tenant="acme") as ctx:
-        stmt = registry._list_query(
+        stmt = listing._list_query(
             ctx,
             name=flags.get("name"),
             source=None,
@@ -336,7 +336,7 @@ def test_sqlite_listing_reads_id_and_time_text_from_its_index(
         conn = ctx.session.connection()
         plan = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), params).all()
         ops = conn.exec_driver_sql("EXPLAIN " + str(compiled), params).all()
-        rows = registry.list_versions(ctx, **flags)
+        rows = listing.list_versions(ctx, **flags)
     assert rows and all(len(r["id"]) == 36 for r in rows)
     details = " | ".join(str(p[-1]) for p in plan)
     assert "ix_model_versions_listing" in details, details

@@ -414,11 +414,11 @@ def test_finetune_a_pinned_hugging_face_base(
 
 
 def test_ollama_pull_streams_progress(make_context: Any, tenant: Any, ollama_server: Any) -> None:
-    from shifty_ent.model import registry
+    from shifty_ent.model import versions
 
     seen: list[tuple[str, int | None, int | None]] = []
     with make_context(tenant="acme") as ctx:
-        v = registry.register(
+        v = versions.register(
             ctx,
             name="q",
             source="ollama",

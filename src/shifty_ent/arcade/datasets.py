@@ -130,7 +130,7 @@ def create_dataset(
         fd = os.open(card_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(card)
-        from shifty_ent.data.assets import register_asset
+        from shifty_ent.data.api import register_asset
 
         asset = register_asset(
             ctx,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import select
 
@@ -247,7 +247,20 @@ ENVELOPE = {
 EXPORT_KEYS = {*ENVELOPE, "certificate", "signature", "key_fingerprint", "public_key"}
 
 
-def export_document(cert: DeletionCertificate) -> dict[str, Any]:
+class SignedCertificate(Protocol):
+    """What an export needs: a stored row or the data API's ``CertificateView``."""
+
+    @property
+    def document(self) -> dict[str, Any]: ...
+    @property
+    def signature(self) -> str: ...
+    @property
+    def key_fingerprint(self) -> str: ...
+    @property
+    def public_key(self) -> str: ...
+
+
+def export_document(cert: SignedCertificate) -> dict[str, Any]:
     return {
         **ENVELOPE,
         "certificate": cert.document,

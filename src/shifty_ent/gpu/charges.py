@@ -25,7 +25,7 @@ from shifty_ent.core.clock import parse_instant
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput
 from shifty_ent.gpu import ledger, permissions
-from shifty_ent.gpu.service import cost_rows
+from shifty_ent.gpu.costs import cost_rows
 from shifty_ent.gpu.tables import GpuInstance
 from shifty_ent.gpu.vastai import client_from_settings
 

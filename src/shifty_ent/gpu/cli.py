@@ -79,10 +79,10 @@ def offers_cmd(
     limit: LimitOpt = 10,
 ) -> None:
     """Offers matching the request, cheapest total hourly price first. Role: any."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu.offers import search_offers
 
     with command() as ctx:
-        rows = service.search_offers(
+        rows = search_offers(
             ctx,
             gpu_type=gpu_type,
             count=count,
@@ -124,13 +124,12 @@ def provision_cmd(
     ] = 10.0,
 ) -> None:
     """Rent the cheapest offer within --max-price and the tenant's budgets. Role: operator."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu.provision import ProvisionRequest, provision
 
     with command() as ctx:
         progress = _progress() if wait and show_progress() else None
         try:
-            inst = service.provision(
-                ctx,
+            request = ProvisionRequest(
                 gpu_type=gpu_type,
                 max_price=max_price,
                 count=count,
@@ -143,6 +142,7 @@ def provision_cmd(
                 poll_interval=poll_interval,
                 on_progress=progress,
             )
+            inst = provision(ctx, request)
         finally:
             if progress is not None:
                 progress.close()
@@ -173,10 +173,10 @@ def status_cmd(
     refresh: Annotated[bool, typer.Option("--refresh", help="Ask vast.ai first.")] = False,
 ) -> None:
     """One instance with its cost to date. Role: any."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu.instances import instance_status
 
     with command() as ctx:
-        emit(service.instance_status(ctx, instance, refresh=refresh))
+        emit(instance_status(ctx, instance, refresh=refresh))
 
 
 @app.command("list")
@@ -188,10 +188,10 @@ def list_cmd(
     refresh: Annotated[bool, typer.Option("--refresh", help="Sync with vast.ai first.")] = False,
 ) -> None:
     """The tenant's instances with cost to date. Role: any."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu.instances import list_instances
 
     with command() as ctx:
-        emit(service.list_instances(ctx, state=state, refresh=refresh), columns=_cols())
+        emit(list_instances(ctx, state=state, refresh=refresh), columns=_cols())
 
 
 def _cols() -> tuple[str, ...] | None:
@@ -209,10 +209,10 @@ def costs_cmd(
     ] = "instance",
 ) -> None:
     """Spend from the cost ledger, summed in SQL. Role: admin, operator or auditor."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu.costs import cost_rows
 
     with command() as ctx:
-        emit(service.cost_rows(ctx, start, end, group_by))
+        emit(cost_rows(ctx, start, end, group_by))
 
 
 @app.command("charges")
@@ -231,7 +231,7 @@ def charges_cmd(start: StartOpt = None, end: EndOpt = None) -> None:
 @app.command("terminate")
 def terminate_cmd(instance: InstanceArg, yes: YesOpt = False) -> None:
     """Destroy on vast.ai, verify, close the ledger. Idempotent. Role: operator."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu.terminate import terminate
 
     with command() as ctx:
 
@@ -242,16 +242,16 @@ def terminate_cmd(instance: InstanceArg, yes: YesOpt = False) -> None:
                     yes=yes,
                 )
 
-        emit(service.terminate(ctx, instance, confirm=ask))
+        emit(terminate(ctx, instance, confirm=ask))
 
 
 @app.command("health")
 def health_cmd(instance: InstanceArg) -> None:
     """Probe the model endpoint on the instance now and store the result. Role: operator."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu.health import check_health
 
     with command() as ctx:
-        emit(service.check_health(ctx, instance))
+        emit(check_health(ctx, instance))
 
 
 @app.command("reconcile")
@@ -284,19 +284,19 @@ def budget_set(
     ] = None,
 ) -> None:
     """Set the tenant's GPU budgets (audited). Role: admin."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu.budget import set_budget
 
     with command() as ctx:
-        emit(service.set_budget(ctx, monthly=monthly, hourly=hourly))
+        emit(set_budget(ctx, monthly=monthly, hourly=hourly))
 
 
 @budget_app.command("show")
 def budget_show() -> None:
     """Budgets, month spend, burn rate and projection. Role: admin, operator or auditor."""
-    from shifty_ent.gpu import service
+    from shifty_ent.gpu.budget import budget_status
 
     with command() as ctx:
-        emit(service.budget_status(ctx))
+        emit(budget_status(ctx))
 
 
 @autoscale_app.command("set")

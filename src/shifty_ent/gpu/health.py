@@ -5,6 +5,7 @@ Ollama ``/api/tags`` (healthy only once the model is pulled). The probe talks to
 not to vast.ai; it runs outside any transaction (SQLite holds its write lock while one is open).
 ``probe_many`` probes several instances at once on a bounded thread pool, so a reconcile of many
 dead endpoints waits about one timeout per ``PROBE_WORKERS`` instances, not one per instance.
+``check_health`` is the ``gpu health`` service: probe one instance now and store the result.
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from typing import Any
 import httpx
 from sqlalchemy import update
 
+from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
+from shifty_ent.core.errors import NotFound
+from shifty_ent.gpu import permissions
+from shifty_ent.gpu.instances import get_instance
 from shifty_ent.gpu.serving import HEALTH_PATHS
 from shifty_ent.gpu.tables import RUNNING, GpuInstance
 
@@ -147,3 +152,21 @@ def store_health(
             actor=actor,
         )
     return inst
+
+
+def check_health(ctx: Context, instance_ref_or_obj: str | GpuInstance) -> dict[str, Any]:
+    """Probe the instance's model endpoint now, store the result, return it. Commits."""
+    authorize(ctx, permissions.HEALTH)
+    if isinstance(instance_ref_or_obj, GpuInstance):
+        inst = instance_ref_or_obj
+        if ctx.tenant is not None and inst.tenant_id != ctx.tenant_id:
+            raise NotFound(f"instance {inst.id} not found")
+    else:
+        inst = get_instance(ctx, instance_ref_or_obj)
+    ctx.session.commit()
+    result = probe(inst)
+    result["checked_at"] = ctx.now().isoformat()
+    result["endpoint_url"] = inst.endpoint_url
+    store_health(ctx, inst, result)
+    ctx.session.commit()
+    return {"instance_id": inst.id, **result}

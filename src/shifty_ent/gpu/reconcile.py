@@ -25,7 +25,11 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import ShiftyError
 from shifty_ent.core.tables import Tenant
-from shifty_ent.gpu import autoscale, catalog, health, ledger, permissions, service
+from shifty_ent.gpu import autoscale, catalog, health, ledger, permissions
+from shifty_ent.gpu.budget import budget_of
+from shifty_ent.gpu.instances import client, label_for, parse_label
+from shifty_ent.gpu.provision import ProvisionRequest, provision_for
+from shifty_ent.gpu.states import map_status, mark, normalise_util, observe
 from shifty_ent.gpu.tables import (
     COMMITTED_STATES,
     FAILED,
@@ -37,6 +41,7 @@ from shifty_ent.gpu.tables import (
     GpuAutoscaleRule,
     GpuInstance,
 )
+from shifty_ent.gpu.terminate import STALE_CLAIM_S, terminate_instance
 from shifty_ent.gpu.vastai import ProviderInstance
 
 LOST_CREATE_AFTER = timedelta(minutes=15)
@@ -106,7 +111,7 @@ def reconcile(ctx: Context, *, dry_run: bool = False, adopt: bool = False) -> Su
     summary = Summary(dry_run=dry_run)
     session = ctx.session
     session.commit()
-    api = service.client(ctx)
+    api = client(ctx)
     try:
         listing = list(api.iter_instances())
         summary.listed = len(listing)
@@ -155,10 +160,10 @@ def _sync_local(
             if inst.status == TERMINATING:
                 stale = (
                     inst.claimed_at is None
-                    or (now - inst.claimed_at).total_seconds() >= service.STALE_CLAIM_S
+                    or (now - inst.claimed_at).total_seconds() >= STALE_CLAIM_S
                 )
                 if stale and not dry_run:
-                    service.terminate_instance(ctx, inst, reason="retry", actor=ACTOR)
+                    terminate_instance(ctx, inst, reason="retry", actor=ACTOR)
                     summary.changed.append(_row(inst, TERMINATING, inst.status))
                 continue
             if seen is None:
@@ -166,7 +171,7 @@ def _sync_local(
                 seen = api.get_instance(inst.provider_instance_id or "0")
                 if seen is not None and seen.cur_state == "unloaded":
                     seen = None
-            new_status = service.map_status(seen)
+            new_status = map_status(seen)
             if dry_run:
                 if new_status != inst.status:
                     target = summary.disappeared if seen is None else summary.changed
@@ -174,7 +179,7 @@ def _sync_local(
                 continue
             before_cost = inst.cost_to_date
             old = inst.status
-            changed = service.observe(ctx, inst, seen, now, actor=ACTOR)
+            changed = observe(ctx, inst, seen, now, actor=ACTOR)
             summary.accrued += (inst.cost_to_date or Decimal(0)) - (before_cost or Decimal(0))
             session.commit()
             if changed:
@@ -219,7 +224,7 @@ def _requested(
             .where(GpuInstance.id == inst.id, GpuInstance.version == inst.version)
             .values(
                 provider_instance_id=str(seen.id),
-                status=service.map_status(seen),
+                status=map_status(seen),
                 gpu_name=seen.gpu_name,
                 gpu_price_per_hour=ledger.q(seen.dph_base or Decimal(0)),
                 storage_price_per_hour=ledger.q(seen.storage_total_cost or Decimal(0)),
@@ -245,9 +250,7 @@ def _requested(
     if now - inst.created_at >= LOST_CREATE_AFTER:
         summary.changed.append(_row(inst, REQUESTED, FAILED))
         if not dry_run:
-            service._mark(
-                ctx, inst, FAILED, actor=ACTOR, details={"reason": "rent never confirmed"}
-            )
+            mark(ctx, inst, FAILED, actor=ACTOR, details={"reason": "rent never confirmed"})
             session.commit()
 
 
@@ -260,7 +263,7 @@ def _orphans(
     adopt: bool,
 ) -> None:
     session = ctx.session
-    ours = [(p, service.parse_label(p.label)) for p in listing]
+    ours = [(p, parse_label(p.label)) for p in listing]
     ours = [(p, parsed) for p, parsed in ours if parsed is not None]
     if not ours:
         return
@@ -326,20 +329,20 @@ def _adopt(ctx: Context, tenant: Tenant, local_id: uuid.UUID, p: ProviderInstanc
         tenant_id=tenant.id,
         provider=PROVIDER,
         provider_instance_id=str(p.id),
-        label=p.label or service.label_for(tenant.id, local_id),
+        label=p.label or label_for(tenant.id, local_id),
         gpu_type=gtype,
         gpu_name=p.gpu_name,
         gpu_count=int(p.num_gpus or 1),
         disk_gb=int(p.disk_space or 0),
         geolocation=(p.geolocation or "")[:128] or None,
-        status=service.map_status(p),
+        status=map_status(p),
         provider_status=p.actual_status,
         max_price_per_hour=ledger.q(total),
         price_per_hour=ledger.q(total),
         gpu_price_per_hour=ledger.q(p.dph_base or Decimal(0)),
         storage_price_per_hour=ledger.q(p.storage_total_cost or Decimal(0)),
         image=(p.raw.get("image_uuid") or None),
-        gpu_util=service.normalise_util(p.gpu_util),
+        gpu_util=normalise_util(p.gpu_util),
         created_at=now,
         created_by=ACTOR,
         rented_at=now,
@@ -380,7 +383,7 @@ def _enforce_budgets(
     for tenant in _tenants(ctx, scope):
         if tenant.gpu_monthly_budget is None and tenant.gpu_hourly_budget is None:
             continue
-        status = service.budget_of(ctx, tenant)
+        status = budget_of(ctx, tenant)
         if not (status["over_monthly_budget"] or status["over_hourly_budget"]):
             continue
         live = session.scalars(
@@ -420,7 +423,7 @@ def _enforce_budgets(
                     tenant_id=tenant.id,
                     actor=ACTOR,
                 )
-                service.terminate_instance(ctx, inst, reason=reason, actor=ACTOR)
+                terminate_instance(ctx, inst, reason=reason, actor=ACTOR)
                 summary.budget_terminations.append(entry)
             except ShiftyError as exc:
                 session.rollback()
@@ -475,24 +478,22 @@ def _autoscale(ctx: Context, scope: uuid.UUID | None, summary: Summary, dry_run:
             assert tenant is not None
             if p.wanted > p.current:
                 for _ in range(p.wanted - p.current):
-                    inst = service.provision_for(
-                        ctx,
-                        tenant,
+                    request = ProvisionRequest(
                         gpu_type=rule.gpu_type,
                         max_price=rule.max_price_per_hour,
                         disk_gb=rule.disk_gb,
                         region=rule.region,
                         model_checkpoint=rule.checkpoint,
                         autoscale_model=rule.model,
-                        actor=ACTOR,
                     )
+                    inst = provision_for(ctx, tenant, request, actor=ACTOR)
                     entry["actions"].append(f"provisioned {inst.id}")
             else:
                 replicas = autoscale.replicas_of(session, rule)
                 # broken replicas first, then the least busy
                 replicas.sort(key=lambda i: (i.status == RUNNING, i.gpu_util or 0.0, str(i.id)))
                 for inst in replicas[: p.current - p.wanted]:
-                    service.terminate_instance(ctx, inst, reason="autoscale", actor=ACTOR)
+                    terminate_instance(ctx, inst, reason="autoscale", actor=ACTOR)
                     entry["actions"].append(f"terminated {inst.id}")
         except ShiftyError as exc:
             session.rollback()

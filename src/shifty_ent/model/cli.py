@@ -143,10 +143,10 @@ def register(
     ] = False,
 ) -> None:
     """Pin a source and store it as the next version of NAME. Role: operator or admin."""
-    from shifty_ent.model import registry
+    from shifty_ent.model.versions import register
 
     with command() as ctx, _bar(f"pulling {source_id}") as progress:
-        version = registry.register(
+        version = register(
             ctx,
             name=name,
             source=source.value,
@@ -180,10 +180,10 @@ def list_cmd(
     ] = None,
 ) -> None:
     """List model versions with their pins and aliases. Role: any."""
-    from shifty_ent.model import registry
+    from shifty_ent.model.listing import list_versions
 
     with command() as ctx:
-        rows = registry.list_versions(
+        rows = list_versions(
             ctx,
             name=name,
             source=source.value if source else None,
@@ -197,20 +197,20 @@ def list_cmd(
 @app.command("show")
 def show(ref: VersionArg) -> None:
     """Show one version: pin, files, license, generation config, lineage, metrics. Role: any."""
-    from shifty_ent.model import registry
+    from shifty_ent.model.versions import show_version
 
     with command() as ctx:
-        row = registry.show_version(ctx, ref)
+        row = show_version(ctx, ref)
     emit(row)
 
 
 @app.command("versions")
 def versions(name: NameArg) -> None:
     """Every version of NAME with its source pin and lineage. Role: any."""
-    from shifty_ent.model import registry
+    from shifty_ent.model.versions import model_versions
 
     with command() as ctx:
-        rows = registry.model_versions(ctx, name)
+        rows = model_versions(ctx, name)
     emit(
         rows,
         columns=["id", "version", "source", "source_id", "pinned_revision", "aliases", "lineage"],
@@ -224,10 +224,10 @@ def alias_set(
     version: Annotated[str, typer.Argument(metavar="VERSION", help="Version number or id.")],
 ) -> None:
     """Point ALIAS of NAME at VERSION. Role: operator or admin."""
-    from shifty_ent.model import registry
+    from shifty_ent.model.aliases import set_alias
 
     with command() as ctx:
-        event = registry.set_alias(ctx, name, alias, version)
+        event = set_alias(ctx, name, alias, version)
         row = event.public()
     emit(row)
 
@@ -238,10 +238,10 @@ def alias_history(
     alias: Annotated[str | None, typer.Argument(metavar="[ALIAS]")] = None,
 ) -> None:
     """Who moved which alias of NAME, when and why. Role: any."""
-    from shifty_ent.model import registry
+    from shifty_ent.model.aliases import alias_history
 
     with command() as ctx:
-        rows = [e.public() for e in registry.alias_history(ctx, name, alias)]
+        rows = [e.public() for e in alias_history(ctx, name, alias)]
     emit(
         rows,
         columns=["seq", "alias", "action", "from_version", "to_version", "actor", "reason", "at"],
@@ -259,10 +259,10 @@ def rollback(
     alias: Annotated[str, typer.Option("--alias", help="Alias to move back.")] = "production",
 ) -> None:
     """Move the production alias back to the previous (or a given) version. Role: operator/admin."""
-    from shifty_ent.model import registry
+    from shifty_ent.model.aliases import rollback
 
     with command() as ctx:
-        event = registry.rollback(ctx, name, reason=reason, to=to, alias=alias)
+        event = rollback(ctx, name, reason=reason, to=to, alias=alias)
         row = event.public()
     info(f"{name}@{row['alias']}: version {row['from_version']} -> {row['to_version']}")
     emit(row)
@@ -286,10 +286,10 @@ def promote(
 ) -> None:
     """Set ALIAS once an approve_deployment mission approved the version. Role: operator/admin
     (admin for --override)."""
-    from shifty_ent.model import registry
+    from shifty_ent.model.promotion import promote
 
     with command() as ctx:
-        event = registry.promote(ctx, ref, alias, override=override, reason=reason)
+        event = promote(ctx, ref, alias, override=override, reason=reason)
         row = event.public()
     emit(row)
 
@@ -302,12 +302,10 @@ def approval_request(
     ] = "production",
 ) -> None:
     """Open an approve_deployment mission for a version. Role: operator or admin."""
-    from shifty_ent.core.canonical import to_jsonable
-    from shifty_ent.model import registry
+    from shifty_ent.model.promotion import request_approval
 
     with command() as ctx:
-        mission = registry.request_approval(ctx, ref, alias=alias)
-        row = mission.public() if hasattr(mission, "public") else to_jsonable(mission)
+        row = request_approval(ctx, ref, alias=alias).public()
     emit(row)
 
 
@@ -473,11 +471,12 @@ def train_show(job: JobArg) -> None:
     admin or auditor."""
     from shifty_ent.core.runtime import output_format
     from shifty_ent.model import training
+    from shifty_ent.model.loss_chart import loss_chart
 
     with command() as ctx:
         row = training.show_job(ctx, job)
     if output_format() == "table":
-        chart = training.loss_chart(row["points"])
+        chart = loss_chart(row["points"])
         row = {k: v for k, v in row.items() if k != "points"}
         emit(row)
         if chart:

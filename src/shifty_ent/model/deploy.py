@@ -2,7 +2,7 @@
 
 The gpu group owns instances (renting, serving image, health probe); this module records which
 version an instance serves, for how many replicas, and the health seen at deploy time and on
-``deployments --check``. Instances are looked up through the gpu service, which only sees the
+``deployments --check``. Instances are looked up through the gpu API, which only sees the
 acting tenant's instances, so a deployment can never point into another tenant.
 """
 
@@ -16,10 +16,10 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, Refused
 from shifty_ent.core.ids import resolve as resolve_ref
-from shifty_ent.model import permissions, registry, seams
+from shifty_ent.gpu import api as gpu_api
+from shifty_ent.model import permissions
 from shifty_ent.model.tables import Deployment, ModelVersion
-
-GONE_INSTANCE_STATES = ("terminated", "terminating", "failed", "disappeared")
+from shifty_ent.model.versions import get_version
 
 
 def serving_checkpoint(version: ModelVersion) -> str:
@@ -43,8 +43,8 @@ def deployment_status(health: dict[str, Any]) -> str:
     return "starting"
 
 
-def _check(ctx: Context, dep: Deployment, instance: Any) -> Deployment:
-    health = seams.check_health(ctx, instance)
+def _check(ctx: Context, dep: Deployment, instance: gpu_api.InstanceView) -> Deployment:
+    health = gpu_api.check_health(ctx, instance.id)
     health.pop("instance_id", None)
     ctx.session.execute(
         update(Deployment)
@@ -53,7 +53,7 @@ def _check(ctx: Context, dep: Deployment, instance: Any) -> Deployment:
             health=health,
             status=deployment_status(health),
             checked_at=ctx.now(),
-            endpoint_url=getattr(instance, "endpoint_url", None) or dep.endpoint_url,
+            endpoint_url=instance.endpoint_url or dep.endpoint_url,
         )
     )
     ctx.session.refresh(dep)
@@ -73,14 +73,14 @@ def deploy(
     authorize(ctx, permissions.DEPLOY)
     if not 1 <= replicas <= 64:
         raise InvalidInput("--replicas must be between 1 and 64")
-    version = registry.get_version(ctx, ref)
+    version = get_version(ctx, ref)
     if instance is not None:
         if gpu_type or max_price:
             raise InvalidInput("--instance reuses an instance: drop --gpu-type/--max-price")
-        inst = seams.get_instance(ctx, instance)
-        if inst.status in GONE_INSTANCE_STATES:
+        inst = gpu_api.get_instance(ctx, instance)
+        if inst.gone:
             raise Conflict(f"instance {inst.id} is {inst.status}")
-        served = getattr(inst, "model_checkpoint", None)
+        served = inst.model_checkpoint
         if served and version.source in ("huggingface", "ollama") and served != version.source_id:
             raise Conflict(
                 f"instance {inst.id} serves {served}, not {version.source_id}; "
@@ -91,9 +91,10 @@ def deploy(
             raise InvalidInput("give --instance, or --gpu-type and --max-price to provision one")
         checkpoint = serving_checkpoint(version)
         ctx.session.commit()
-        inst = seams.provision(
-            ctx, gpu_type=gpu_type, max_price=max_price, model_checkpoint=checkpoint
+        request = gpu_api.ProvisionRequest(
+            gpu_type=gpu_type, max_price=max_price, model_checkpoint=checkpoint
         )
+        inst = gpu_api.provision(ctx, request)
     active = ctx.session.scalars(
         select(Deployment).where(
             Deployment.tenant_id == ctx.tenant_id,
@@ -109,7 +110,7 @@ def deploy(
         version_id=version.id,
         instance_id=inst.id,
         replicas=replicas,
-        endpoint_url=getattr(inst, "endpoint_url", None),
+        endpoint_url=inst.endpoint_url,
         created_at=ctx.now(),
         created_by=ctx.actor,
     )
@@ -171,6 +172,6 @@ def list_deployments(
     rows = []
     for dep in deps:
         if check and dep.status != "stopped":
-            _check(ctx, dep, seams.get_instance(ctx, str(dep.instance_id)))
+            _check(ctx, dep, gpu_api.get_instance(ctx, str(dep.instance_id)))
         rows.append(dep.public(ctx.session.get(ModelVersion, dep.version_id)))
     return rows

@@ -23,11 +23,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from shifty_ent.arcade import api as arcade_api
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput
-from shifty_ent.model import permissions, registry, seams, training
+from shifty_ent.data import api as data_api
+from shifty_ent.model import permissions, training
 from shifty_ent.model.tables import EVAL_TYPES, Evaluation, ModelVersion
+from shifty_ent.model.versions import get_version, subject_ref
 
 UNPARSED = "<unparsed>"
 MAX_EVAL_EXAMPLES = 100_000
@@ -61,8 +64,8 @@ def record(
     if type not in EVAL_TYPES:
         raise InvalidInput(f"--type must be one of {', '.join(EVAL_TYPES)}")
     metrics = parse_metrics(pairs)
-    version = registry.get_version(ctx, ref)
-    asset = seams.get_asset(ctx, dataset) if dataset else None
+    version = get_version(ctx, ref)
+    asset = data_api.get_asset(ctx, dataset) if dataset else None
     ev = Evaluation(
         tenant_id=ctx.tenant_id,
         version_id=version.id,
@@ -282,8 +285,8 @@ def run_eval(
 ) -> Evaluation:
     """Classify a labelled dataset with the version and store the metrics (operator or admin)."""
     authorize(ctx, permissions.EVAL)
-    version = registry.get_version(ctx, ref)
-    asset, path = training.dataset_path(ctx, seams.get_asset(ctx, dataset).id)
+    version = get_version(ctx, ref)
+    asset, path = training.dataset_path(ctx, data_api.get_asset(ctx, dataset).id)
     records = read_records(path, limit)
     for number, rec in enumerate(records, 1):
         if not isinstance(rec.get(text_field), str) or rec.get(label_field) is None:
@@ -367,8 +370,8 @@ def human(
     authorize(ctx, permissions.EVAL)
     if sample < 1:
         raise InvalidInput("--sample must be at least 1")
-    version = registry.get_version(ctx, ref)
-    asset, path = training.dataset_path(ctx, seams.get_asset(ctx, dataset).id)
+    version = get_version(ctx, ref)
+    asset, path = training.dataset_path(ctx, data_api.get_asset(ctx, dataset).id)
     records = read_records(path)
     usable = [(i, r) for i, r in enumerate(records) if isinstance(r.get(text_field), str)]
     if not usable:
@@ -402,11 +405,11 @@ def human(
             "model_version_id": str(version.id),
             "sample_id": f"{asset.id}:{index}",
         }
-        mission = seams.create_mission(
+        mission = arcade_api.create_mission(
             ctx,
             type="review_model_output",
             payload=payload,
-            subject_ref=seams.subject_ref(version.id),
+            subject_ref=subject_ref(version.id),
         )
         mission_ids.append(str(mission.id))
     ev = Evaluation(
@@ -425,7 +428,9 @@ def human(
     return _save(ctx, ev, version)
 
 
-def aggregate_human(ctx: Context, ev: Evaluation, missions: dict[str, Any]) -> bool:
+def aggregate_human(
+    ctx: Context, ev: Evaluation, missions: dict[str, arcade_api.MissionView]
+) -> bool:
     """Fold settled review missions into the evaluation; True when it changed."""
     counts = {"correct": 0, "incorrect": 0, "unsure": 0}
     closed = 0
@@ -464,7 +469,7 @@ def aggregate_human(ctx: Context, ev: Evaluation, missions: dict[str, Any]) -> b
 def list_evals(ctx: Context, ref: str) -> list[Evaluation]:
     """Evaluations of a version, newest first; pending human ones are refreshed from missions."""
     authorize(ctx, permissions.EVAL_READ)
-    version = registry.get_version(ctx, ref)
+    version = get_version(ctx, ref)
     evals = list(
         ctx.session.scalars(
             select(Evaluation)
@@ -476,8 +481,8 @@ def list_evals(ctx: Context, ref: str) -> list[Evaluation]:
     if pending:
         missions = {
             str(m.id): m
-            for m in seams.missions_for_subject(
-                ctx, seams.subject_ref(version.id), type="review_model_output"
+            for m in arcade_api.missions_for_subject(
+                ctx, subject_ref(version.id), type="review_model_output"
             )
         }
         for ev in pending:

@@ -25,7 +25,7 @@ from sqlmodel import Field, SQLModel
 
 from shifty_ent.core.tables import created_at_field, tenant_fk, tenant_unique, utc_field
 from shifty_ent.core.types import JSONType
-from shifty_ent.data import tables as data_tables  # noqa: F401  (data_assets, our FK target)
+from shifty_ent.data import api as data_api  # noqa: F401  (loads data_assets, our FK target)
 
 SOURCES = ("huggingface", "ollama", "custom", "s3")
 JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")

@@ -25,7 +25,8 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, Interrupted, InvalidInput, NotFound, ShiftyError
 from shifty_ent.core.ids import resolve as resolve_ref
-from shifty_ent.model import permissions, registry, seams
+from shifty_ent.data import api as data_api
+from shifty_ent.model import permissions
 from shifty_ent.model.tables import (
     FINISHED_JOB_STATES,
     JOB_STATES,
@@ -33,6 +34,7 @@ from shifty_ent.model.tables import (
     TrainingJob,
     TrainingPoint,
 )
+from shifty_ent.model.versions import add_version, get_version, validate_model_name
 
 TRAINABLE_SOURCES = ("custom", "huggingface")
 MAX_EXAMPLES = 1_000_000
@@ -74,17 +76,17 @@ def start_job(
         raise InvalidInput("--lora-r must be between 1 and 256")
     if not 8 <= max_length <= 32768:
         raise InvalidInput("--max-length must be between 8 and 32768")
-    base_version = registry.get_version(ctx, base)
+    base_version = get_version(ctx, base)
     if base_version.source not in TRAINABLE_SOURCES:
         raise InvalidInput(
             f"{base_version.ref} is a {base_version.source} model; fine-tuning needs a "
             "custom or huggingface checkpoint"
         )
-    asset = seams.get_asset(ctx, dataset)
-    if getattr(asset, "status", "active") != "active":
+    asset = data_api.get_asset(ctx, dataset)
+    if not asset.active:
         raise Conflict(f"dataset asset {asset.name} is {asset.status}")
     if output_name is not None:
-        output_name = registry.validate_model_name(output_name)
+        output_name = validate_model_name(output_name)
     hp = {
         "learning_rate": learning_rate,
         "batch_size": batch_size,
@@ -200,9 +202,9 @@ def example_text(rec: Any) -> str | None:
     return None
 
 
-def dataset_path(ctx: Context, dataset_id: uuid.UUID) -> tuple[Any, Path]:
-    asset = seams.get_asset(ctx, str(dataset_id))
-    if getattr(asset, "scheme", "file") != "file":
+def dataset_path(ctx: Context, dataset_id: uuid.UUID) -> tuple[data_api.AssetView, Path]:
+    asset = data_api.get_asset(ctx, str(dataset_id))
+    if asset.scheme != "file":
         raise InvalidInput(f"dataset asset {asset.name} is not a local file ({asset.location})")
     path = Path(asset.location)
     if not path.is_file():
@@ -373,7 +375,7 @@ def _register_output(
     ctx: Context,
     job: TrainingJob,
     base: ModelVersion,
-    asset: Any,
+    asset: data_api.AssetView,
     out_dir: Path,
     hp: Any,
     result: Any,
@@ -389,20 +391,20 @@ def _register_output(
         "base_source": f"{base.source}:{base.source_id}@{base.pinned_revision}",
         "dataset_id": str(asset.id),
         "dataset_name": asset.name,
-        "dataset_sha256": getattr(asset, "sha256", None),
+        "dataset_sha256": asset.sha256,
         "method": hp.method,
         "hyperparameters": dict(job.hyperparameters),
     }
     if hp.method == "lora":
         lineage["adapter_of"] = str(base.id)
-    return registry.add_version(
+    return add_version(
         ctx,
         name=job.hyperparameters.get("output_name") or base.name,
         pin=pin,
         generation_config=dict(base.generation_config or {}),
         lineage=lineage,
         metrics=result.metrics(),
-        classification=getattr(asset, "classification", "internal"),
+        classification=asset.classification,
     )
 
 
@@ -484,27 +486,3 @@ def show_job(ctx: Context, ref: str) -> dict[str, Any]:
     row = job.public()
     row["points"] = [p.public() for p in points]
     return row
-
-
-def loss_chart(points: list[dict[str, Any]], *, width: int = 60, height: int = 8) -> str:
-    """The loss curve as a few lines of text (min/max labelled), averaged into ``width`` bins."""
-    losses = [float(p["loss"]) for p in points]
-    if not losses:
-        return ""
-    bins = min(width, len(losses))
-    values = []
-    for b in range(bins):
-        lo, hi = b * len(losses) // bins, (b + 1) * len(losses) // bins
-        chunk = losses[lo : max(hi, lo + 1)]
-        values.append(sum(chunk) / len(chunk))
-    top, bottom = max(values), min(values)
-    span = (top - bottom) or 1.0
-    rows = []
-    for r in range(height):
-        level = top - span * r / (height - 1) if height > 1 else top
-        label = f"{level:8.4f} |" if r in (0, height - 1) else "         |"
-        line = "".join("*" if round((top - v) / span * (height - 1)) == r else " " for v in values)
-        rows.append(label + line)
-    rows.append("         +" + "-" * bins)
-    rows.append(f"          step 1..{points[-1]['step']}  loss {losses[0]:.4f} -> {losses[-1]:.4f}")
-    return "\n".join(rows)

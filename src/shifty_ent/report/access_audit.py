@@ -105,7 +105,7 @@ class _AssetClasses:
         self.tenant_id = tenant_id
         self.stmt = None
         if group_available("data"):
-            from shifty_ent.data.tables import Asset
+            from shifty_ent.data.api import Asset
 
             self.stmt = select(Asset.id, Asset.classification).where(
                 Asset.tenant_id == tenant_id,

@@ -24,7 +24,7 @@ def _pct(num: int, den: int) -> float | None:
 
 
 def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBuilder) -> None:
-    from shifty_ent.arcade.tables import Answer, Dataset, Mission, Profile
+    from shifty_ent.arcade.api import Answer, Dataset, Mission, Profile
 
     t0, t1 = period.start, period.end
     created = dict(
@@ -258,7 +258,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
 
 
 def _users_count(session: Session, tenant_id: uuid.UUID, period: Period) -> int:
-    from shifty_ent.arcade.tables import Answer
+    from shifty_ent.arcade.api import Answer
 
     return int(
         session.execute(

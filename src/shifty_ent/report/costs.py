@@ -31,26 +31,27 @@ def _m(value: Decimal | None) -> str | None:
 
 def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBuilder) -> None:
     from shifty_ent.core.clock import now
-    from shifty_ent.gpu import ledger, service
-    from shifty_ent.gpu.tables import GpuInstance
+    from shifty_ent.gpu import api as gpu_api
+    from shifty_ent.gpu.api import GpuInstance
 
     tenant = session.get(Tenant, tenant_id)
     assert tenant is not None
     monthly, hourly = tenant.gpu_monthly_budget, tenant.gpu_hourly_budget
     as_of = min(period.end, now())
     by_day = {
-        r["day"]: r for r in ledger.cost_rows(session, tenant_id, period.start, period.end, "day")
+        r["day"]: r
+        for r in gpu_api.ledger_cost_rows(session, tenant_id, period.start, period.end, "day")
     }
-    by_instance = ledger.cost_rows(session, tenant_id, period.start, period.end, "instance")
-    by_type = ledger.cost_rows(session, tenant_id, period.start, period.end, "type")
+    by_instance = gpu_api.ledger_cost_rows(session, tenant_id, period.start, period.end, "instance")
+    by_type = gpu_api.ledger_cost_rows(session, tenant_id, period.start, period.end, "type")
     spent = sum((r["total"] for r in by_day.values()), Decimal(0))
     month_start, month_end = month_bounds(as_of)
-    month_spend = service.month_spend(session, tenant_id, as_of)
-    burn = service.committed_per_hour(session, tenant_id)
+    month_spend = gpu_api.month_spend(session, tenant_id, as_of)
+    burn = gpu_api.committed_per_hour(session, tenant_id)
     hours_left = Decimal(max(0, int((month_end - as_of).total_seconds()))) / Decimal(3600)
-    projected = ledger.q(month_spend + burn * hours_left)
+    projected = gpu_api.round_micro(month_spend + burn * hours_left)
     days_in_month = (month_end - month_start).days
-    daily_share = ledger.q(monthly / days_in_month) if monthly is not None else None
+    daily_share = gpu_api.round_micro(monthly / days_in_month) if monthly is not None else None
 
     def day_rows() -> Any:
         for d in period.day_list():
@@ -142,15 +143,15 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
     doc.summary.update(
         {
             "tenant": tenant.name,
-            "spend_in_period": _m(ledger.q(spent)),
-            "average_per_day": _m(ledger.q(spent / Decimal(str(round(days, 6))))),
+            "spend_in_period": _m(gpu_api.round_micro(spent)),
+            "average_per_day": _m(gpu_api.round_micro(spent / Decimal(str(round(days, 6))))),
             "monthly_budget": _m(monthly),
             "hourly_budget": _m(hourly),
             "month": month_start.astimezone(UTC).strftime("%Y-%m"),
-            "month_to_date": _m(ledger.q(month_spend)),
+            "month_to_date": _m(gpu_api.round_micro(month_spend)),
             "burn_rate_per_hour": _m(burn),
             "projected_month_total": _m(projected),
-            "monthly_remaining": _m(ledger.q(monthly - month_spend))
+            "monthly_remaining": _m(gpu_api.round_micro(monthly - month_spend))
             if monthly is not None
             else None,
             "over_monthly_budget": monthly is not None and month_spend > monthly,

@@ -39,7 +39,7 @@ def human_size(n: int | None) -> str:
 
 
 def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBuilder) -> None:
-    from shifty_ent.data.tables import Asset
+    from shifty_ent.data.api import Asset
 
     live = (Asset.tenant_id == tenant_id, Asset.status.in_(LIVE))  # type: ignore[attr-defined]
     groups = session.execute(

@@ -12,8 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -24,6 +23,9 @@ from shifty_ent.core.tables import SigningKey
 from shifty_ent.report.document import Column, ReportBuilder
 from shifty_ent.report.period import Period, week_start
 from shifty_ent.report.sources import keyset
+
+if TYPE_CHECKING:  # the data group is imported when the report runs
+    from shifty_ent.data.api import CertificateView, DeletionJob
 
 TITLE = "Deletion audit: certified erasure"
 PAGE = 500
@@ -55,21 +57,15 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _verify_cert(cert: Any, known: dict[str, str | None], job: Any) -> tuple[bool, str]:
-    from shifty_ent.data import certificates
+def _verify_cert(
+    cert: CertificateView, known: dict[str, str | None], job: DeletionJob
+) -> tuple[bool, str]:
+    from shifty_ent.data.api import verify_certificate
 
     public = known.get(cert.key_fingerprint)
     if public is None:
         return False, "signed by a key this installation does not know"
-    doc = certificates.export_document(
-        SimpleNamespace(
-            document=cert.document,
-            signature=cert.signature,
-            key_fingerprint=cert.key_fingerprint,
-            public_key=cert.public_key,
-        )
-    )
-    ok, reason = certificates.verify_certificate_document(doc, public)
+    ok, reason = verify_certificate(cert, public)
     if not ok:
         return False, reason
     if sha256_hex(canonical_json(cert.document)) != cert.document_sha256:
@@ -85,7 +81,13 @@ def _verify_cert(cert: Any, known: dict[str, str | None], job: Any) -> tuple[boo
 def _rows(
     session: Session, tenant_id: uuid.UUID, period: Period, stats: dict[str, Any]
 ) -> Iterator[dict[str, Any]]:
-    from shifty_ent.data.tables import Asset, DeletionCertificate, DeletionItem, DeletionJob
+    from shifty_ent.data.api import (
+        Asset,
+        CertificateView,
+        DeletionCertificate,
+        DeletionItem,
+        DeletionJob,
+    )
 
     known = {
         fp: pk for fp, pk in session.execute(select(SigningKey.fingerprint, SigningKey.public_key))
@@ -134,7 +136,7 @@ def _rows(
             valid: bool | None = None
             check = "no certificate"
             if cert is not None:
-                valid, check = _verify_cert(cert, known, job)
+                valid, check = _verify_cert(CertificateView.of(cert), known, job)
                 stats["certificates"] += 1
                 stats["certificates_valid" if valid else "certificates_invalid"] += 1
             if job.auto_approved:

@@ -45,7 +45,7 @@ def _overdue_reason(asset: Any, policy: Any, job: Any) -> tuple[str, bool]:
 
 
 def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBuilder) -> None:
-    from shifty_ent.data.tables import Asset, DeletionJob, RetentionPolicy
+    from shifty_ent.data.api import Asset, DeletionJob, RetentionPolicy
 
     as_of: datetime = period.end
     policies = {

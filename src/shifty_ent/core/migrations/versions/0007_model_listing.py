@@ -7,7 +7,7 @@ Create Date: 2026-11-27 14:10:00
 SQLite stores a UUID as 32 hex digits and a time as "YYYY-MM-DD HH:MM:SS.ffffff"; the listing
 prints both in their canonical text. An index on those two expressions (after the listing's
 ORDER BY columns) lets SQLite read them precomputed instead of formatting every row, and walk the
-versions in order without a sort. The expressions must match `shifty_ent.model.registry`'s
+versions in order without a sort. The expressions must match `shifty_ent.model.listing`'s
 listing query character for character; a test checks that SQLite reads them from this index.
 PostgreSQL hands back UUIDs and times as values and needs none of it.
 """

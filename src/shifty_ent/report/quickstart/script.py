@@ -1,51 +1,20 @@
-"""``shifty-ent quickstart``: a guided tour on a sandbox tenant in its own SQLite file.
+"""The tour itself: what a new user sees, step by step, in forty days of fake time.
 
-The tour runs the real commands in-process (each one exactly as a user would type it, printed as
-it goes) against a sandbox directory under the data dir: its own database, signing key, vault and
-sample files, never the user's store (unless ``--use-store``). A fake clock (``SHIFTY_NOW``) starts
-40 days ago and moves forward, so retention expires for real: sweep -> certificate -> verify,
-arcade answers -> dataset -> data asset, and a signed HTML compliance report. No account, no
-network: the sweep's webhook is switched off for the tour.
+A tenant and its people, data under retention policies, then the clock moves: the sweep erases
+and certifies, labellers play the arcade and their answers become a data asset, and the auditor
+gets signed reports. No account, no network: the sweep's webhook is switched off for the tour.
 """
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import shlex
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
+from shifty_ent.report.quickstart.runner import Tour, TourError
 
-from shifty_ent.core.runtime import emit, output_format, settings
-
-app = typer.Typer(add_completion=False, help="Guided tour on a sandbox tenant.")
-
-MARKER = ".shifty-quickstart"
-TOUR_ENV = (
-    "SHIFTY_NOW",
-    "SHIFTY_HOME",
-    "SHIFTY_NOTIFY_WEBHOOK",
-    "SHIFTY_SIGNING_KEY",
-    "SHIFTY_IDENTITY",
-)
-SAMPLES = {
-    "crm/customers.csv": (
-        "customer_id,name,email\n1042,Ada Lovelace,ada@example.org\n"
-        "1043,Alan Turing,alan@example.org\n"
-    ),
-    "crm/litigation-emails.mbox": "From: legal@example.org\nSubject: case 42\n\nPreserve.\n",
-    "notes/model-notes.txt": "Fine-tuning notes: lr 2e-5, 3 epochs, eval on held-out set.\n",
-    "public/brochure.txt": "shifty-ent: enterprise AI operations from one command line.\n",
-}
-PATIENTS = "patient_id,diagnosis\nP-001,J45.909\nP-002,E11.9\n"
 MISSIONS = [
     ({"test_name": "test_login", "output": "PASS: login works"}, ("correct", "correct", "correct")),
     (
@@ -54,104 +23,6 @@ MISSIONS = [
     ),
     ({"test_name": "test_search", "output": "PASS: 10 results"}, ("correct", "correct", "unsure")),
 ]
-
-
-class TourError(Exception):
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-@dataclass
-class Tour:
-    """Runs commands in-process and keeps the narrative."""
-
-    db_url: str
-    tenant: str
-    sandbox: Path
-    now: datetime
-    lines: list[str] = field(default_factory=list)
-    commands: int = 0
-
-    def say(self, text: str) -> None:
-        self.lines.append(text)
-        if output_format() != "table" and not settings().quiet:
-            import sys
-
-            sys.stderr.write(text + "\n")
-            sys.stderr.flush()
-
-    def run(self, *args: str, user: str = "alice", tenant: bool = True, show: bool = True) -> Any:
-        from shifty_ent.cli import app as root
-
-        argv = ["--db", self.db_url, "--as", user, "-o", "json"]
-        if tenant:
-            argv += ["--tenant", self.tenant]
-        argv += list(args)
-        os.environ["SHIFTY_NOW"] = self.now.isoformat()
-        out, err = io.StringIO(), io.StringIO()
-        command = typer.main.get_command(root)
-        with redirect_stdout(out), redirect_stderr(err):
-            code = command.main(args=argv, prog_name="shifty-ent", standalone_mode=False)
-        self.commands += 1
-        if show:
-            shown = [a if len(a) < 70 else a[:67] + "..." for a in args]
-            who = f"--as {user} " if tenant or args[0] == "tenant" else ""
-            self.say(f"   $ shifty-ent {who}{shlex.join(shown)}")
-        if code != 0:
-            last = (err.getvalue().strip().splitlines() or ["no message"])[-1]
-            raise TourError(
-                f"step 'shifty-ent {shlex.join(args)}' failed (exit {code}): {last}", code
-            )
-        text = out.getvalue().strip()
-        return json.loads(text) if text else None
-
-
-@contextmanager
-def _tour_env(sandbox: Path, own_home: bool) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in TOUR_ENV}
-    try:
-        os.environ.pop("SHIFTY_NOTIFY_WEBHOOK", None)  # never call a real webhook from the tour
-        if own_home:
-            # the sandbox's own store is a declared one: the tour plays several people with
-            # --as and moves a fake clock, which only declared stores allow
-            os.environ["SHIFTY_IDENTITY"] = "declared"
-            os.environ["SHIFTY_HOME"] = str(sandbox)
-            os.environ["SHIFTY_SIGNING_KEY"] = str(sandbox / "signing_key.pem")
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def _prepare(sandbox: Path) -> None:
-    """A fresh sandbox; only a directory this tour created before is ever removed."""
-    from shifty_ent.core.errors import InvalidInput
-
-    if sandbox.exists():
-        if (sandbox / MARKER).is_file():
-            from shifty_ent.core import store
-
-            db = sandbox / "state.db"
-            if db.exists():  # drop pooled connections to the file we are about to remove
-                store.get_engine(f"sqlite:///{db}").dispose()
-            shutil.rmtree(sandbox)
-        elif any(sandbox.iterdir()):
-            raise InvalidInput(
-                f"{sandbox} exists and was not made by quickstart; choose another --dir"
-            )
-    sandbox.mkdir(parents=True, exist_ok=True, mode=0o700)
-    (sandbox / MARKER).write_text("made by shifty-ent quickstart; safe to delete\n")
-    for rel, text in SAMPLES.items():
-        path = sandbox / "files" / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    (sandbox / "incoming").mkdir()
-    (sandbox / "incoming" / "patients.csv").write_text(PATIENTS, encoding="utf-8")
-    (sandbox / "reports").mkdir()
 
 
 def run_tour(tour: Tour, end: datetime) -> dict[str, Any]:
@@ -408,59 +279,3 @@ def next_commands(result: dict[str, Any], own_home: bool) -> list[str]:
         f"{base} --as audrey report audit verify",
         f"{base} --as olga report costs --format html",
     ]
-
-
-@app.command()
-def quickstart(
-    dir_: Annotated[
-        Path | None,
-        typer.Option(
-            "--dir", metavar="DIR", help="Sandbox directory (default: DATA_DIR/quickstart)."
-        ),
-    ] = None,
-    use_store: Annotated[
-        bool,
-        typer.Option(
-            "--use-store",
-            help="Build the tenant in the configured store (--db) instead "
-            "of the sandbox's own SQLite file.",
-        ),
-    ] = False,
-    tenant_name: Annotated[
-        str, typer.Option("--tenant-name", metavar="NAME", help="Name of the sandbox tenant.")
-    ] = "quickstart",
-) -> None:
-    """Guided tour of the whole tool on a sandbox tenant, in seconds. No role needed.
-
-    Builds a sandbox (own SQLite file, key, vault, sample files), then moves a fake clock 40 days
-    forward through: retention sweep -> deletion certificate -> verify; arcade answers ->
-    dataset -> data asset; signed HTML compliance reports. Prints each command it runs and what
-    to try next. No account, no network. Your store is untouched unless --use-store (then the
-    tenant is created in the store --db names).
-    """
-    from shifty_ent.core.clock import now
-    from shifty_ent.core.errors import ShiftyError
-
-    conf = settings()
-    sandbox = (dir_ or conf.data_dir / "quickstart").expanduser().resolve()
-    _prepare(sandbox)
-    own_home = not use_store
-    db_url = conf.database_url if use_store else f"sqlite:///{sandbox / 'state.db'}"
-    end = now()
-    tour = Tour(db_url=db_url, tenant=tenant_name, sandbox=sandbox, now=end - timedelta(days=40))
-    with _tour_env(sandbox, own_home):
-        try:
-            result = run_tour(tour, end)
-        except TourError as exc:
-            err = ShiftyError(f"quickstart stopped: {exc}")
-            err.exit_code = exc.exit_code
-            raise err from None
-    result["next_commands"] = next_commands(result, own_home)
-    tour.say("Try next:")
-    for line in result["next_commands"]:
-        tour.say(f"   {line}")
-    if output_format() == "table":
-        if not conf.quiet:
-            typer.echo("\n".join(tour.lines))
-        return
-    emit(result)

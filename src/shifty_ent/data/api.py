@@ -1,0 +1,124 @@
+"""The data group's public API: the only module other groups and reports import from it.
+
+Callers get frozen views (:class:`AssetView`, :class:`CertificateView`), never the ORM rows, so
+nothing outside data changes an asset behind its retention rules. Reports that scan the data
+tables in SQL read the tables re-exported at the bottom (read-only). The services are imported
+inside the functions: ``model/tables.py`` imports this module for its foreign key target while
+the store is still loading the tables, and must not pull the data services in with it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from shifty_ent.core.views import view_of
+from shifty_ent.data.tables import (
+    Asset,
+    DeletionCertificate,
+    DeletionItem,
+    DeletionJob,
+    RetentionPolicy,
+)
+
+if TYPE_CHECKING:
+    from shifty_ent.core.context import Context
+
+
+@dataclass(frozen=True)
+class AssetView:
+    """What other groups may know of a data asset."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    name: str
+    type: str
+    classification: str
+    location: str
+    scheme: str
+    status: str
+    size_bytes: int | None
+    sha256: str | None
+    legal_hold: bool
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @classmethod
+    def of(cls, asset: Asset) -> AssetView:
+        return view_of(cls, asset)
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """A stored deletion certificate: the signed document and what verifies it."""
+
+    id: uuid.UUID
+    job_id: uuid.UUID
+    document: dict[str, Any]
+    signature: str
+    key_fingerprint: str
+    public_key: str
+    document_sha256: str
+
+    @classmethod
+    def of(cls, cert: DeletionCertificate) -> CertificateView:
+        return view_of(cls, cert)
+
+
+def register_asset(
+    ctx: Context,
+    *,
+    name: str,
+    type: str,
+    classification: str,
+    location: str,
+    size_bytes: int | None = None,
+    sha256: str | None = None,
+) -> AssetView:
+    """Register an asset of the acting tenant (role-checked and audited by the data service)."""
+    from shifty_ent.data.assets import register_asset as _register
+
+    return AssetView.of(
+        _register(
+            ctx,
+            name=name,
+            type=type,
+            classification=classification,
+            location=location,
+            size_bytes=size_bytes,
+            sha256=sha256,
+        )
+    )
+
+
+def get_asset(ctx: Context, ref: str) -> AssetView:
+    """An asset of the acting tenant by id, unique id prefix or name."""
+    from shifty_ent.data.assets import get_asset as _get
+
+    return AssetView.of(_get(ctx, ref))
+
+
+def verify_certificate(cert: CertificateView, public_key_b64: str) -> tuple[bool, str]:
+    """Check the certificate's signature against ``public_key_b64``: (ok, one-line reason)."""
+    from shifty_ent.data import certificates
+
+    return certificates.verify_certificate_document(
+        certificates.export_document(cert), public_key_b64
+    )
+
+
+__all__ = [
+    "Asset",
+    "AssetView",
+    "CertificateView",
+    "DeletionCertificate",
+    "DeletionItem",
+    "DeletionJob",
+    "RetentionPolicy",
+    "get_asset",
+    "register_asset",
+    "verify_certificate",
+]

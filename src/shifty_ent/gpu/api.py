@@ -1,0 +1,81 @@
+"""The gpu group's public API: the only module other groups and reports import from it.
+
+Callers get frozen :class:`InstanceView` snapshots, never the ORM rows, so they cannot change an
+instance behind the gpu services or lean on a column that may move. Reports that aggregate the
+cost ledger in SQL use the functions and the table re-exported at the bottom (read-only).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from shifty_ent.core.context import Context
+from shifty_ent.core.views import view_of
+from shifty_ent.gpu.budget import committed_per_hour, month_spend
+from shifty_ent.gpu.ledger import cost_rows as ledger_cost_rows
+from shifty_ent.gpu.ledger import q as round_micro
+from shifty_ent.gpu.provision import ProvisionRequest
+from shifty_ent.gpu.tables import FINAL_STATES, TERMINATING, GpuInstance
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """What other groups may know of a GPU instance."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    label: str
+    status: str
+    gpu_type: str
+    gpu_count: int
+    model_checkpoint: str | None
+    endpoint_url: str | None
+    provider_instance_id: str | None
+    price_per_hour: Decimal | None
+
+    @property
+    def gone(self) -> bool:
+        """Terminated, failed, disappeared or being terminated: it serves nothing any more."""
+        return self.status in FINAL_STATES or self.status == TERMINATING
+
+    @classmethod
+    def of(cls, inst: GpuInstance) -> InstanceView:
+        return view_of(cls, inst)
+
+
+def get_instance(ctx: Context, ref: str) -> InstanceView:
+    """An instance of the acting tenant by id, unique prefix, vast.ai id or label."""
+    from shifty_ent.gpu.instances import get_instance as _get
+
+    return InstanceView.of(_get(ctx, ref))
+
+
+def provision(ctx: Context, request: ProvisionRequest) -> InstanceView:
+    """Rent an instance under the tenant's budgets (role-checked by the gpu service). Commits."""
+    from shifty_ent.gpu.provision import provision as _provision
+
+    return InstanceView.of(_provision(ctx, request))
+
+
+def check_health(ctx: Context, instance_id: uuid.UUID | str) -> dict[str, Any]:
+    """Probe the instance's endpoint now and store the result (role-checked). Commits."""
+    from shifty_ent.gpu.health import check_health as _check
+
+    return dict(_check(ctx, str(instance_id)))
+
+
+__all__ = [
+    "GpuInstance",
+    "InstanceView",
+    "ProvisionRequest",
+    "check_health",
+    "committed_per_hour",
+    "get_instance",
+    "ledger_cost_rows",
+    "month_spend",
+    "provision",
+    "round_micro",
+]

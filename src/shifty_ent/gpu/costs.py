@@ -1,0 +1,51 @@
+"""``gpu costs``: ledger sums of the tenant, with each instance's GPU type and vast.ai id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from shifty_ent.core.authz import authorize
+from shifty_ent.core.clock import parse_instant
+from shifty_ent.core.context import Context
+from shifty_ent.core.errors import InvalidInput
+from shifty_ent.gpu import ledger, permissions
+from shifty_ent.gpu.tables import GpuInstance
+
+
+def parse_period(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
+    a = parse_instant(start, name="--start") if start else None
+    b = parse_instant(end, name="--end") if end else None
+    if a and b and b <= a:
+        raise InvalidInput("--end must be after --start")
+    return a, b
+
+
+def cost_rows(
+    ctx: Context,
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    group_by: str = "instance",
+) -> list[dict[str, Any]]:
+    """Ledger sums per instance, day or GPU type in [start, end) (plain dicts, Decimal money)."""
+    authorize(ctx, permissions.COSTS)
+    a = parse_instant(start, name="--start") if isinstance(start, str) else start
+    b = parse_instant(end, name="--end") if isinstance(end, str) else end
+    if a and b and b <= a:
+        raise InvalidInput("--end must be after --start")
+    rows = ledger.cost_rows(ctx.session, ctx.tenant_id, a, b, group_by)
+    if group_by == "instance" and rows:
+        found = ctx.session.execute(
+            select(GpuInstance.id, GpuInstance.gpu_type, GpuInstance.provider_instance_id).where(
+                GpuInstance.tenant_id == ctx.tenant_id,
+                GpuInstance.id.in_([r["instance_id"] for r in rows]),
+            )
+        ).all()
+        info = {row[0]: row for row in found}
+        for r in rows:
+            _, gtype, pid = info.get(r["instance_id"], (None, None, None))
+            r["gpu_type"] = gtype
+            r["provider_instance_id"] = pid
+    return rows
