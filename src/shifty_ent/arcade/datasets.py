@@ -31,9 +31,9 @@ if TYPE_CHECKING:
 
 
 def dataset_dir(ctx: Context, name: str) -> Path:
-    from shifty_ent.data.roots import paths_on
+    from shifty_ent.data import api as data_api
 
-    roots = paths_on(ctx.session, ctx.tenant_id, ctx.host.id)
+    roots = data_api.root_paths_here(ctx)
     if roots:
         return Path(roots[0]) / "arcade-datasets" / name
     return ctx.settings.data_dir / "datasets" / str(ctx.tenant_id) / name

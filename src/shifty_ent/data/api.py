@@ -24,6 +24,7 @@ from shifty_ent.data.tables import (
 
 if TYPE_CHECKING:
     from shifty_ent.core.context import Context
+    from shifty_ent.core.tables import Tenant
 
 
 @dataclass(frozen=True)
@@ -101,12 +102,52 @@ def get_asset(ctx: Context, ref: str) -> AssetView:
     return AssetView.of(_get(ctx, ref))
 
 
+def live_asset_at(ctx: Context, location: str) -> AssetView | None:
+    """The acting tenant's live asset at ``location``, if one is registered there."""
+    from shifty_ent.data.assets import live_asset_at as _live
+
+    found = _live(ctx, location)
+    return AssetView.of(found) if found is not None else None
+
+
 def verify_certificate(cert: CertificateView, public_key_b64: str) -> tuple[bool, str]:
     """Check the certificate's signature against ``public_key_b64``: (ok, one-line reason)."""
     from shifty_ent.data import certificates
 
     return certificates.verify_certificate_document(
         certificates.export_document(cert), public_key_b64
+    )
+
+
+def root_paths_here(ctx: Context) -> list[str]:
+    """The context tenant's data roots on this host: where its files may be written and erased."""
+    from shifty_ent.data.roots import paths_on
+
+    return list(paths_on(ctx.session, ctx.tenant_id, ctx.host.id))
+
+
+def add_root(ctx: Context, tenant: Tenant, path: str) -> dict[str, Any]:
+    """Give ``tenant`` the directory ``path`` on this host (the caller checked the permission)."""
+    from shifty_ent.data import roots
+
+    row = roots.add_root(ctx.session, tenant, path, actor=ctx.actor, host=ctx.host)
+    return {"tenant": tenant.name, **row.public(), "this_host": True}
+
+
+def remove_root(ctx: Context, tenant: Tenant, path: str, *, host: str | None) -> dict[str, Any]:
+    from shifty_ent.data import roots
+
+    row = roots.remove_root(ctx.session, tenant, path, actor=ctx.actor, host_id=host or ctx.host.id)
+    return {"tenant": tenant.name, **row.public(), "this_host": row.host_id == ctx.host.id}
+
+
+def list_roots(
+    ctx: Context, tenant: Tenant | None, *, include_removed: bool = False
+) -> list[dict[str, Any]]:
+    from shifty_ent.data import roots
+
+    return roots.list_roots(
+        ctx.session, actor=ctx.actor, host=ctx.host, tenant=tenant, include_removed=include_removed
     )
 
 
@@ -118,7 +159,12 @@ __all__ = [
     "DeletionItem",
     "DeletionJob",
     "RetentionPolicy",
+    "add_root",
     "get_asset",
+    "list_roots",
+    "live_asset_at",
     "register_asset",
+    "remove_root",
+    "root_paths_here",
     "verify_certificate",
 ]

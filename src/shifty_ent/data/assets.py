@@ -270,6 +270,21 @@ def register_asset(
     return asset
 
 
+def live_asset_at(ctx: Context, location: str) -> Asset | None:
+    """The tenant's live asset at ``location`` (as registration would key it), if any: one
+    location is one asset, so a caller that finds one refers to it instead of registering."""
+    loc = parse_location(location)
+    host_id = ctx.host.id if loc.scheme in ("file", "vault") else None
+    key = f"{host_id}:{loc.uri}" if host_id else loc.uri
+    return ctx.session.scalars(
+        select(Asset).where(
+            Asset.tenant_id == ctx.tenant_id,
+            Asset.location_key == key,
+            Asset.status != "deleted",
+        )
+    ).first()
+
+
 def refuse_foreign_root(ctx: Context, path: Path, what: str) -> None:
     """Refuse (exit 4) a local path inside another tenant's data root on this host: that
     directory's files are the other tenant's, whatever the spelling (symlinks resolved too)."""

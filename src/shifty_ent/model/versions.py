@@ -186,6 +186,11 @@ def _checkpoint_asset(
         asset = data_api.get_asset(ctx, str(earlier))
         if asset.active:
             return asset.id
+    # the same path already is a live asset (new files written over an earlier version's):
+    # one location is one asset, whose retention and erasure cover every version stored there
+    here = data_api.live_asset_at(ctx, pin.source_id)
+    if here is not None:
+        return here.id
     asset = data_api.register_asset(
         ctx,
         name=f"model-checkpoint/{name}/v{number}",

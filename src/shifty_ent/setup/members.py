@@ -82,7 +82,7 @@ def create_tenant(
     data_roots: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A new tenant whose first admin is the caller; roots only from an installation admin."""
-    from shifty_ent.data import roots
+    from shifty_ent.data import api as data_api
 
     if data_roots:
         authorize(ctx, permissions.TENANT_ROOTS)
@@ -93,35 +93,28 @@ def create_tenant(
         monthly_budget=monthly_budget,
         hourly_budget=hourly_budget,
     )
-    added = [
-        roots.add_root(ctx.session, tenant, path, actor=ctx.actor, host=ctx.host)
-        for path in data_roots
-    ]
-    return {**tenant.public(), "data_roots": [r.path for r in added]}
+    added = [data_api.add_root(ctx, tenant, path) for path in data_roots]
+    return {**tenant.public(), "data_roots": [r["path"] for r in added]}
 
 
 def add_root(ctx: Context, tenant: Tenant, path: str) -> dict[str, Any]:
-    from shifty_ent.data import roots
+    from shifty_ent.data import api as data_api
 
     authorize(ctx, permissions.TENANT_ROOTS)
-    row = roots.add_root(ctx.session, tenant, path, actor=ctx.actor, host=ctx.host)
-    return {"tenant": tenant.name, **row.public(), "this_host": True}
+    return data_api.add_root(ctx, tenant, path)
 
 
 def remove_root(ctx: Context, tenant: Tenant, path: str, *, host: str | None) -> dict[str, Any]:
-    from shifty_ent.data import roots
+    from shifty_ent.data import api as data_api
 
     authorize(ctx, permissions.TENANT_ROOTS)
-    row = roots.remove_root(ctx.session, tenant, path, actor=ctx.actor, host_id=host or ctx.host.id)
-    return {"tenant": tenant.name, **row.public(), "this_host": row.host_id == ctx.host.id}
+    return data_api.remove_root(ctx, tenant, path, host=host)
 
 
 def list_roots(
     ctx: Context, tenant: Tenant | None, *, include_removed: bool = False
 ) -> list[dict[str, Any]]:
-    from shifty_ent.data import roots
+    from shifty_ent.data import api as data_api
 
     authorize(ctx, permissions.TENANT_ROOTS)
-    return roots.list_roots(
-        ctx.session, actor=ctx.actor, host=ctx.host, tenant=tenant, include_removed=include_removed
-    )
+    return data_api.list_roots(ctx, tenant, include_removed=include_removed)
