@@ -395,6 +395,8 @@ def bench_workers(url: str, workers: int, n_missions: int, timeout: float) -> No
 
 
 def main() -> None:
+    # a scratch store that plays several people: a declared-identity sandbox
+    os.environ["SHIFTY_IDENTITY"] = "declared"
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--profiles", type=int, default=20_000)
     ap.add_argument("--answers", type=int, default=200_000)

@@ -15,6 +15,7 @@ Prints the best of ``--repeat`` interleaved runs and the ratio service/peer (tar
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sqlite3
 import statistics
@@ -141,6 +142,8 @@ def time_peer(path: str, tid: uuid.UUID, group_by: str, repeat: int) -> tuple[fl
 
 
 def main() -> None:
+    # a scratch store that plays several people: a declared-identity sandbox
+    os.environ["SHIFTY_IDENTITY"] = "declared"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--full", action="store_true", help="1,000,000 rows (the issue's size)")

@@ -89,6 +89,8 @@ def run_dd(path: Path, size: int) -> float:
 
 
 def main() -> None:
+    # a scratch store that plays several people: a declared-identity sandbox
+    os.environ["SHIFTY_IDENTITY"] = "declared"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=256, help="file size in MiB (default 256)")
     parser.add_argument("--full", action="store_true", help="512 MiB, as in the issue")

@@ -164,6 +164,8 @@ def compare(results: dict[str, Any], mode: str) -> None:
 
 
 def main() -> None:
+    # a scratch store that plays several people: a declared-identity sandbox
+    os.environ["SHIFTY_IDENTITY"] = "declared"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="small")
     parser.add_argument("--cpu-steps", type=int, default=10, help="timed CPU steps")

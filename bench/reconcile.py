@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import tempfile
 import time
@@ -80,8 +81,8 @@ def main() -> None:
                     )
                 )
             session.commit()
-        import os
-
+        # a scratch store that plays several people: a declared-identity sandbox
+        os.environ["SHIFTY_IDENTITY"] = "declared"
         os.environ["VASTAI_URL"] = fake.url
         os.environ["VASTAI_API_KEY"] = API_KEY
         settings = load_settings({"database_url": url, "user": "cron"})

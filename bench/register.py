@@ -195,6 +195,8 @@ def best(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
+    # a scratch store that plays several people: a declared-identity sandbox
+    os.environ["SHIFTY_IDENTITY"] = "declared"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--versions", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=9)

@@ -210,6 +210,8 @@ def child(args: list[str]) -> dict:
 
 
 def main() -> None:
+    # a scratch store that plays several people: a declared-identity sandbox
+    os.environ["SHIFTY_IDENTITY"] = "declared"
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--events", type=int, default=200_000)
     p.add_argument("--full", action="store_true", help="1,000,000 events")

@@ -139,6 +139,8 @@ def measure(db: Path, tenant_hex: str, now: datetime, runs: int) -> dict[str, An
 
 
 def main() -> None:
+    # a scratch store that plays several people: a declared-identity sandbox
+    os.environ["SHIFTY_IDENTITY"] = "declared"
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", type=int, default=100_000)
     parser.add_argument("--expired-pct", type=float, default=1.0)
