@@ -247,19 +247,24 @@ def _warn_retired(file_values: dict[str, Any]) -> None:
         )
 
 
+DEFAULT_CONFIG = (
+    "# shifty-ent configuration. Flags and environment variables override these values.\n"
+    '# database_url = "postgresql+psycopg://postgres@127.0.0.1:5432/shifty"\n'
+    '# tenant = "acme"\n'
+    '# output = "table"\n'
+    '# vastai_url = "https://console.vast.ai"\n'
+    '# hf_endpoint = "https://huggingface.co"\n'
+    '# ollama_host = "http://127.0.0.1:11434"\n'
+)
+
+
 def write_default_config(settings: Settings) -> bool:
-    """Create a commented config file if none exists; returns whether one was written."""
-    if settings.config_file.exists():
+    """Create a commented config file (0600, never over anything) if none exists; returns
+    whether one was written."""
+    from shifty_ent.core import outfiles
+
+    if os.path.lexists(settings.config_file):
         return False
-    settings.config_dir.mkdir(parents=True, exist_ok=True)
-    settings.config_file.write_text(
-        "# shifty-ent configuration. Flags and environment variables override these values.\n"
-        '# database_url = "postgresql+psycopg://postgres@127.0.0.1:5432/shifty"\n'
-        '# tenant = "acme"\n'
-        '# output = "table"\n'
-        '# vastai_url = "https://console.vast.ai"\n'
-        '# hf_endpoint = "https://huggingface.co"\n'
-        '# ollama_host = "http://127.0.0.1:11434"\n',
-        encoding="utf-8",
-    )
+    outfiles.private_dir(settings.config_dir)
+    outfiles.write_file(settings.config_file, DEFAULT_CONFIG.encode(), flag="config file")
     return True

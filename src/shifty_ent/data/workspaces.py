@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import select
 
-from shifty_ent.core import hosts
+from shifty_ent.core import hosts, outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, Refused
@@ -105,7 +105,7 @@ def create_workspace(
     )
     ws.name = validate_name(name, "workspace name") if name else f"{type}-{str(ws.id)[:8]}"
     root = tenant_workspace_root(ctx)
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    outfiles.private_dir(root)
     path = root / str(ws.id)
     os.mkdir(path, 0o700)
     try:

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 
 import typer
 
+from shifty_ent.core import outfiles
 from shifty_ent.core.runtime import emit, output_format, settings
 
 app = typer.Typer(add_completion=False, help="Guided tour on a sandbox tenant.")
@@ -143,7 +144,7 @@ def _prepare(sandbox: Path) -> None:
             raise InvalidInput(
                 f"{sandbox} exists and was not made by quickstart; choose another --dir"
             )
-    sandbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+    outfiles.private_dir(sandbox)
     (sandbox / MARKER).write_text("made by shifty-ent quickstart; safe to delete\n")
     for rel, text in SAMPLES.items():
         path = sandbox / "files" / rel
