@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from shifty_ent import __version__
-from shifty_ent.core import clicklib
+from shifty_ent.core import clicklib, secrecy
 from shifty_ent.core.errors import Interrupted, InvalidInput, ShiftyError
 from shifty_ent.core.options import (
     ActorOpt,
@@ -149,11 +149,22 @@ def _debug_on(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("SHIFTY_DEBUG") == "1"
 
 
+def _print_traceback() -> None:
+    """``--debug``'s traceback, with every loaded secret scrubbed (see core/secrecy.py)."""
+    import traceback
+
+    sys.stderr.write(secrecy.scrub(traceback.format_exc()))
+
+
 def _report(err: ShiftyError, argv: Sequence[str]) -> int:
     if _wants_json(argv):
-        sys.stderr.write(json.dumps(err.to_json(), ensure_ascii=False) + "\n")
+        line = json.dumps(err.to_json(), ensure_ascii=False)
     else:
-        sys.stderr.write(f"error: {err.message}\n")
+        line = f"error: {err.message}"
+    # one line, secrets scrubbed, and nothing the terminal would interpret (escape sequences)
+    line = secrecy.scrub(line).replace("\r", "\\r").replace("\n", " ")
+    line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+    sys.stderr.write(line + "\n")
     sys.stderr.flush()
     return err.exit_code
 
@@ -165,9 +176,7 @@ def run_with_boundary(fn: Any, argv: Sequence[str]) -> int:
         rv = fn()
     except ShiftyError as err:
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         return _report(err, argv)
     except clicklib.NoArgsIsHelpError as exc:
         exc.show()
@@ -184,9 +193,7 @@ def run_with_boundary(fn: Any, argv: Sequence[str]) -> int:
         return 0
     except Exception as exc:
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         hint = "" if debug else "; rerun with --debug for a traceback"
         err = ShiftyError(f"unexpected {type(exc).__name__}: {detail}{hint}")
