@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from shifty_ent import __version__
-from shifty_ent.core import clicklib, secrecy
+from shifty_ent.core import clicklib, inputs, outfiles, secrecy
 from shifty_ent.core.errors import Interrupted, InvalidInput, ShiftyError
 from shifty_ent.core.options import (
     ActorOpt,
@@ -115,16 +115,18 @@ class RootGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        code = run_with_boundary(
-            lambda: super(RootGroup, self).main(
+
+        def run() -> Any:
+            inputs.check_argv(argv)
+            return super(RootGroup, self).main(
                 args=argv,
                 prog_name=prog_name or "shifty-ent",
                 complete_var=complete_var,
                 standalone_mode=False,
                 **extra,
-            ),
-            argv,
-        )
+            )
+
+        code = run_with_boundary(run, argv)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -169,6 +171,16 @@ def _report(err: ShiftyError, argv: Sequence[str]) -> int:
     return err.exit_code
 
 
+def _unexpected(exc: Exception, debug: bool) -> ShiftyError:
+    """A documented error for what no service caught: a full disk or quota is exit 6 (the
+    command's transaction was rolled back); anything else is exit 1."""
+    if isinstance(exc, OSError) and exc.errno in outfiles.FULL:
+        return outfiles.os_error(exc, exc.filename or "a file")
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    hint = "" if debug else "; rerun with --debug for a traceback"
+    return ShiftyError(f"unexpected {type(exc).__name__}: {detail}{hint}")
+
+
 def run_with_boundary(fn: Any, argv: Sequence[str]) -> int:
     """Run ``fn`` and turn every outcome into an exit code (the program's one error boundary)."""
     debug = _debug_on(argv)
@@ -194,10 +206,7 @@ def run_with_boundary(fn: Any, argv: Sequence[str]) -> int:
     except Exception as exc:
         if debug:
             _print_traceback()
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        hint = "" if debug else "; rerun with --debug for a traceback"
-        err = ShiftyError(f"unexpected {type(exc).__name__}: {detail}{hint}")
-        return _report(err, argv)
+        return _report(_unexpected(exc, debug), argv)
     if isinstance(rv, int) and not isinstance(rv, bool):
         return rv
     return 0
