@@ -192,7 +192,7 @@ _shifty_ent() {
         "data asset restore") words="--help --reason --to" ;;
         "data asset show") words="--help" ;;
         "data certificate") words="export list show verify --help" ;;
-        "data certificate export") words="--help --out" ;;
+        "data certificate export") words="--force --help --out" ;;
         "data certificate list") words="--help" ;;
         "data certificate show") words="--help" ;;
         "data certificate verify") words="--help --public-key" ;;
@@ -203,7 +203,7 @@ _shifty_ent() {
         "data delete list") words="--help --status" ;;
         "data delete request") words="--help --method --reason --subject" ;;
         "data delete show") words="--help" ;;
-        "data export") words="--help --out --subject" ;;
+        "data export") words="--force --help --out --subject" ;;
         "data policy") words="create delete list show update --help" ;;
         "data policy create") words="--archive-before-delete --auto-approve --auto-delete --classification --help --method --notify-days --retention-days -c" ;;
         "data policy delete") words="--help" ;;
@@ -270,11 +270,11 @@ _shifty_ent() {
         "model versions") words="--help" ;;
         "quickstart") words="--dir --help --tenant-name --use-store" ;;
         "report") words="arcade audit compliance costs list trust verify --help" ;;
-        "report arcade") words="--end --format --help --out --start -f" ;;
+        "report arcade") words="--end --force --format --help --out --start -f" ;;
         "report audit") words="verify --help" ;;
         "report audit verify") words="--help" ;;
-        "report compliance") words="--end --format --help --out --start --type -f" ;;
-        "report costs") words="--end --format --help --out --start -f" ;;
+        "report compliance") words="--end --force --format --help --out --start --type -f" ;;
+        "report costs") words="--end --force --format --help --out --start -f" ;;
         "report list") words="--help --limit --type" ;;
         "report trust") words="add list remove --help" ;;
         "report trust add") words="--help --label" ;;

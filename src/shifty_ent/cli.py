@@ -19,7 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from shifty_ent import __version__
-from shifty_ent.core import clicklib
+from shifty_ent.core import clicklib, inputs, outfiles, secrecy
 from shifty_ent.core.errors import Interrupted, InvalidInput, ShiftyError
 from shifty_ent.core.options import (
     ActorOpt,
@@ -115,16 +115,18 @@ class RootGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
-        code = run_with_boundary(
-            lambda: super(RootGroup, self).main(
+
+        def run() -> Any:
+            inputs.check_argv(argv)
+            return super(RootGroup, self).main(
                 args=argv,
                 prog_name=prog_name or "shifty-ent",
                 complete_var=complete_var,
                 standalone_mode=False,
                 **extra,
-            ),
-            argv,
-        )
+            )
+
+        code = run_with_boundary(run, argv)
         if standalone_mode:
             sys.exit(code)
         return code
@@ -149,13 +151,34 @@ def _debug_on(argv: Sequence[str]) -> bool:
     return "--debug" in argv or os.environ.get("SHIFTY_DEBUG") == "1"
 
 
+def _print_traceback() -> None:
+    """``--debug``'s traceback, with every loaded secret scrubbed (see core/secrecy.py)."""
+    import traceback
+
+    sys.stderr.write(secrecy.scrub(traceback.format_exc()))
+
+
 def _report(err: ShiftyError, argv: Sequence[str]) -> int:
     if _wants_json(argv):
-        sys.stderr.write(json.dumps(err.to_json(), ensure_ascii=False) + "\n")
+        line = json.dumps(err.to_json(), ensure_ascii=False)
     else:
-        sys.stderr.write(f"error: {err.message}\n")
+        line = f"error: {err.message}"
+    # one line, secrets scrubbed, and nothing the terminal would interpret (escape sequences)
+    line = secrecy.scrub(line).replace("\r", "\\r").replace("\n", " ")
+    line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+    sys.stderr.write(line + "\n")
     sys.stderr.flush()
     return err.exit_code
+
+
+def _unexpected(exc: Exception, debug: bool) -> ShiftyError:
+    """A documented error for what no service caught: a full disk or quota is exit 6 (the
+    command's transaction was rolled back); anything else is exit 1."""
+    if isinstance(exc, OSError) and exc.errno in outfiles.FULL:
+        return outfiles.os_error(exc, exc.filename or "a file")
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    hint = "" if debug else "; rerun with --debug for a traceback"
+    return ShiftyError(f"unexpected {type(exc).__name__}: {detail}{hint}")
 
 
 def run_with_boundary(fn: Any, argv: Sequence[str]) -> int:
@@ -165,9 +188,7 @@ def run_with_boundary(fn: Any, argv: Sequence[str]) -> int:
         rv = fn()
     except ShiftyError as err:
         if debug:
-            import traceback
-
-            traceback.print_exc()
+            _print_traceback()
         return _report(err, argv)
     except clicklib.NoArgsIsHelpError as exc:
         exc.show()
@@ -184,13 +205,8 @@ def run_with_boundary(fn: Any, argv: Sequence[str]) -> int:
         return 0
     except Exception as exc:
         if debug:
-            import traceback
-
-            traceback.print_exc()
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        hint = "" if debug else "; rerun with --debug for a traceback"
-        err = ShiftyError(f"unexpected {type(exc).__name__}: {detail}{hint}")
-        return _report(err, argv)
+            _print_traceback()
+        return _report(_unexpected(exc, debug), argv)
     if isinstance(rv, int) and not isinstance(rv, bool):
         return rv
     return 0

@@ -40,7 +40,7 @@ def test_secrets_are_masked(isolated_env, monkeypatch):
     assert "super-secret" not in res.stdout and "abcdefghijklmnop" not in res.stdout
     assert "pa55word" not in res.stdout
     shown = json.loads(res.stdout)
-    assert shown["vastai_api_key"]["value"].startswith("****")
+    assert shown["vastai_api_key"]["value"] == "(set)"
     assert shown["database_url"]["value"] == "postgresql://bob:****@db.example/x"
     table = Cli(None)("config", "show", fmt="table")
     assert "super-secret" not in table.stdout

@@ -171,7 +171,15 @@ def test_subject_erasure_and_export(
     assert cli("data", "export", "--out", str(full), user="olga", tenant="acme").exit_code == 4
     assert (
         cli(
-            "data", "export", "--out", str(full), "--subject", "nobody", user="alice", tenant="acme"
+            "data",
+            "export",
+            "--out",
+            str(full),
+            "--force",
+            "--subject",
+            "nobody",
+            user="alice",
+            tenant="acme",
         ).exit_code
         == 3
     )

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from shifty_ent.arcade import permissions
 from shifty_ent.arcade.mission_types import CLASSIFICATIONS, get_type
 from shifty_ent.arcade.tables import Answer, Dataset, Mission
+from shifty_ent.core import outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import to_jsonable
 from shifty_ent.core.errors import Conflict, InvalidInput
@@ -93,7 +94,8 @@ def create_dataset(
     labels: Counter[str] = Counter()
     digest = hashlib.sha256()
     try:
-        folder.mkdir(parents=True, mode=0o700)
+        outfiles.private_dir(folder.parent)
+        os.mkdir(folder, 0o700)
         data_path = folder / "data.jsonl"
         fd = os.open(data_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

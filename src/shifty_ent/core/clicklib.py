@@ -9,12 +9,27 @@ from __future__ import annotations
 
 import typer
 
+from shifty_ent.core.inputs import install_strict_numbers
+
 try:  # typer >= 0.2x
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageError
+    from typer._click.exceptions import (
+        BadParameter,
+        ClickException,
+        NoArgsIsHelpError,
+        UsageError,
+    )
     from typer._click.globals import get_current_context
 except ImportError:  # pragma: no cover - older typer on the click package
-    from click.exceptions import ClickException, NoArgsIsHelpError, UsageError  # type: ignore
+    from click.exceptions import (  # type: ignore
+        BadParameter,
+        ClickException,
+        NoArgsIsHelpError,
+        UsageError,
+    )
     from click.globals import get_current_context  # type: ignore
+
+# "1_000", " 5 " and "1e-400" are not numbers a person means (see core/inputs.py)
+install_strict_numbers(BadParameter)
 
 Abort = typer.Abort
 Exit = typer.Exit

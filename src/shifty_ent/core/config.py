@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shifty_ent.core import secrecy
 from shifty_ent.core.errors import InvalidInput
 
 APP_NAME = "shifty-ent"
@@ -137,10 +138,10 @@ class Settings:
 
 
 def mask_secret(value: str | None) -> str | None:
-    """Show that a secret is set without revealing it (not even its length)."""
+    """Show only that a secret is set: no character of it, not even its length."""
     if not value:
         return None
-    return "****" + (value[-2:] if len(value) >= 12 else "")
+    return "(set)"
 
 
 def mask_url_password(url: str) -> str:
@@ -175,6 +176,7 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 def load_settings(flags: dict[str, Any] | None = None) -> Settings:
     """Build the effective settings. ``flags`` holds values given on the command line."""
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    secrecy.forget_all()  # the secrets of these settings are the ones to scrub
     config_dir, data_dir = _platform_dirs()
     config_file = config_dir / "config.toml"
     file_values = _read_config_file(config_file)
@@ -209,6 +211,8 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         sources["user"] = "identity"
     key_path = pick("signing_key_path")
     _warn_retired(file_values)
+    secret = {name: _secret(name, pick(name), sources[name]) for name in sorted(SECRET_KEYS)}
+    secrecy.remember(_url_password(str(database_url)))
     return Settings(
         config_dir=config_dir,
         data_dir=data_dir,
@@ -221,17 +225,38 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         signing_key_path=Path(key_path).expanduser() if key_path else data_dir / "signing_key.pem",
         host_id=pick("host_id"),
         notify_webhook=pick("notify_webhook"),
-        vastai_api_key=pick("vastai_api_key"),
+        vastai_api_key=secret["vastai_api_key"],
         vastai_url=str(pick("vastai_url")).rstrip("/"),
-        hf_token=pick("hf_token"),
+        hf_token=secret["hf_token"],
         hf_endpoint=str(pick("hf_endpoint")).rstrip("/"),
         ollama_host=str(pick("ollama_host")),
         s3_endpoint_url=pick("s3_endpoint_url"),
-        aws_secret_access_key=pick("aws_secret_access_key"),
+        aws_secret_access_key=secret["aws_secret_access_key"],
         debug=bool(flags.get("debug", False)),
         quiet=bool(flags.get("quiet", False)),
         sources=sources,
     )
+
+
+def _secret(name: str, value: Any, source: str) -> str | None:
+    if source.startswith("env:"):
+        label = f"environment variable {source.removeprefix('env:')}"
+    else:
+        label = f"{name} (from {'the config file' if source == 'file' else source})"
+    return secrecy.check_secret(label, value)
+
+
+def _url_password(url: str) -> str | None:
+    """The password of a database URL, raw and decoded, for scrubbing."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    if password:
+        secrecy.remember(unquote(password))
+    return password
 
 
 def _warn_retired(file_values: dict[str, Any]) -> None:
@@ -247,19 +272,24 @@ def _warn_retired(file_values: dict[str, Any]) -> None:
         )
 
 
+DEFAULT_CONFIG = (
+    "# shifty-ent configuration. Flags and environment variables override these values.\n"
+    '# database_url = "postgresql+psycopg://postgres@127.0.0.1:5432/shifty"\n'
+    '# tenant = "acme"\n'
+    '# output = "table"\n'
+    '# vastai_url = "https://console.vast.ai"\n'
+    '# hf_endpoint = "https://huggingface.co"\n'
+    '# ollama_host = "http://127.0.0.1:11434"\n'
+)
+
+
 def write_default_config(settings: Settings) -> bool:
-    """Create a commented config file if none exists; returns whether one was written."""
-    if settings.config_file.exists():
+    """Create a commented config file (0600, never over anything) if none exists; returns
+    whether one was written."""
+    from shifty_ent.core import outfiles
+
+    if os.path.lexists(settings.config_file):
         return False
-    settings.config_dir.mkdir(parents=True, exist_ok=True)
-    settings.config_file.write_text(
-        "# shifty-ent configuration. Flags and environment variables override these values.\n"
-        '# database_url = "postgresql+psycopg://postgres@127.0.0.1:5432/shifty"\n'
-        '# tenant = "acme"\n'
-        '# output = "table"\n'
-        '# vastai_url = "https://console.vast.ai"\n'
-        '# hf_endpoint = "https://huggingface.co"\n'
-        '# ollama_host = "http://127.0.0.1:11434"\n',
-        encoding="utf-8",
-    )
+    outfiles.private_dir(settings.config_dir)
+    outfiles.write_file(settings.config_file, DEFAULT_CONFIG.encode(), flag="config file")
     return True

@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from shifty_ent.core import outfiles
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import InvalidInput
 
@@ -53,7 +54,7 @@ def _generated_id(data_dir: Path) -> str:
     found = _read_id(path)
     if found:
         return found
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    outfiles.private_dir(path.parent)
     value = secrets.token_hex(16)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

@@ -85,6 +85,10 @@ OutFileOpt = Annotated[
     Path | None,
     typer.Option("--out", metavar="FILE", help="Write to FILE instead of stdout.", dir_okay=False),
 ]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Replace an existing regular file at --out (nothing else)."),
+]
 ReportFormatOpt = Annotated[
     ReportFormat, typer.Option("--format", case_sensitive=False, help="Report format.")
 ]

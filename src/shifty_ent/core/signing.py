@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlmodel import Session
 
+from shifty_ent.core import outfiles
 from shifty_ent.core.canonical import canonical_json
 from shifty_ent.core.clock import now
 from shifty_ent.core.errors import InvalidInput
@@ -58,7 +59,7 @@ def load_or_create_key(path: Path) -> tuple[KeyPair, bool]:
     """Load the PEM key at ``path``, creating it (0600, exclusive) if missing."""
     created = False
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        outfiles.private_dir(path.parent)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
             serialization.Encoding.PEM,

@@ -25,6 +25,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
+from shifty_ent.core import outfiles
 from shifty_ent.core.canonical import compact_json
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
 
@@ -56,7 +57,7 @@ def sqlite_path(url: str) -> Path | None:
 
 def _prepare_sqlite_file(path: Path) -> None:
     """Create the database file owner-only (0600) before SQLite creates it world-readable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    outfiles.private_dir(path.parent)
     if not path.exists():
         fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
         os.close(fd)

@@ -7,9 +7,10 @@ roles). The user who creates a tenant becomes its first admin; the last admin ca
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,15 +38,27 @@ def validate_name(name: str, what: str, *, max_len: int = 64) -> str:
     return name
 
 
+# digits with at most six decimals: no exponent (1e-400 rounds to zero), no "1_000", no spaces
+_MONEY = re.compile(r"-?[0-9]{1,13}(\.[0-9]{1,12})?")
+MONEY_MAX = Decimal(10) ** 12
+
+
 def parse_money(value: str | Decimal | None, what: str) -> Decimal | None:
     if value is None:
         return None
+    text = str(value)
+    if not isinstance(value, Decimal) and not _MONEY.fullmatch(text):
+        raise InvalidInput(f"{what}: {value!r} is not a number of USD (e.g. 12.50)")
     try:
-        dec = Decimal(str(value))
+        dec = Decimal(text)
     except InvalidOperation:
         raise InvalidInput(f"{what}: {value!r} is not a number of USD") from None
     if not dec.is_finite() or dec < 0:
         raise InvalidInput(f"{what}: {value!r} must be zero or more USD")
+    if dec > MONEY_MAX:
+        raise InvalidInput(f"{what}: {value!r} is out of range (at most {MONEY_MAX} USD)")
+    if dec != dec.quantize(Decimal("0.000001"), rounding=ROUND_DOWN):
+        raise InvalidInput(f"{what}: {value!r} is finer than a micro-dollar (0.000001 USD)")
     return dec
 
 

@@ -13,12 +13,12 @@ trusted, by one of (in this order):
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from shifty_ent.core import outfiles
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import InvalidInput, NotFound
 from shifty_ent.core.signing import b64decode_strict, fingerprint_of
@@ -55,13 +55,9 @@ def _read(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def _write(path: Path, entries: dict[str, dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.tmp")
+    outfiles.private_dir(path.parent)
     body = json.dumps({"keys": sorted(entries.values(), key=lambda e: e["fingerprint"])}, indent=2)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(body + "\n")
-    tmp.replace(path)
+    outfiles.write_file(path, (body + "\n").encode(), force=True, flag="trust file")
 
 
 def public_key_from(source: str) -> str | None:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from shifty_ent.core import outfiles
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
 from shifty_ent.data import vault
@@ -64,7 +65,7 @@ def _write_archive(
         sort_keys=True,
     ).encode()
     folder = archive_dir(settings, asset.tenant_id)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    outfiles.private_dir(folder)
     target = folder / f"{asset.id}-{stamp.replace(':', '').replace('+', 'Z')}.tar.enc"
     partial = folder / f".{target.name}.partial"
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)

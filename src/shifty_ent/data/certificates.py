@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sqlmodel import select
 
 from shifty_ent import __version__
+from shifty_ent.core import outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import canonical_json, sha256_hex, to_jsonable
 from shifty_ent.core.context import Context
@@ -275,15 +276,12 @@ def export_bytes(doc: dict[str, Any]) -> bytes:
     return (json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def export_certificate(ctx: Context, ref: str, out: Path) -> DeletionCertificate:
+def export_certificate(
+    ctx: Context, ref: str, out: Path, *, force: bool = False
+) -> DeletionCertificate:
     cert = get_certificate(ctx, ref)
     data = export_bytes(export_document(cert))
-    tmp = out.with_name(f".{out.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(out)
-    except OSError as exc:
-        raise InvalidInput(f"cannot write {out}: {exc.strerror}") from None
+    out = outfiles.write_file(out, data, force=force)
     ctx.audit(
         "data.certificate.export",
         target_type="certificate",

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from shifty_ent.core.options import DryRunOpt, YesOpt
+from shifty_ent.core.options import DryRunOpt, ForceOpt, YesOpt
 from shifty_ent.core.runtime import command, emit, info, make_app, settings, show_progress
 
 app = make_app("Retention, certified deletion, workspaces, cron sweep and GDPR export.")
@@ -557,6 +557,7 @@ def cert_verify(
 def cert_export(
     certificate: str,
     out: Annotated[Path, typer.Option("--out", metavar="FILE", dir_okay=False, help="File.")],
+    force: ForceOpt = False,
 ) -> None:
     """Write a self-contained certificate file (document, signature, key) for offline
     verification. Needs admin, operator or auditor.
@@ -564,7 +565,7 @@ def cert_export(
     from shifty_ent.data.certificates import export_certificate
 
     with command() as ctx:
-        cert = export_certificate(ctx, certificate, out)
+        cert = export_certificate(ctx, certificate, out, force=force)
     info(f"wrote {out}")
     emit({"id": cert.id, "job_id": cert.job_id, "file": str(out)})
 
@@ -692,6 +693,7 @@ def export(
     subject: Annotated[
         str | None, typer.Option("--subject", metavar="ID", help="Only one data subject's records.")
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """GDPR Art. 20 export: a zip of JSON lines with a manifest and SHA-256 checksums.
 
@@ -700,7 +702,7 @@ def export(
     from shifty_ent.data.export import export_records
 
     with command() as ctx:
-        manifest = export_records(ctx, out, subject=subject)
+        manifest = export_records(ctx, out, subject=subject, force=force)
     info(f"wrote {out}")
     emit(manifest)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import uuid
 import zipfile
 from pathlib import Path
@@ -26,10 +25,11 @@ from sqlalchemy import or_
 from sqlmodel import select
 
 from shifty_ent import __version__
+from shifty_ent.core import outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import to_jsonable
 from shifty_ent.core.context import Context
-from shifty_ent.core.errors import InvalidInput, NotFound
+from shifty_ent.core.errors import NotFound
 from shifty_ent.core.signing import sign_bytes
 from shifty_ent.core.tables import AuditEvent
 from shifty_ent.data import permissions
@@ -62,11 +62,12 @@ DESCRIPTIONS = {
 }
 
 
-def export_records(ctx: Context, out: Path, *, subject: str | None = None) -> dict[str, Any]:
+def export_records(
+    ctx: Context, out: Path, *, subject: str | None = None, force: bool = False
+) -> dict[str, Any]:
     """Write the zip (admin or auditor); returns the manifest."""
     authorize(ctx, permissions.EXPORT)
-    if out.exists() and out.is_dir():
-        raise InvalidInput(f"--out {out} is a directory")
+    outfiles.check_target(out, force=force)
     tables = _collect(ctx, subject)
     files: list[dict[str, Any]] = []
     blobs: dict[str, bytes] = {}
@@ -110,18 +111,15 @@ def export_records(ctx: Context, out: Path, *, subject: str | None = None) -> di
     }
     checksums = "".join(f"{f['sha256']}  {f['path']}\n" for f in files)
     checksums += f"{hashlib.sha256(manifest_bytes).hexdigest()}  manifest.json\n"
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("manifest.json", manifest_bytes)
-            zf.writestr("manifest.json.sig", json.dumps(signature, indent=2) + "\n")
-            zf.writestr("checksums.sha256", checksums)
-            for path, data in blobs.items():
-                zf.writestr(path, data)
-        os.replace(tmp, out)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise InvalidInput(f"cannot write {out}: {exc.strerror}") from None
+    with (
+        outfiles.open_output(out, force=force) as fh,
+        zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+    ):
+        zf.writestr("manifest.json", manifest_bytes)
+        zf.writestr("manifest.json.sig", json.dumps(signature, indent=2) + "\n")
+        zf.writestr("checksums.sha256", checksums)
+        for path, data in blobs.items():
+            zf.writestr(path, data)
     ctx.audit(
         "data.export",
         target_type="export",

@@ -36,6 +36,7 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from shifty_ent.core import outfiles
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import InvalidInput, Refused
 
@@ -66,7 +67,7 @@ def load_kek(settings: Settings, tenant_id: uuid.UUID, *, create: bool) -> tuple
     if not path.exists():
         if not create:
             raise Refused(f"the tenant key {path} is missing: vault data cannot be decrypted")
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        outfiles.private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         except FileExistsError:
@@ -96,7 +97,7 @@ def key_file(settings: Settings, tenant_id: uuid.UUID, kid: str) -> Path:
 
 def write_key_file(path: Path, key: bytes) -> None:
     """Write a key durably (0600, fsynced file and directory); an existing file is replaced."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    outfiles.private_dir(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "wb") as fh:
@@ -138,7 +139,7 @@ def key_lock(
 ) -> Iterator[None]:
     """Shared while a DEK is wrapped and stored, exclusive while the KEK is rotated."""
     folder = tenant_vault_dir(settings, tenant_id)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    outfiles.private_dir(folder)
     fd = os.open(folder / ".keys.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
@@ -245,7 +246,7 @@ def encrypt_file_into_vault(
     binding = asset_id.bytes
     target = vault_file(settings, tenant_id, asset_id)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        outfiles.private_dir(target.parent)
         st = os.fstat(src_fd)
         if not stat.S_ISREG(st.st_mode):
             raise InvalidInput(f"{source} is not a regular file")

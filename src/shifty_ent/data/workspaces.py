@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import select
 
-from shifty_ent.core import hosts
+from shifty_ent.core import hosts, outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, Refused
@@ -29,7 +29,8 @@ from shifty_ent.data.assets import register_asset
 from shifty_ent.data.policies import validate_method
 from shifty_ent.data.tables import WORKSPACE_TYPES, Asset, DeletionJob, Workspace
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(i?b?)\s*$", re.I)
+_SIZE = re.compile(r"^(\d{1,20}(?:\.\d{1,9})?)([kmgtp]?)(i?b?)$", re.I)
+MAX_SIZE = 2**50  # 1 PiB: more than any disk a workspace lives on, far below 64-bit overflow
 _TTL = re.compile(r"(\d+)\s*([smhdw])", re.I)
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_TTL = 366 * 86400
@@ -42,14 +43,16 @@ def parse_size(text: str) -> int:
         raise InvalidInput(f"--size {text!r}: use bytes or a number with K, M, G, T (e.g. 10G)")
     number, unit = float(m.group(1)), m.group(2).lower()
     size = int(number * 1024 ** " kmgtp".index(unit or " ")) if unit else int(number)
-    if size <= 0:
-        raise InvalidInput("--size must be more than zero")
+    if not 0 < size <= MAX_SIZE:
+        raise InvalidInput(f"--size {text!r} is out of range (1 byte to 1 PiB)")
     return size
 
 
 def parse_ttl(text: str) -> int:
     """``90m``, ``2h``, ``1d12h``, ``3600`` (seconds) -> seconds."""
-    raw = (text or "").strip().lower()
+    raw = (text or "").lower()
+    if not re.fullmatch(r"[0-9smhdw]{1,40}", raw):
+        raise InvalidInput(f"--ttl {text!r}: use e.g. 90m, 2h, 7d or 1d12h")
     if raw.isdigit():
         seconds = int(raw)
     else:
@@ -105,7 +108,7 @@ def create_workspace(
     )
     ws.name = validate_name(name, "workspace name") if name else f"{type}-{str(ws.id)[:8]}"
     root = tenant_workspace_root(ctx)
-    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    outfiles.private_dir(root)
     path = root / str(ws.id)
     os.mkdir(path, 0o700)
     try:

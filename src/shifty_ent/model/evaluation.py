@@ -27,6 +27,7 @@ from shifty_ent.arcade import api as arcade_api
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput
+from shifty_ent.core.inputs import strict_float
 from shifty_ent.data import api as data_api
 from shifty_ent.model import permissions, training
 from shifty_ent.model.tables import EVAL_TYPES, Evaluation, ModelVersion
@@ -35,6 +36,13 @@ from shifty_ent.model.versions import get_version, subject_ref
 UNPARSED = "<unparsed>"
 MAX_EVAL_EXAMPLES = 100_000
 HTTP_TIMEOUT_S = 60.0
+
+
+# metrics that are fractions; every metric is a measurement, never negative
+RATIO_METRICS = frozenset(
+    {"acc", "accuracy", "precision", "recall", "f1", "f1_macro", "f1_micro", "exact_match", "auc"}
+)
+METRIC_MAX = 1e12
 
 
 def parse_metrics(pairs: Sequence[str]) -> dict[str, float]:
@@ -47,11 +55,12 @@ def parse_metrics(pairs: Sequence[str]) -> dict[str, float]:
         if not sep or not re.match(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$", name):
             raise InvalidInput(f"--metric {pair!r} must be NAME=VALUE")
         try:
-            value = float(raw)
+            value = strict_float(raw)
         except ValueError:
-            raise InvalidInput(f"--metric {pair!r}: {raw!r} is not a number") from None
-        if not math.isfinite(value):
-            raise InvalidInput(f"--metric {pair!r} must be a finite number")
+            raise InvalidInput(f"--metric {pair!r}: {raw!r} is not a finite number") from None
+        high = 1.0 if name.lower() in RATIO_METRICS else METRIC_MAX
+        if not 0 <= value <= high:
+            raise InvalidInput(f"--metric {pair!r} is out of range (0 to {high:g})")
         out[name] = value
     return out
 

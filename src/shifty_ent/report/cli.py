@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from shifty_ent.core.options import EndOpt, LimitOpt, OutFileOpt, ReportFormat, StartOpt
+from shifty_ent.core.options import (
+    EndOpt,
+    ForceOpt,
+    LimitOpt,
+    OutFileOpt,
+    ReportFormat,
+    StartOpt,
+)
 from shifty_ent.core.runtime import command, emit, info, make_app, settings
 
 app = make_app("Signed compliance, cost and arcade reports; offline verification; audit chain.")
@@ -41,12 +48,17 @@ REPORT_COLUMNS = [
 
 
 def _generate(
-    kind: str, start: str | None, end: str | None, fmt: ReportFormat, out: Path | None
+    kind: str,
+    start: str | None,
+    end: str | None,
+    fmt: ReportFormat,
+    out: Path | None,
+    force: bool = False,
 ) -> None:
     from shifty_ent.report.service import generate
 
     with command() as ctx:
-        report = generate(ctx, kind, start=start, end=end, fmt=fmt.value, out=out)
+        report = generate(ctx, kind, start=start, end=end, fmt=fmt.value, out=out, force=force)
     info(f"wrote {report.path} ({report.row_count} rows) and its signature {report.path}.sig")
     emit(report)
 
@@ -61,6 +73,7 @@ def compliance(
     end: EndOpt = None,
     fmt: FormatOpt = ReportFormat.md,
     out: OutFileOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Signed compliance evidence for the tenant (auditor or admin).
 
@@ -71,7 +84,7 @@ def compliance(
     30 days before now; --end is exclusive. Without --out the file goes under the data dir
     (reports/TENANT/). FILE.sig beside it holds the Ed25519 signature.
     """
-    _generate(type_.value, start, end, fmt, out)
+    _generate(type_.value, start, end, fmt, out, force)
 
 
 @app.command("costs")
@@ -80,13 +93,14 @@ def costs(
     end: EndOpt = None,
     fmt: FormatOpt = ReportFormat.md,
     out: OutFileOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """GPU spend against budgets, burn rate, month-end projection (operator or auditor).
 
     Spend per day, instance and GPU type from the ledger 'gpu reconcile' accrues, against the
     tenant's monthly and hourly budgets. Signed like every report; admin may run it too.
     """
-    _generate("costs", start, end, fmt, out)
+    _generate("costs", start, end, fmt, out, force)
 
 
 @app.command("arcade")
@@ -95,13 +109,14 @@ def arcade(
     end: EndOpt = None,
     fmt: FormatOpt = ReportFormat.md,
     out: OutFileOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Missions, accuracy, agreement, XP and top users (operator or auditor).
 
     Per mission type: created, settled, unresolved, mean agreement, answers, flagged, accuracy,
     XP; the top 10 contributors; datasets built. Signed like every report; admin may run it too.
     """
-    _generate("arcade", start, end, fmt, out)
+    _generate("arcade", start, end, fmt, out, force)
 
 
 @app.command("verify")

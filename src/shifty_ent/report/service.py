@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shifty_ent import __version__
-from shifty_ent.core import audit
+from shifty_ent.core import audit, outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
@@ -75,17 +74,18 @@ def default_path(ctx: Context, report_id: str, rtype: str, fmt: str) -> Path:
     return ctx.settings.data_dir / "reports" / tenant / f"{rtype}-{stamp}-{report_id[:8]}.{fmt}"
 
 
-def _target(ctx: Context, out: Path | None, report_id: str, rtype: str, fmt: str) -> Path:
-    path = (out or default_path(ctx, report_id, rtype, fmt)).expanduser()
+def _target(
+    ctx: Context, out: Path | None, report_id: str, rtype: str, fmt: str, force: bool
+) -> Path:
+    """The report's path, checked with its ``.sig`` before anything is written (see outfiles)."""
+    path = out or default_path(ctx, report_id, rtype, fmt)
     if out is None:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    elif not path.parent.is_dir():
-        raise InvalidInput(f"--out {out}: directory {path.parent} does not exist")
-    if path.is_dir():
-        raise InvalidInput(f"--out {out} is a directory; name a file")
+        outfiles.private_dir(path.parent)
     if path.name.endswith(envelope.SIG_SUFFIX):
         raise InvalidInput(f"--out {out}: a report file may not end in {envelope.SIG_SUFFIX}")
-    return path.resolve()
+    target = outfiles.check_target(path, force=force)
+    outfiles.check_target(envelope.sig_path_for(target), force=force)
+    return target
 
 
 def generate(
@@ -96,6 +96,7 @@ def generate(
     end: str | None = None,
     fmt: str = "md",
     out: Path | None = None,
+    force: bool = False,
 ) -> Report:
     """Build, write, sign and record one report of ``report_type`` for ``ctx.tenant``."""
     rtype = REPORT_TYPES.get(report_type)
@@ -111,55 +112,46 @@ def generate(
     tenant = ctx.tenant
     assert tenant is not None
     report_id = str(uuid.uuid4())
-    path = _target(ctx, out, report_id, rtype.name, fmt)
+    path = _target(ctx, out, report_id, rtype.name, fmt, force)
     pair = ctx.signing_key()
     generated_at = ctx.now()
     ctx.session.commit()  # the read below may be long: never hold the write lock through it
 
-    tmp = path.with_name(f".{path.name}.{report_id[:8]}.tmp")
-    try:
-        with snapshot(ctx.engine) as snap:
-            head_seq, head_hash = _head(snap, tenant.id)
-            meta = Meta(
-                report_id=report_id,
-                type=rtype.name,
-                title=module.TITLE,
-                format=fmt,
-                tenant_id=str(tenant.id),
-                tenant_name=tenant.name,
-                period=period,
-                generated_at=generated_at,
-                generated_by=ctx.actor,
-                tool_version=__version__,
-                audit_head_seq=head_seq,
-                audit_head_hash=head_hash,
-                identity=ctx.identity,
-            )
-            doc = ReportBuilder(meta, get_renderer(fmt))
-            try:
-                module.build(snap, tenant.id, period, doc)
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "wb") as raw:
-                    sink = envelope.DigestingWriter(raw)
-                    with io.TextIOWrapper(sink, encoding="utf-8", newline="") as text:
-                        doc.write(text)
-                        text.flush()
-                        os.fsync(raw.fileno())
-            finally:
-                doc.close()
-        digest, size = sink.hexdigest(), sink.size
-        statement = {
-            **meta.public(),
-            "content_sha256": digest,
-            "size_bytes": size,
-            "row_count": doc.row_count,
-        }
-        sig = envelope.make_envelope(pair, statement)
-        tmp.replace(path)
-        envelope.write_envelope(path, sig)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with snapshot(ctx.engine) as snap:
+        head_seq, head_hash = _head(snap, tenant.id)
+        meta = Meta(
+            report_id=report_id,
+            type=rtype.name,
+            title=module.TITLE,
+            format=fmt,
+            tenant_id=str(tenant.id),
+            tenant_name=tenant.name,
+            period=period,
+            generated_at=generated_at,
+            generated_by=ctx.actor,
+            tool_version=__version__,
+            audit_head_seq=head_seq,
+            audit_head_hash=head_hash,
+            identity=ctx.identity,
+        )
+        doc = ReportBuilder(meta, get_renderer(fmt))
+        try:
+            module.build(snap, tenant.id, period, doc)
+            with outfiles.open_output(path, force=force) as raw:
+                sink = envelope.DigestingWriter(raw)
+                with io.TextIOWrapper(sink, encoding="utf-8", newline="") as text:
+                    doc.write(text)  # closing it closes the digesting sink, not the file
+                digest, size = sink.hexdigest(), sink.size
+                statement = {
+                    **meta.public(),
+                    "content_sha256": digest,
+                    "size_bytes": size,
+                    "row_count": doc.row_count,
+                }
+                sig = envelope.make_envelope(pair, statement)
+        finally:
+            doc.close()
+    envelope.write_envelope(path, sig, force=force)
     report = Report(
         id=uuid.UUID(report_id),
         tenant_id=tenant.id,

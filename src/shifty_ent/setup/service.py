@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from shifty_ent.core import audit, identity, installation, store
+from shifty_ent.core import audit, identity, installation, outfiles, store
 from shifty_ent.core.config import Settings, write_default_config
 from shifty_ent.core.errors import Refused, ShiftyError
 from shifty_ent.core.signing import load_or_create_key, register_key
@@ -90,7 +90,7 @@ def init(settings: Settings, *, identity_mode: str | None = None) -> InitResult:
             )
         session.commit()
     for folder in (settings.vault_dir, settings.archive_dir, settings.workspace_dir):
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        outfiles.private_dir(folder)
     return InitResult(
         config_file=str(settings.config_file),
         config_created=config_created,

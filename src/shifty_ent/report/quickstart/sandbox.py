@@ -34,7 +34,7 @@ def prepare(sandbox: Path) -> None:
             raise InvalidInput(
                 f"{sandbox} exists and was not made by quickstart; choose another --dir"
             )
-    sandbox.mkdir(parents=True, exist_ok=True, mode=0o700)
+    outfiles.private_dir(sandbox)
     (sandbox / MARKER).write_text("made by shifty-ent quickstart; safe to delete\n")
     for rel, text in SAMPLES.items():
         path = sandbox / "files" / rel

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shifty_ent.core import outfiles
 from shifty_ent.core.canonical import canonical_json
 from shifty_ent.core.signing import KeyPair, fingerprint_of, verify_bytes
 from shifty_ent.report.document import SIGNED_META_KEYS
@@ -87,12 +88,10 @@ def sig_path_for(path: Path) -> Path:
     return path.with_name(path.name + SIG_SUFFIX)
 
 
-def write_envelope(path: Path, envelope: dict[str, Any]) -> Path:
-    target = sig_path_for(path)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(json.dumps(envelope, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(target)
-    return target
+def write_envelope(path: Path, envelope: dict[str, Any], *, force: bool = False) -> Path:
+    """Write ``FILE.sig`` beside ``path`` (checked and written like every output file)."""
+    body = (json.dumps(envelope, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    return outfiles.write_file(sig_path_for(path), body, force=force)
 
 
 def is_envelope(doc: Any) -> bool:
