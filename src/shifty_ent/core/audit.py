@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -148,6 +148,9 @@ class ChainReport:
     ok: bool
     first_bad_seq: int | None = None
     problem: str | None = None
+    # the checkpoints held against the chain (core.checkpoint), and the first that failed
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    failed_checkpoint: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -159,6 +162,8 @@ class ChainReport:
             "head_hash": self.head_hash,
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
+            "checkpoints": self.checkpoints,
+            "failed_checkpoint": self.failed_checkpoint,
         }
 
 

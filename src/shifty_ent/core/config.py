@@ -29,6 +29,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "signing_key_path": ("SHIFTY_SIGNING_KEY",),
     "data_roots": ("SHIFTY_DATA_ROOTS",),
     "notify_webhook": ("SHIFTY_NOTIFY_WEBHOOK",),
+    "audit_witness": ("SHIFTY_AUDIT_WITNESS",),
     "vastai_api_key": ("VASTAI_API_KEY",),
     "vastai_url": ("VASTAI_URL",),
     "hf_token": ("HF_TOKEN", "HUGGINGFACE_API_TOKEN"),
@@ -80,6 +81,7 @@ class Settings:
     s3_endpoint_url: str | None
     aws_secret_access_key: str | None
     identity: str | None = None
+    audit_witness: str | None = None
     debug: bool = False
     quiet: bool = False
     sources: dict[str, str] = field(default_factory=dict)
@@ -115,6 +117,7 @@ class Settings:
             "signing_key_path",
             "data_roots",
             "notify_webhook",
+            "audit_witness",
             "vastai_url",
             "vastai_api_key",
             "hf_endpoint",
@@ -126,7 +129,7 @@ class Settings:
             value = getattr(self, name)
             if name in SECRET_KEYS:
                 value = mask_secret(value)
-            elif name in ("database_url", "notify_webhook") and value:
+            elif name in ("database_url", "notify_webhook", "audit_witness") and value:
                 value = mask_url_password(str(value))
             elif isinstance(value, Path):
                 value = str(value)
@@ -227,6 +230,7 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         signing_key_path=Path(key_path).expanduser() if key_path else data_dir / "signing_key.pem",
         data_roots=roots,
         notify_webhook=pick("notify_webhook"),
+        audit_witness=pick("audit_witness"),
         vastai_api_key=pick("vastai_api_key"),
         vastai_url=str(pick("vastai_url")).rstrip("/"),
         hf_token=pick("hf_token"),

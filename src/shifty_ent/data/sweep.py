@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import String, and_, exists, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 
+from shifty_ent.core import checkpoint
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, ShiftyError
@@ -185,6 +186,7 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
                 "failures": len(summary["failures"]),
             },
         )
+        checkpoint.after_commit(ctx, ctx.tenant_id)  # with a witness configured
     else:
         ctx.session.rollback()
     return summary

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shifty_ent import __version__
-from shifty_ent.core import audit
+from shifty_ent.core import audit, checkpoint
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
@@ -198,6 +198,7 @@ def generate(
             "file": path.name,
         },
     )
+    checkpoint.after_commit(ctx, tenant.id)  # with a witness configured: pin the new head
     return report
 
 
