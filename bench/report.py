@@ -43,6 +43,11 @@ ACTIONS = [
     ("data.asset.read", "asset", "public"),
 ]
 USERS = ["alice", "olga", "lars", "audrey", "bob", "carol", "dave", "erin"]
+# format 1 rows (v takes its default, 1): the chain hashes them the pre-0011 way
+INSERT_V1 = (
+    "INSERT INTO audit_events (id, chain, seq, tenant_id, at, actor, action, target_type, "
+    "target_id, details, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 
 def build_db(path: Path, events: int, seed: int = 7) -> tuple[str, datetime, datetime]:
@@ -115,10 +120,10 @@ def build_db(path: Path, events: int, seed: int = 7) -> tuple[str, datetime, dat
         )
         prev = digest
         if len(batch) >= 20000:
-            conn.executemany("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+            conn.executemany(INSERT_V1, batch)
             batch.clear()
     if batch:
-        conn.executemany("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+        conn.executemany(INSERT_V1, batch)
     conn.execute("UPDATE audit_heads SET seq=?, hash=? WHERE chain=?", (seq, prev, chain))
     conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -8,7 +8,7 @@ _shifty_ent() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$word" in
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -129,6 +129,7 @@ _shifty_ent() {
             "report") path="report" ;;
             "report arcade") path="report arcade" ;;
             "report audit") path="report audit" ;;
+            "report audit checkpoint") path="report audit checkpoint" ;;
             "report audit verify") path="report audit verify" ;;
             "report compliance") path="report compliance" ;;
             "report costs") path="report costs" ;;
@@ -267,8 +268,9 @@ _shifty_ent() {
         "quickstart") words="--dir --help --tenant-name --use-store" ;;
         "report") words="arcade audit compliance costs list trust verify --help" ;;
         "report arcade") words="--end --format --help --out --start -f" ;;
-        "report audit") words="verify --help" ;;
-        "report audit verify") words="--help" ;;
+        "report audit") words="checkpoint verify --help" ;;
+        "report audit checkpoint") words="--help --witness" ;;
+        "report audit verify") words="--checkpoint --help --witness" ;;
         "report compliance") words="--end --format --help --out --start --type -f" ;;
         "report costs") words="--end --format --help --out --start -f" ;;
         "report list") words="--help --limit --type" ;;

@@ -4,7 +4,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -162,9 +162,10 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "quickstart"' -l dir -l he
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report"' -a 'arcade audit compliance costs list trust verify'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report arcade"' -l end -l format -l help -l out -l start
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit"' -a 'verify'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit"' -a 'checkpoint verify'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit"' -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit verify"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit checkpoint"' -l help -l witness
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit verify"' -l checkpoint -l help -l witness
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report compliance"' -l end -l format -l help -l out -l start -l type
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report costs"' -l end -l format -l help -l out -l start
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report list"' -l help -l limit -l type

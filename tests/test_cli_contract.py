@@ -456,6 +456,7 @@ DOCUMENTED_ENV = {
     "SHIFTY_SIGNING_KEY": ("signing_key_path", "/keys/shifty.key"),
     "SHIFTY_DATA_ROOTS": ("data_roots", "/srv/a"),
     "SHIFTY_NOTIFY_WEBHOOK": ("notify_webhook", "http://hook.test/x"),
+    "SHIFTY_AUDIT_WITNESS": ("audit_witness", "s3://witness/audit"),
 }
 
 
