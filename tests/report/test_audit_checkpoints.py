@@ -445,3 +445,14 @@ def test_webhook_witness(cli, tenant, backend, tmp_path):
 def test_checkpoint_is_exclusive_create_mode_0600(cli, tenant, tmp_path):
     (cp,) = _checkpoint(cli, str(tmp_path / "w"))
     assert oct(os.stat(cp["witness"]).st_mode & 0o777) == "0o600"
+
+
+def test_a_refusing_witness_fails_the_command_after_its_commit(cli, tenant, backend, monkeypatch):
+    if backend != "sqlite":
+        pytest.skip("the witness transport does not depend on the database")
+    with LoopbackServer(lambda r: Response(503), max_requests=5, max_seconds=60) as hook:
+        monkeypatch.setenv("SHIFTY_AUDIT_WITNESS", hook.url + "/witness")
+        res = cli("report", "costs", tenant="acme", user="olga")
+    assert res.exit_code == 6 and "committed" in res.stderr
+    monkeypatch.delenv("SHIFTY_AUDIT_WITNESS")
+    assert len(cli.ok("report", "list", tenant="acme", user="olga")) == 1  # the report stays

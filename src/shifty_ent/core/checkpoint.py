@@ -23,6 +23,7 @@ from sqlalchemy import select
 from shifty_ent.core import audit, collector
 from shifty_ent.core.audit_walk import GENESIS, SYSTEM_CHAIN, ChainStatus, walk_pages
 from shifty_ent.core.canonical import canonical_json
+from shifty_ent.core.errors import ExternalServiceError, ShiftyError
 from shifty_ent.core.signing import KeyPair, fingerprint_of, sign_bytes, verify_bytes
 from shifty_ent.core.tables import AuditHead
 from shifty_ent.core.trust import TrustSet
@@ -192,7 +193,17 @@ def after_commit(ctx: Context, tenant_id: uuid.UUID | None) -> None:
         return
     ctx.signing_key()
     chain = audit.chain_of(tenant_id)
-    ctx.after_commit(f"audit-checkpoint:{chain}", lambda: take(ctx, [chain], spec))
+
+    def write() -> None:
+        try:
+            take(ctx, [chain], spec)
+        except ShiftyError as exc:
+            raise ExternalServiceError(
+                f"the command's changes were committed, but its audit checkpoint was not "
+                f"written: {exc}; run 'report audit checkpoint' once the witness works"
+            ) from exc
+
+    ctx.after_commit(f"audit-checkpoint:{chain}", write)
 
 
 # ------------------------------------------------------------------ checking
