@@ -43,6 +43,11 @@ ACTIONS = [
     ("data.asset.read", "asset", "public"),
 ]
 USERS = ["alice", "olga", "lars", "audrey", "bob", "carol", "dave", "erin"]
+# format 2 rows (docs/evidence.md): the hash covers tenant_id and v too
+INSERT_V2 = (
+    "INSERT INTO audit_events (id, chain, seq, tenant_id, at, actor, action, target_type, "
+    "target_id, details, prev_hash, hash, v) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,2)"
+)
 
 
 def build_db(path: Path, events: int, seed: int = 7) -> tuple[str, datetime, datetime]:
@@ -89,6 +94,8 @@ def build_db(path: Path, events: int, seed: int = 7) -> tuple[str, datetime, dat
             "target_id": str(uuid.UUID(int=rng.getrandbits(128))),
             "details": details,
             "prev_hash": prev,
+            "tenant_id": chain,
+            "v": 2,
         }
         raw = _dumps(body).encode()
         if checked < 200:  # the fast form must equal RFC 8785 for these events
@@ -115,10 +122,10 @@ def build_db(path: Path, events: int, seed: int = 7) -> tuple[str, datetime, dat
         )
         prev = digest
         if len(batch) >= 20000:
-            conn.executemany("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+            conn.executemany(INSERT_V2, batch)
             batch.clear()
     if batch:
-        conn.executemany("INSERT INTO audit_events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", batch)
+        conn.executemany(INSERT_V2, batch)
     conn.execute("UPDATE audit_heads SET seq=?, hash=? WHERE chain=?", (seq, prev, chain))
     conn.commit()
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

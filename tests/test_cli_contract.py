@@ -455,6 +455,7 @@ DOCUMENTED_ENV = {
     "AWS_ENDPOINT_URL_S3": ("s3_endpoint_url", "http://s3.test:9"),
     "SHIFTY_SIGNING_KEY": ("signing_key_path", "/keys/shifty.key"),
     "SHIFTY_NOTIFY_WEBHOOK": ("notify_webhook", "http://hook.test/x"),
+    "SHIFTY_AUDIT_WITNESS": ("audit_witness", "s3://witness/audit"),
 }
 
 

@@ -59,6 +59,8 @@ def _reference(session, tenant_id) -> tuple[bool, int | None]:
             target_id=ev.target_id,
             details=ev.details,
             prev_hash=ev.prev_hash,
+            v=ev.v,
+            tenant_id=str(ev.tenant_id) if ev.tenant_id else None,
         )
         if ev.prev_hash != prev or digest != ev.hash:
             return False, ev.seq

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,13 +24,18 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from shifty_ent.core import collector
-from shifty_ent.core.audit_walk import GENESIS, ChainStatus, event_hash, walk_pages
+from shifty_ent.core.audit_walk import (
+    CURRENT_FORMAT,
+    GENESIS,
+    SYSTEM_CHAIN,
+    ChainStatus,
+    event_hash,
+    walk_pages,
+)
 from shifty_ent.core.canonical import to_jsonable
 from shifty_ent.core.clock import as_utc, now
 from shifty_ent.core.errors import InvalidInput
 from shifty_ent.core.tables import AuditEvent, AuditHead
-
-SYSTEM_CHAIN = "_system"
 
 
 def chain_of(tenant_id: uuid.UUID | None) -> str:
@@ -105,6 +110,8 @@ def append(
         target_id=target,
         details=clean,
         prev_hash=head.hash,
+        v=CURRENT_FORMAT,
+        tenant_id=str(tenant_id) if tenant_id else None,
     )
     event = AuditEvent(
         chain=chain,
@@ -118,6 +125,7 @@ def append(
         details=clean,
         prev_hash=head.hash,
         hash=digest,
+        v=CURRENT_FORMAT,
     )
     head.seq = seq
     head.hash = digest
@@ -140,6 +148,9 @@ class ChainReport:
     ok: bool
     first_bad_seq: int | None = None
     problem: str | None = None
+    # the checkpoints held against the chain (core.checkpoint), and the first that failed
+    checkpoints: list[dict[str, Any]] = field(default_factory=list)
+    failed_checkpoint: dict[str, Any] | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -151,6 +162,8 @@ class ChainReport:
             "head_hash": self.head_hash,
             "first_bad_seq": self.first_bad_seq,
             "problem": self.problem,
+            "checkpoints": self.checkpoints,
+            "failed_checkpoint": self.failed_checkpoint,
         }
 
 

@@ -16,11 +16,18 @@ Rows are read through the raw DB-API cursor in keyset pages (no ORM objects, no 
 processing), and details are handed on as text: a consumer parses only the events it needs.
 Both ``report audit verify`` (:func:`shifty_ent.core.audit.verify`) and the ``access_audit``
 report walk the chain here.
+
+Event formats (the ``v`` column): format 1 hashed the fields above; format 2 (every event appended
+since migration ``0011_audit_v2``) also hashes ``tenant_id`` and ``v`` itself, so an event cannot
+be moved to another tenant, and once a chain holds a format 2 event a later format 1 event is a
+downgrade and refused. A row the walk cannot read (details that are not a JSON object, a value of
+the wrong type) is reported as a bad event like any other, never raised.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,16 +43,21 @@ from shifty_ent.core.tables import AuditHead
 PAGE = 10000
 
 
-_sha = hashlib.sha256
 _dumps = orjson.dumps
 _Fragment = orjson.Fragment
 _load = orjson.loads
+_sha = hashlib.sha256
+
 
 GENESIS = "0" * 64
+#: the format :func:`shifty_ent.core.audit.append` writes
+CURRENT_FORMAT = 2
+SYSTEM_CHAIN = "_system"
 
-# (seq, at_iso, actor, action, target_type, target_id, details as JSON text, prev_hash, hash):
-# on SQLite the driver's own row, as fetched (see walk_pages)
-Event = tuple[int, str, str, str, str | None, str | None, str, str, str]
+# (seq, at_iso, actor, action, target_type, target_id, details as JSON text, prev_hash, hash,
+# form): on SQLite the driver's own row, as fetched (see walk_pages). ``form`` is the event's
+# format (``v``), or 0 when its tenant_id is not the chain's.
+Event = tuple[int, str, str, str, str | None, str | None, str, str, str, int]
 
 
 def fast_hash(
@@ -73,12 +85,47 @@ def fast_hash(
         "target_id": target_id,
         "target_type": target_type,
     }
-    return _sha(_dumps(body)).hexdigest()
+    return _sha(_dumps(body)).hexdigest()  # type: ignore[no-any-return]
+
+
+def fast_hash2(
+    action: str,
+    actor: str,
+    at_iso: str,
+    chain: str,
+    details: str,
+    prev_hash: str,
+    seq: int,
+    target_id: str | None,
+    target_type: str | None,
+    tenant_json: str,
+) -> str:
+    """:func:`fast_hash` for format 2; ``tenant_json`` is the tenant id as JSON (or ``null``).
+    The two added keys sort after all the others, so the body stays in RFC 8785 key order."""
+    body = {
+        "action": action,
+        "actor": actor,
+        "at": at_iso,
+        "chain": chain,
+        "details": _Fragment(details),
+        "prev_hash": prev_hash,
+        "seq": seq,
+        "target_id": target_id,
+        "target_type": target_type,
+        "tenant_id": _Fragment(tenant_json),
+        "v": 2,
+    }
+    return _sha(_dumps(body)).hexdigest()  # type: ignore[no-any-return]
+
+
+def tenant_of_chain(chain: str) -> str | None:
+    """The tenant id a chain belongs to, as text (None for the installation's own chain)."""
+    return None if chain == SYSTEM_CHAIN else chain
 
 
 def load_details(text: str) -> dict[str, Any]:
     """The details of an :data:`Event` as a dict."""
-    return orjson.loads(text) if text else {}  # type: ignore[no-any-return]
+    return _load(text) if text else {}  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -144,20 +191,25 @@ def walk_pages(
     assert dbapi is not None
     sqlite = conn.dialect.name == "sqlite"
     mark = "?" if sqlite else "%s"
+    tenant_text = tenant_of_chain(chain)
+    tenant_json = _dumps(tenant_text).decode()
     bound = "" if upto is None else f" AND seq <= {int(upto)}"
     sql = (
         f"SELECT seq, {_SQLITE_AT_ISO if sqlite else 'at'}, actor, action, target_type, "
-        f"target_id, details, prev_hash, hash FROM audit_events "
-        f"WHERE chain = {mark} AND seq > {mark}{bound} ORDER BY seq LIMIT {int(page)}"
+        f"target_id, details, prev_hash, hash, {_SQLITE_FORM if sqlite else _PG_FORM} "
+        f"FROM audit_events WHERE chain = {mark} AND seq > {mark}{bound} ORDER BY seq "
+        f"LIMIT {int(page)}"
     )
+    tenant_param = _sqlite_uuid(tenant_text) if sqlite else tenant_text
     expected = after + 1
     prev: str | None = GENESIS if after == 0 else None
     last = after
-    hashed = fast_hash
+    newest = 0  # the highest format seen: a format 1 event after a format 2 one is a downgrade
+    hashed, hashed2 = fast_hash, fast_hash2
     cur = dbapi.cursor()
     try:
         while True:
-            cur.execute(sql, (chain, last))
+            cur.execute(sql, (tenant_param, chain, last))
             rows = cur.fetchall()
             if not rows:
                 break
@@ -166,28 +218,58 @@ def walk_pages(
             fixed: dict[int, Event] = {}
             # The rows are handed on as fetched: on SQLite the query formats the time and the
             # details are text, so nearly every row needs no new tuple. The rest (PostgreSQL's
-            # datetimes and JSONB, odd stored text, rows re-encoded to verify) are replaced after
-            # the loop, keyed by the fetched row object (alive in ``rows``, so never reused).
+            # datetimes and JSONB, odd stored text, rows re-encoded to verify, rows that cannot
+            # be read) are replaced after the loop, keyed by the fetched row object (alive in
+            # ``rows``, so never reused).
             for fetched in rows:
-                seq, at_iso, actor, action, ttype, tid, det, prev_hash, digest = row = fetched
-                if at_iso.__class__ is not str or det.__class__ is not str:
-                    row = fixed[id(fetched)] = _normalised(dbapi, chain, fetched)
-                    at_iso, det = row[1], row[6]
-                if seq != expected:
-                    status.fail(expected, f"event {expected} is missing (next is {seq})")
-                elif prev_hash != prev:
-                    status.fail(seq, f"event {seq} does not link to event {seq - 1}")
-                elif (
-                    hashed(action, actor, at_iso, chain, det, prev_hash, seq, tid, ttype) != digest
-                ):
-                    text = _recheck(
-                        status, chain, seq, at_iso, actor, action, ttype, tid, det, prev_hash,
-                        digest, _load(det),
-                    )  # fmt: skip
-                    if text is not det:
-                        fixed[id(fetched)] = (*row[:6], text, *row[7:])  # type: ignore[assignment]
-                prev = digest
-                expected = seq + 1
+                try:
+                    seq, at_iso, actor, action, ttype, tid, det, prev_hash, digest, form = row = (
+                        fetched
+                    )
+                    if at_iso.__class__ is not str or det.__class__ is not str:
+                        row = fixed[id(fetched)] = _normalised(dbapi, chain, fetched)
+                        at_iso, det = row[1], row[6]
+                    if seq != expected:
+                        status.fail(expected, f"event {expected} is missing (next is {seq})")
+                    elif prev_hash != prev:
+                        status.fail(seq, f"event {seq} does not link to event {seq - 1}")
+                    elif form == 2:
+                        newest = 2
+                        if (
+                            hashed2(
+                                action,
+                                actor,
+                                at_iso,
+                                chain,
+                                det,
+                                prev_hash,
+                                seq,
+                                tid,
+                                ttype,
+                                tenant_json,
+                            )
+                            != digest
+                        ):
+                            text = _recheck(status, row, chain, at_iso, det, tenant_text)
+                            if text is not det:
+                                fixed[id(fetched)] = (*row[:6], text, *row[7:])  # type: ignore[assignment]
+                    elif form != 1 or newest == 2:
+                        status.fail(seq, _form_problem(seq, form))
+                    elif (
+                        hashed(action, actor, at_iso, chain, det, prev_hash, seq, tid, ttype)
+                        != digest
+                    ):
+                        text = _recheck(status, row, chain, at_iso, det, tenant_text)
+                        if text is not det:
+                            fixed[id(fetched)] = (*row[:6], text, *row[7:])  # type: ignore[assignment]
+                    prev = digest
+                    expected = seq + 1
+                except Exception as exc:  # an unreadable row is a bad event, never a traceback
+                    bad = fetched[0] if fetched[0].__class__ is int else expected
+                    status.fail(bad, f"event {bad} is malformed: {_reason(exc)}")
+                    fixed[id(fetched)] = _placeholder(fetched, bad)
+                    prev = fetched[8] if fetched[8].__class__ is str else None
+                    expected = bad + 1
             status.events += len(rows)
             last = rows[-1][0]
             yield [fixed.get(id(r), r) for r in rows] if fixed else rows
@@ -204,6 +286,44 @@ def walk_pages(
         status.fail(last_seq + 1, f"chain ends at {last_seq} but its head is at {status.head_seq}")
 
 
+# the event's format, or 0 when its tenant_id is not its chain's (compared in SQL, in C)
+_SQLITE_FORM = "CASE WHEN tenant_id IS ? THEN v ELSE 0 END"
+_PG_FORM = "CASE WHEN tenant_id::text IS NOT DISTINCT FROM %s THEN v ELSE 0 END"
+
+
+def _sqlite_uuid(tenant: str | None) -> str | None:
+    """How SQLite stores a UUID column (32 lower-case hex digits)."""
+    if tenant is None:
+        return None
+    try:
+        return uuid.UUID(tenant).hex
+    except ValueError:
+        return tenant
+
+
+def _form_problem(seq: int, form: Any) -> str:
+    if form == 0:
+        return f"event {seq} does not belong to this chain's tenant (tenant_id was changed)"
+    if form == 1:
+        return f"event {seq} is in format 1 after format 2 events (a downgrade)"
+    return f"event {seq} is malformed: unknown format {form!r}"
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _placeholder(row: Any, seq: int) -> Event:
+    """What consumers get for a row the walk could not read: no time (outside every period),
+    no details, its texts as text."""
+
+    def text(value: Any) -> str:
+        return value if isinstance(value, str) else ""
+
+    return (seq, "", text(row[2]), text(row[3]), None, None, "{}", text(row[7]), text(row[8]), 0)
+
+
 # SQLite keeps times as SQLAlchemy writes them, naive UTC "YYYY-MM-DD HH:MM:SS.ffffff"; the
 # query turns them into isoformat()'s text itself, as iso_utc would (in C, for less than Python
 # spends per event). Text in any other form comes back NULL and goes through iso_utc.
@@ -216,7 +336,7 @@ _SQLITE_AT_ISO = (
 def _normalised(dbapi: Any, chain: str, row: Any) -> Event:
     """A row whose time is not yet isoformat() text (PostgreSQL's datetime, or SQLite text the
     query did not recognise) or whose details are not JSON text (PostgreSQL's JSONB)."""
-    seq, at, actor, action, ttype, tid, det, prev_hash, digest = row
+    seq, at, actor, action, ttype, tid, det, prev_hash, digest, form = row
     if at is None:  # SQLite: read the stored text itself
         cur = dbapi.cursor()
         try:
@@ -228,16 +348,18 @@ def _normalised(dbapi: Any, chain: str, row: Any) -> Event:
         at = iso_utc(at)
     if det.__class__ is not str:
         det = compact_json(_plain(det))
-    return (seq, at, actor, action, ttype, tid, det, prev_hash, digest)
+    return (seq, at, actor, action, ttype, tid, det, prev_hash, digest, form)
 
 
 def _plain(value: Any) -> Any:
     if isinstance(value, bytes):
-        return _load(value)
-    return {} if value is None else value
+        value = _load(value)
+    if not isinstance(value, dict):
+        raise ValueError(f"details are not a JSON object ({type(value).__name__})")
+    return value
 
 
-def event_hash(
+def event_body(
     *,
     chain: str,
     seq: int,
@@ -248,10 +370,12 @@ def event_hash(
     target_id: str | None,
     details: dict[str, Any],
     prev_hash: str,
-) -> str:
-    """The event's hash: SHA-256 over the RFC 8785 JSON of all its fields, the chain's one
-    definition (the walk's faster forms must produce the same digest)."""
-    body = {
+    v: int = CURRENT_FORMAT,
+    tenant_id: str | None = None,
+) -> dict[str, Any]:
+    """What an event's hash covers: format 1 its nine fields, format 2 also ``tenant_id`` (the
+    chain's tenant as text, null for the installation's chain) and ``v``."""
+    body: dict[str, Any] = {
         "chain": chain,
         "seq": seq,
         "at": at.isoformat(),
@@ -262,30 +386,41 @@ def event_hash(
         "details": details,
         "prev_hash": prev_hash,
     }
-    return sha256_hex(canonical_json(body))
+    if v == 2:
+        body["tenant_id"] = tenant_id
+        body["v"] = 2
+    elif v != 1:
+        raise ValueError(f"unknown audit event format {v!r}")
+    return body
+
+
+def event_hash(**fields: Any) -> str:
+    """The event's hash: SHA-256 over the RFC 8785 JSON of :func:`event_body`, the chain's one
+    definition (the walk's faster forms must produce the same digest)."""
+    return sha256_hex(canonical_json(event_body(**fields)))
 
 
 def _recheck(
     status: ChainStatus,
+    row: Event,
     chain: str,
-    seq: int,
     at_iso: str,
-    actor: str,
-    action: str,
-    ttype: str | None,
-    tid: str | None,
     stored: str,
-    prev_hash: str,
-    digest: str,
-    details: dict[str, Any],
+    tenant_text: str | None,
 ) -> str:
     """Tries 2 and 3 for an event whose stored details text did not hash to its digest; returns
-    the details text to hand on (the fast canonical one when that verifies)."""
+    the details text to hand on (the fast canonical one when that verifies). Details that are
+    not a JSON object raise (the walk reports the row as malformed)."""
+    seq, _at, actor, action, ttype, tid, _det, prev_hash, digest, form = row
+    details = _load(stored)
+    if not isinstance(details, dict):
+        raise ValueError(f"details are not a JSON object ({type(details).__name__})")
     fast = compact_json(details)
-    if fast != stored and (
-        fast_hash(action, actor, at_iso, chain, fast, prev_hash, seq, tid, ttype) == digest
-    ):
-        return fast
+    if fast != stored:
+        args = (action, actor, at_iso, chain, fast, prev_hash, seq, tid, ttype)
+        again = fast_hash2(*args, _dumps(tenant_text).decode()) if form == 2 else fast_hash(*args)
+        if again == digest:
+            return fast  # type: ignore[no-any-return]
     status.fallback_hashes += 1
     canonical = event_hash(
         chain=chain,
@@ -297,6 +432,8 @@ def _recheck(
         target_id=tid,
         details=details,
         prev_hash=prev_hash,
+        v=form,
+        tenant_id=tenant_text,
     )
     if canonical != digest:
         status.fail(seq, f"event {seq} was changed (hash mismatch)")

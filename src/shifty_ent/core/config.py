@@ -30,6 +30,7 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "signing_key_path": ("SHIFTY_SIGNING_KEY",),
     "host_id": ("SHIFTY_HOST_ID",),
     "notify_webhook": ("SHIFTY_NOTIFY_WEBHOOK",),
+    "audit_witness": ("SHIFTY_AUDIT_WITNESS",),
     "vastai_api_key": ("VASTAI_API_KEY",),
     "vastai_url": ("VASTAI_URL",),
     "hf_token": ("HF_TOKEN", "HUGGINGFACE_API_TOKEN"),
@@ -81,6 +82,7 @@ class Settings:
     aws_secret_access_key: str | None
     identity: str | None = None
     host_id: str | None = None
+    audit_witness: str | None = None
     debug: bool = False
     quiet: bool = False
     sources: dict[str, str] = field(default_factory=dict)
@@ -116,6 +118,7 @@ class Settings:
             "signing_key_path",
             "host_id",
             "notify_webhook",
+            "audit_witness",
             "vastai_url",
             "vastai_api_key",
             "hf_endpoint",
@@ -127,7 +130,7 @@ class Settings:
             value = getattr(self, name)
             if name in SECRET_KEYS:
                 value = mask_secret(value)
-            elif name in ("database_url", "notify_webhook") and value:
+            elif name in ("database_url", "notify_webhook", "audit_witness") and value:
                 value = mask_url_password(str(value))
             elif isinstance(value, Path):
                 value = str(value)
@@ -225,6 +228,7 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         signing_key_path=Path(key_path).expanduser() if key_path else data_dir / "signing_key.pem",
         host_id=pick("host_id"),
         notify_webhook=pick("notify_webhook"),
+        audit_witness=pick("audit_witness"),
         vastai_api_key=secret["vastai_api_key"],
         vastai_url=str(pick("vastai_url")).rstrip("/"),
         hf_token=secret["hf_token"],

@@ -8,7 +8,7 @@ or not at all.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,6 +58,14 @@ class Context:
         if self._host is None:
             self._host = hosts.this_host(self.settings, self.identity_mode)
         return self._host
+
+    # run once the command's transaction has committed, one per key (see after_commit)
+    _after_commit: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
+
+    def after_commit(self, key: str, action: Callable[[], Any]) -> None:
+        """Run ``action`` after the command's final commit (work that must describe committed
+        state, like an audit checkpoint); a second action under the same key replaces nothing."""
+        self._after_commit.setdefault(key, action)
 
     @property
     def identity(self) -> str:
@@ -239,6 +247,8 @@ def open_context(
             ctx.require_role(*roles)
         yield ctx
         session.commit()
+        for action in ctx._after_commit.values():
+            action()
     except IntegrityError as exc:
         session.rollback()
         raise Conflict(f"the store refused the change: {_short(exc)}") from exc

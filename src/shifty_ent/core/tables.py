@@ -114,12 +114,15 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    # the hash input's format (core.audit_walk): 1 before 0011_audit_v2, 2 hashes tenant_id too
+    v: int = Field(default=2, sa_column_kwargs={"server_default": "1"})
 
     def public(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "tenant_id": self.tenant_id,
             "seq": self.seq,
+            "v": self.v,
             "at": self.at,
             "actor": self.actor,
             "action": self.action,

@@ -124,6 +124,11 @@ def listing(settings: Settings) -> list[dict[str, Any]]:
     return rows
 
 
+def file_fingerprints(settings: Settings) -> set[str]:
+    """Keys in this account's trust file."""
+    return set(_read(trust_path(settings)))
+
+
 def store_fingerprints(settings: Settings) -> set[str]:
     """Keys registered in the configured store; nothing when it does not exist or cannot be
     read (verification needs no database, and never creates one)."""

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import and_, or_, update
 from sqlmodel import select
 
-from shifty_ent.core import hosts
+from shifty_ent.core import checkpoint, hosts
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import (
@@ -509,6 +509,7 @@ def execute(
 ) -> DeletionJob:
     """Run an approved job (operator or admin), or resume one whose executor died."""
     authorize(ctx, permissions.DELETE_EXECUTE)
+    checkpoint.after_commit(ctx, ctx.tenant_id)  # with a witness configured, once committed
     job = get_job(ctx, ref)
     return execute_job(ctx, job, progress=progress, system_actor=system_actor)
 

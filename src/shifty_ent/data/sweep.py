@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from shifty_ent.core import hosts
+from shifty_ent.core import checkpoint, hosts
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, ShiftyError
@@ -176,6 +176,7 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
                 "host_id": ctx.host.id,
             },
         )
+        checkpoint.after_commit(ctx, ctx.tenant_id)  # with a witness configured
     else:
         ctx.session.rollback()
     return summary

@@ -180,7 +180,7 @@ class _Tally:
         first_at, last_at = self.first_at, self.last_at
         rows, last_seq = self.rows, self.last_seq
         for page in pages:
-            for (seq, at_iso, actor, action, ttype, tid, _details, _prev, digest), cls in page:
+            for (seq, at_iso, actor, action, ttype, tid, _det, _prev, digest, _form), cls in page:
                 kind = kinds.get(action)
                 if kind is None:
                     kind = kinds[action] = access_kind(action)

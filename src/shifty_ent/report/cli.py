@@ -183,19 +183,59 @@ def list_(
     emit(rows, columns=REPORT_COLUMNS)
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the audit chain (the tenant's, or every chain without --tenant).
+WitnessOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--witness",
+        metavar="DIR|s3://BUCKET/PREFIX|https://URL",
+        help="Where audit checkpoints are kept (default: SHIFTY_AUDIT_WITNESS).",
+    ),
+]
 
-    Exits 4 naming the first bad sequence number when an event was changed, removed or
-    reordered. Needs auditor (or admin) of the tenant.
+
+@audit_app.command("verify")
+def audit_verify(
+    witness: WitnessOpt = None,
+    checkpoint: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="FILE",
+            help="A signed checkpoint file to hold against the chain (repeatable).",
+        ),
+    ] = None,
+) -> None:
+    """Walk the audit chain (the tenant's, or every chain without --tenant) and check it against
+    every checkpoint: the witness's, each --checkpoint FILE and the heads the store's signed
+    reports recorded.
+
+    Exits 4 naming the first bad sequence number when an event was changed, removed, reordered
+    or is unreadable, and naming the checkpoint when the chain was truncated, rewritten or
+    deleted below one, or when a checkpoint is not signed by a trusted key. Needs auditor (or
+    admin) of the tenant; without --tenant an installation administrator.
     """
     from shifty_ent.report.audit_verify import raise_if_broken, verify_chains
 
     with command(tenant="optional") as ctx:
-        reports = verify_chains(ctx)
+        reports = verify_chains(ctx, witness=witness, checkpoint_files=checkpoint or [])
     emit(reports)
     raise_if_broken(reports)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(witness: WitnessOpt = None) -> None:
+    """Sign the audit chain's head and write it to the witness, outside the database (cron).
+
+    One checkpoint per chain: the tenant's (auditor or admin), or every chain without --tenant
+    (installation administrator). 'report audit verify' then finds any later truncation,
+    rewrite or deletion at or below it. Report generation, 'data sweep' and deletion jobs write
+    one too whenever SHIFTY_AUDIT_WITNESS is set.
+    """
+    from shifty_ent.report.audit_verify import checkpoint_chains
+
+    with command(tenant="optional") as ctx:
+        written = checkpoint_chains(ctx, witness=witness)
+    emit(written, columns=("chain", "seq", "head_hash", "at", "witness"))
 
 
 trust_app = make_app("Signing keys this machine trusts when verifying documents.")

@@ -16,6 +16,12 @@ AUDIT_VERIFY = declare(
     ("auditor",),
     "Verify the tenant's audit chain (--tenant); without one, every chain in the store.",
 )
+AUDIT_CHECKPOINT = declare(
+    "report.audit.checkpoint",
+    ("auditor",),
+    "Write a signed checkpoint of the tenant's audit chain to the witness (--tenant); without "
+    "one, of every chain in the store.",
+)
 
 #: report kind (see ``service.REPORT_TYPES``) -> what generating one needs
 GENERATE: dict[str, Permission] = {"compliance": COMPLIANCE, "costs": COSTS, "arcade": ARCADE}
@@ -30,5 +36,6 @@ COMMANDS: dict[str, Permission | None] = {
     "report trust list": None,
     "report list": LIST,
     "report audit verify": AUDIT_VERIFY,
+    "report audit checkpoint": AUDIT_CHECKPOINT,
     "quickstart": None,
 }

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import select
 
 from shifty_ent import __version__
-from shifty_ent.core import audit, outfiles
+from shifty_ent.core import audit, checkpoint, outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
@@ -190,6 +190,7 @@ def generate(
             "file": path.name,
         },
     )
+    checkpoint.after_commit(ctx, tenant.id)  # with a witness configured: pin the new head
     return report
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from shifty_ent.core import outfiles
+
 MARKER = ".shifty-quickstart"
 SAMPLES = {
     "crm/customers.csv": (
