@@ -8,7 +8,7 @@ _shifty_ent() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$word" in
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -142,6 +142,10 @@ _shifty_ent() {
             "tenant") path="tenant" ;;
             "tenant create") path="tenant create" ;;
             "tenant list") path="tenant list" ;;
+            "tenant root") path="tenant root" ;;
+            "tenant root add") path="tenant root add" ;;
+            "tenant root list") path="tenant root list" ;;
+            "tenant root remove") path="tenant root remove" ;;
             "tenant show") path="tenant show" ;;
             "user") path="user" ;;
             "user add") path="user add" ;;
@@ -189,7 +193,7 @@ _shifty_ent() {
         "data asset restore") words="--help --reason --to" ;;
         "data asset show") words="--help" ;;
         "data certificate") words="export list show verify --help" ;;
-        "data certificate export") words="--help --out" ;;
+        "data certificate export") words="--force --help --out" ;;
         "data certificate list") words="--help" ;;
         "data certificate show") words="--help" ;;
         "data certificate verify") words="--help --public-key" ;;
@@ -200,14 +204,14 @@ _shifty_ent() {
         "data delete list") words="--help --status" ;;
         "data delete request") words="--help --method --reason --subject" ;;
         "data delete show") words="--help" ;;
-        "data export") words="--help --out --subject" ;;
+        "data export") words="--force --help --out --subject" ;;
         "data policy") words="create delete list show update --help" ;;
         "data policy create") words="--archive-before-delete --auto-approve --auto-delete --classification --help --method --notify-days --retention-days -c" ;;
         "data policy delete") words="--help" ;;
         "data policy list") words="--help" ;;
         "data policy show") words="--help" ;;
         "data policy update") words="--archive-before-delete --auto-approve --auto-delete --classification --dry-run --help --method --no-archive-before-delete --no-auto-approve --no-auto-delete --notify-days --retention-days --yes -c -y" ;;
-        "data sweep") words="--dry-run --help" ;;
+        "data sweep") words="--dry-run --help --host" ;;
         "data vault") words="rotate-key --help" ;;
         "data vault rotate-key") words="--help" ;;
         "data workspace") words="create destroy list show --help" ;;
@@ -267,21 +271,25 @@ _shifty_ent() {
         "model versions") words="--help" ;;
         "quickstart") words="--dir --help --tenant-name --use-store" ;;
         "report") words="arcade audit compliance costs list trust verify --help" ;;
-        "report arcade") words="--end --format --help --out --start -f" ;;
+        "report arcade") words="--end --force --format --help --out --start -f" ;;
         "report audit") words="checkpoint verify --help" ;;
         "report audit checkpoint") words="--help --witness" ;;
         "report audit verify") words="--checkpoint --help --witness" ;;
-        "report compliance") words="--end --format --help --out --start --type -f" ;;
-        "report costs") words="--end --format --help --out --start -f" ;;
+        "report compliance") words="--end --force --format --help --out --start --type -f" ;;
+        "report costs") words="--end --force --format --help --out --start -f" ;;
         "report list") words="--help --limit --type" ;;
         "report trust") words="add list remove --help" ;;
         "report trust add") words="--help --label" ;;
         "report trust list") words="--help" ;;
         "report trust remove") words="--help" ;;
         "report verify") words="--fingerprint --help --public-key --sig" ;;
-        "tenant") words="create list show --help" ;;
+        "tenant") words="create list root show --help" ;;
         "tenant create") words="--data-root --gpu-hourly-budget --gpu-monthly-budget --help" ;;
         "tenant list") words="--all --help" ;;
+        "tenant root") words="add list remove --help" ;;
+        "tenant root add") words="--help --tenant -t" ;;
+        "tenant root list") words="--help --removed --tenant -t" ;;
+        "tenant root remove") words="--help --host --tenant -t" ;;
         "tenant show") words="--help" ;;
         "user") words="add list remove --help" ;;
         "user add") words="--help --role --timezone -r" ;;

@@ -4,7 +4,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -69,7 +69,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset restore"' -l h
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset show"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate"' -a 'export list show verify'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate"' -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate export"' -l help -l out
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate export"' -l force -l help -l out
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate list"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate show"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate verify"' -l help -l public-key
@@ -81,7 +81,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete execute"' -l 
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete list"' -l help -l status
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete request"' -l help -l method -l reason -l subject
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete show"' -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "data export"' -l help -l out -l subject
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "data export"' -l force -l help -l out -l subject
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy"' -a 'create delete list show update'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy create"' -l archive-before-delete -l auto-approve -l auto-delete -l classification -l help -l method -l notify-days -l retention-days
@@ -89,7 +89,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy delete"' -l h
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy list"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy show"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy update"' -l archive-before-delete -l auto-approve -l auto-delete -l classification -l dry-run -l help -l method -l no-archive-before-delete -l no-auto-approve -l no-auto-delete -l notify-days -l retention-days -l yes
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "data sweep"' -l dry-run -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "data sweep"' -l dry-run -l help -l host
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data vault"' -a 'rotate-key'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data vault"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data vault rotate-key"' -l help
@@ -161,13 +161,13 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "model versions"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "quickstart"' -l dir -l help -l tenant-name -l use-store
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report"' -a 'arcade audit compliance costs list trust verify'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report"' -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "report arcade"' -l end -l format -l help -l out -l start
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "report arcade"' -l end -l force -l format -l help -l out -l start
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit"' -a 'checkpoint verify'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit checkpoint"' -l help -l witness
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report audit verify"' -l checkpoint -l help -l witness
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "report compliance"' -l end -l format -l help -l out -l start -l type
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "report costs"' -l end -l format -l help -l out -l start
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "report compliance"' -l end -l force -l format -l help -l out -l start -l type
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "report costs"' -l end -l force -l format -l help -l out -l start
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report list"' -l help -l limit -l type
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report trust"' -a 'add list remove'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report trust"' -l help
@@ -175,10 +175,15 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "report trust add"' -l hel
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report trust list"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report trust remove"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "report verify"' -l fingerprint -l help -l public-key -l sig
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant"' -a 'create list show'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant"' -a 'create list root show'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant create"' -l data-root -l gpu-hourly-budget -l gpu-monthly-budget -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant list"' -l all -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root"' -a 'add list remove'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root add"' -l help -l tenant
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root list"' -l help -l removed -l tenant
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant root remove"' -l help -l host -l tenant
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "tenant show"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "user"' -a 'add list remove'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "user"' -l help
