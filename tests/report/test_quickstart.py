@@ -42,14 +42,20 @@ def test_quickstart_runs_the_tour_in_its_own_sandbox(cli, isolated_env, db_url, 
     assert not (sandbox / "files/crm/customers.csv").exists()
     assert (sandbox / "files/crm/litigation-emails.mbox").exists()
     assert out["certificate_valid"] is True
-    assert cli.ok("report", "verify", out["certificate_file"], user=None)["kind"] == "certificate"
+    # checked from another store, the sandbox's key is trusted only when pinned, as the printed
+    # next commands do
+    pin = ("--fingerprint", out["key_fingerprint"])
+    assert cli("report", "verify", out["certificate_file"], user=None).exit_code == 4
+    checked = cli.ok("report", "verify", out["certificate_file"], *pin, user=None)
+    assert checked["kind"] == "certificate"
+    assert any(pin[1] in c and "report verify" in c for c in out["next_commands"])
     # arcade -> dataset -> asset
     assert out["dataset_asset_id"]
     # the HTML compliance reports are signed and self-contained
     for path in out["report_files"].values():
         text = Path(path).read_text()
         assert "<script" not in text.lower() and "<svg" in text
-        assert cli.ok("report", "verify", path, user=None)["ok"] is True
+        assert cli.ok("report", "verify", path, *pin, user=None)["ok"] is True
     assert out["audit_chain_intact"] is True and out["report_signature_valid"] is True
     assert any("report compliance" in c for c in out["next_commands"])
     # the narrative names the commands it ran (on stderr with -o json)

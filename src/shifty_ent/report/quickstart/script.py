@@ -268,10 +268,12 @@ def _reason(checked: Any) -> str:
 def next_commands(result: dict[str, Any], own_home: bool) -> list[str]:
     prefix = f"SHIFTY_HOME={shlex.quote(result['sandbox'])} " if own_home else ""
     base = f"{prefix}shifty-ent -t {result['tenant']}"
+    # an offline check trusts only a pinned (or otherwise trusted) key: pin the sandbox's
+    pin = f" --fingerprint {result['key_fingerprint']}" if result.get("key_fingerprint") else ""
     return [
         f"open {shlex.quote(result['report_files']['deletion_audit'])}",
-        f"shifty-ent report verify {shlex.quote(result['report_files']['deletion_audit'])}",
-        f"shifty-ent report verify {shlex.quote(result['certificate_file'])}",
+        f"shifty-ent report verify {shlex.quote(result['report_files']['deletion_audit'])}{pin}",
+        f"shifty-ent report verify {shlex.quote(result['certificate_file'])}{pin}",
         f"{base} --as audrey report compliance --type data_inventory --format md",
         f"{base} --as olga data asset list",
         f"{base} --as olga data sweep --dry-run",

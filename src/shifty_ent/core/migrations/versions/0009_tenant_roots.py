@@ -1,7 +1,7 @@
 """tenant roots: data roots owned by one tenant on one host; local data bound to its host
 
 Revision ID: 0009_tenant_roots
-Revises: 0008_identity, 0002_data
+Revises: 0011_audit_v2, 0002_data
 Create Date: 2026-12-03
 
 - ``hosts``: machines that hold local data (stable id from /etc/machine-id, last known name).
@@ -34,7 +34,7 @@ from sqlalchemy.dialects import postgresql
 import shifty_ent.core.types
 
 revision: str = "0009_tenant_roots"
-down_revision: str | Sequence[str] | None = ("0008_identity", "0002_data")
+down_revision: str | Sequence[str] | None = ("0011_audit_v2", "0002_data")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

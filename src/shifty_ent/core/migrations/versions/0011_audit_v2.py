@@ -1,7 +1,7 @@
 """audit_v2: audit events record the format of their hash input
 
 Revision ID: 0011_audit_v2
-Revises: 0010_pg_guard
+Revises: 0008_identity
 Create Date: 2026-12-04
 
 ``audit_events.v``: 1 for every event written before this revision (their hash input stays as it
@@ -9,8 +9,8 @@ was), 2 for events appended from now on, whose hash also covers ``tenant_id`` an
 ``shifty_ent.core.audit_walk`` and docs/evidence.md). Adding a column with a constant default
 rewrites no rows on either backend, so a store with millions of events upgrades at once.
 
-Merge note: ``0009_tenant_roots`` is developed concurrently; at merge, make this revision's
-``down_revision`` the heads of main then (``store.script_heads()``).
+Order: this revision runs right after ``0008_identity`` and before ``0009_tenant_roots`` (whose
+migration appends audit events through the current code, which writes ``v``), whatever its number.
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011_audit_v2"
-down_revision: str | Sequence[str] | None = "0010_pg_guard"
+down_revision: str | Sequence[str] | None = "0008_identity"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
