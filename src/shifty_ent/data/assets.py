@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlparse
 
 from sqlmodel import select
 
-from shifty_ent.core import hosts
+from shifty_ent.core import hosts, infiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
@@ -166,7 +166,7 @@ def measure_local(path: Path) -> tuple[int | None, str | None]:
 
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         while chunk := os.read(fd, HASH_CHUNK):
             digest.update(chunk)
@@ -207,6 +207,8 @@ def register_asset(
         sha256 = sha256.strip().lower()
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise InvalidInput("sha256 must be 64 hex characters")
+    if loc.scheme == "file" and loc.path is not None:
+        infiles.refuse_special(loc.path, "--location", allow_dir=True)
     if loc.scheme == "file" and loc.path is not None and (size_bytes is None or sha256 is None):
         measured_size, measured_sha = measure_local(loc.path)
         size_bytes = size_bytes if size_bytes is not None else measured_size
@@ -467,6 +469,7 @@ def ingest_asset(
     authorize(ctx, permissions.ASSET_WRITE)
     _validate_name(name)
     validate_classification(classification)
+    infiles.refuse_special(source, "source")
     refuse_foreign_root(ctx, source, "source")
     tenant_id = ctx.tenant_id
     ctx.session.commit()  # no write lock held while encrypting a large file

@@ -529,10 +529,11 @@ def cert_verify(
 
     A FILE needs no database. An id needs admin, operator or auditor.
     """
-    from shifty_ent.core import trust
+    from shifty_ent.core import infiles, trust
     from shifty_ent.data.certificates import raise_unless_valid, verify_file, verify_stored
 
     path = Path(certificate)
+    infiles.refuse_special(path, "certificate")
     if path.is_file():
         pinned = trust.public_key_from(public_key) if public_key else None
         if public_key and pinned is None:
@@ -541,7 +542,8 @@ def cert_verify(
             raise InvalidInput("--public-key is not an Ed25519 public key (base64) or a file")
         ok, reason = verify_file(path, pinned)
         if ok:  # a valid signature counts only from a trusted (or pinned) key
-            signer = json.loads(path.read_text(encoding="utf-8")).get("key_fingerprint")
+            raw = infiles.read_bounded(path, "certificate", infiles.DOCUMENT_MAX)
+            signer = json.loads(raw.decode("utf-8")).get("key_fingerprint")
             trusted, why = trust.trust_set(settings(), public_key=public_key).check(signer)
             if not trusted:
                 ok, reason = False, why

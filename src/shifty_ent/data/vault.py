@@ -36,7 +36,7 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shifty_ent.core import outfiles
+from shifty_ent.core import infiles, outfiles
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import InvalidInput, Refused
 
@@ -239,7 +239,7 @@ def encrypt_file_into_vault(
     wraps the DEK with :func:`wrap_key` under :func:`key_lock` and stores it before releasing.
     """
     try:
-        src_fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+        src_fd = infiles.open_regular(source, "source")
     except OSError as exc:
         raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
     dek = secrets.token_bytes(32)
