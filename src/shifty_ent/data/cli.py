@@ -243,8 +243,18 @@ def asset_register(
     policy: PolicyOpt = None,
     subject: SubjectsOpt = None,
     sha256: Annotated[str | None, typer.Option("--sha256", help="Known SHA-256 (hex).")] = None,
+    no_hash: Annotated[
+        bool, typer.Option("--no-hash", help="Measure the size only, not the SHA-256.")
+    ] = False,
+    max_files: Annotated[
+        int, typer.Option("--max-files", help="Most files a directory may hold.")
+    ] = 100_000,
 ) -> None:
-    """Register an asset; local files are measured (size, SHA-256). Needs operator or admin."""
+    """Register an asset; local files are measured (size, SHA-256). Needs operator or admin.
+
+    Hashing stops at 64 GiB (give --sha256 or --no-hash), a directory at --max-files files and
+    256 levels; system directories (/, /usr, /etc, /home, ...) are refused.
+    """
     from shifty_ent.data.assets import register_asset
 
     with command() as ctx:
@@ -258,6 +268,8 @@ def asset_register(
             policy=policy,
             subjects=subject or (),
             sha256=sha256,
+            hash=not no_hash,
+            max_files=max_files,
         )
     emit(asset)
 
