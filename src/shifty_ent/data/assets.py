@@ -609,8 +609,12 @@ def ingest_asset(
                 target_id=asset.id,
                 details={"source": str(source), "kek_id": kid, "algorithm": "AES-256-GCM"},
             )
+            final = vault.vault_file(ctx.settings, tenant_id, asset_id)
+            os.replace(vault.partial_file(ctx.settings, tenant_id, asset_id), final)
+            vault.fsync_dir(final.parent)
             ctx.session.commit()
     except BaseException:
+        vault.partial_file(ctx.settings, tenant_id, asset_id).unlink(missing_ok=True)
         vault.vault_file(ctx.settings, tenant_id, asset_id).unlink(missing_ok=True)
         raise
     return asset
