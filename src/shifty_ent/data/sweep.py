@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from shifty_ent.core import checkpoint, hosts
 from shifty_ent.core.authz import authorize
@@ -227,12 +228,14 @@ def _orphans(ctx: Context, summary: dict[str, Any], dry_run: bool) -> None:
         return
     known = {
         _as_uuid(value)
-        for value in ctx.session.scalars(select(Asset.id).where(Asset.id.in_(list(found))))
+        for value in ctx.session.scalars(
+            select(col(Asset.id)).where(col(Asset.id).in_(list(found)))
+        )
     }
     for asset_id, (name, st) in sorted(found.items()):
         if asset_id in known:
             continue
-        entry = {"file": name, "size_bytes": st.st_size, "asset_id": str(asset_id)}
+        item = {"file": name, "size_bytes": st.st_size, "asset_id": str(asset_id)}
         if not dry_run:
             try:
                 os.unlink(folder / name)
@@ -242,13 +245,13 @@ def _orphans(ctx: Context, summary: dict[str, Any], dry_run: bool) -> None:
                 "data.vault.orphan_removed",
                 target_type="vault_file",
                 details={
-                    **entry,
+                    **item,
                     "modified_at": datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(),
                     "system_actor": SYSTEM_ACTOR,
                     "host_id": ctx.host.id,
                 },
             )
-        summary["orphans_removed"].append(entry)
+        summary["orphans_removed"].append(item)
 
 
 # ------------------------------------------------------------------ other hosts
