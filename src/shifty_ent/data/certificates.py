@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from sqlmodel import select
 
 from shifty_ent import __version__
-from shifty_ent.core import outfiles
+from shifty_ent.core import infiles, outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import canonical_json, sha256_hex, to_jsonable
 from shifty_ent.core.context import Context
@@ -364,7 +364,7 @@ def _content_problem(body: dict[str, Any]) -> str | None:
 def verify_file(path: Path, public_key_b64: str | None = None) -> tuple[bool, str]:
     """Verify an exported certificate file byte for byte."""
     try:
-        raw = path.read_bytes()
+        raw = infiles.read_bounded(path, "certificate", infiles.DOCUMENT_MAX)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
     try:
