@@ -64,6 +64,20 @@ def build_document(
         asset = assets[item.asset_id]
         result = dict(item.result or {})
         categories.add(result.get("nist_category", "none"))
+        status = item.status
+        if status == "erased" and result.get("outcome") == "absent":
+            status = "absent"  # nothing was at the location: not sanitized by this tool
+        changed = bool(
+            asset.sha256 and item.sha256_before and asset.sha256.lower() != item.sha256_before
+        )
+        notes = list(result.get("notes", []))
+        if changed:
+            notes.append(
+                "The content erased differs from the content registered (sha256_before is not "
+                "sha256_registered): the file at the location was changed or replaced after "
+                "registration. What was erased is described here; the registered content may "
+                "survive elsewhere."
+            )
         media.append(
             {
                 "asset_id": str(asset.id),
@@ -78,7 +92,9 @@ def build_document(
                 else asset.size_bytes,
                 "sha256_before": item.sha256_before or asset.sha256,
                 "sha256_source": "measured at erasure" if item.sha256_before else "as registered",
-                "status": item.status,
+                "sha256_registered": asset.sha256,
+                "content_changed": changed,
+                "status": status,
                 "method_used": job.method,
                 "technique": result.get("technique"),
                 "nist_category": result.get("nist_category", "none"),
@@ -102,15 +118,17 @@ def build_document(
                         "post_sanitization_state",
                         "fs_type",
                         "notes",
+                        "outcome",
                     }
                 },
-                "notes": result.get("notes", []),
+                "notes": notes,
                 "error": item.error,
                 "started_at": item.started_at,
                 "completed_at": item.completed_at,
             }
         )
     erased = sum(1 for m in media if m["status"] == "erased")
+    absent = sum(1 for m in media if m["status"] == "absent")
     return to_jsonable(
         {
             "schema": SCHEMA,
@@ -142,7 +160,13 @@ def build_document(
                 "completed_at": job.completed_at,
                 "result": job.status,
             },
-            "summary": {"assets": len(media), "erased": erased, "failed": len(media) - erased},
+            "summary": {
+                "assets": len(media),
+                "erased": erased,
+                "absent": absent,
+                "failed": len(media) - erased - absent,
+                "content_changed": sum(1 for m in media if m["content_changed"]),
+            },
             "media": media,
             "standard": "Fields after NIST SP 800-88 Rev. 1 Appendix G (certificate of "
             "sanitization); terms per Rev. 2 (2025): Clear, Purge, logical sanitization.",
@@ -343,7 +367,14 @@ def verify_certificate_document(
     summary = body.get("summary", {})
     return True, (
         f"valid: job {body.get('job_id')} ({body.get('sanitization', {}).get('result')}), "
-        f"{summary.get('erased')}/{summary.get('assets')} asset(s) erased, signed by {fingerprint}"
+        f"{summary.get('erased')}/{summary.get('assets')} asset(s) erased"
+        + (f", {summary['absent']} absent (not sanitized)" if summary.get("absent") else "")
+        + (
+            f", {summary['content_changed']} changed since registration"
+            if summary.get("content_changed")
+            else ""
+        )
+        + f", signed by {fingerprint}"
     )
 
 
@@ -353,7 +384,10 @@ def _content_problem(body: dict[str, Any]) -> str | None:
         return "certificate lists no media"
     summary = body.get("summary") or {}
     erased = sum(1 for m in media if m.get("status") == "erased")
+    absent = sum(1 for m in media if m.get("status") == "absent")
     if summary.get("assets") != len(media) or summary.get("erased") != erased:
+        return "summary does not match the media list"
+    if summary.get("absent", 0) != absent:
         return "summary does not match the media list"
     for m in media:
         if m.get("status") == "erased" and not m.get("post_sanitization_state"):

@@ -134,10 +134,21 @@ def erase_local(
             if resumed is not None:
                 target = resumed
         if not target.exists:
+            if item.get("inode") and not item.get("renamed_to"):
+                # the interrupted run recorded the inode but never reached the rename: the file
+                # it had started on was moved or removed by someone else, maybe with its data
+                raise Refused(
+                    f"{path}: the file erasure started on (inode {item['inode']}) is no longer "
+                    "at its location; it was moved or removed after the interrupted run and its "
+                    "data may survive elsewhere; not certified as erased"
+                )
             return _absent(target, method, item)
         if item.get("inode") and target.inode != item["inode"]:
             raise Refused(
-                f"{path} was replaced by another file since erasure started; it was not touched"
+                f"{path}: the file erasure started on (inode {item['inode']}) was moved or "
+                f"replaced by another file (inode {target.inode}) since erasure started; the "
+                "file at the location was not touched and the original's data may survive "
+                "elsewhere"
             )
         save(inode=target.inode)
         if target.is_dir:
@@ -160,13 +171,17 @@ def _reopen_renamed(target: Target, renamed: str, inode: str) -> Target | None:
 
 
 def _absent(target: Target, method: str, item: dict[str, Any]) -> dict[str, Any]:
-    resumed = bool(item.get("inode"))
+    """Nothing at the location: finished by the interrupted run (its rename was committed after
+    every pass), or never there when erasure ran (``absent``: not sanitized by this tool)."""
+    resumed = bool(item.get("inode") and item.get("renamed_to"))
     state = (
-        "removed: the interrupted run had already unlinked it; confirmed absent"
+        "removed: the interrupted run had overwritten and renamed it, then unlinked it; "
+        "confirmed absent"
         if resumed
         else "absent: nothing existed at the location when erasure ran; nothing was overwritten"
     )
     return {
+        **({} if resumed else {"outcome": "absent"}),
         "technique": "none" if not resumed else "overwrite + unlink (completed before restart)",
         "nist_category": category_for(method, target.fs_type) if resumed else "none",
         "passes": [],
@@ -174,7 +189,13 @@ def _absent(target: Target, method: str, item: dict[str, Any]) -> dict[str, Any]
         "verification": {"result": "passed", "method": "location checked absent"},
         "post_sanitization_state": state,
         "fs_type": target.fs_type,
-        "notes": [] if resumed else ["The asset's data was not found at its location."],
+        "notes": []
+        if resumed
+        else [
+            "The asset's data was not found at its location: this tool sanitized nothing. "
+            "Wherever the data went (moved, copied, deleted by other means) is not covered by "
+            "this certificate."
+        ],
     }
 
 
