@@ -102,6 +102,17 @@ def test_every_changed_byte_fails(exported: Any, cli: Any) -> None:
     assert _verify_file(cli, path).exit_code == 0
 
 
+def test_renamed_envelope_key_fails(exported: Any, cli: Any) -> None:
+    """Flipping one byte of the key "format" (e.g. to "fornat") used to skip every envelope
+    check and verify: the layout stays canonical with the renamed key (found by the flaky
+    byte-flip test above when the flip landed there)."""
+    path, _ = exported
+    raw = path.read_bytes()
+    path.write_bytes(raw.replace(b'"format":', b'"fornat":', 1))
+    res = _verify_file(cli, path)
+    assert res.exit_code == 4
+
+
 def test_content_change_with_recomputed_layout_fails(exported: Any, cli: Any) -> None:
     path, _ = exported
     doc = json.loads(path.read_text())

@@ -38,8 +38,8 @@ METHOD_TITLES = {
     "secure_overwrite": "3-pass overwrite (DoD 5220.22-M 'E' layout: c, ~c, random)",
     "dod_5220": "7-pass overwrite, legacy DoD 5220.22-M ECE layout (c1, ~c1, rand, c2, c3, ~c3, "
     "rand); DSS withdrew overwriting as sanitization in 2007",
-    "nist_800_88": "NIST SP 800-88 Clear (1 random pass + full verification), Purge by "
-    "cryptographic erase for vault assets",
+    "nist_800_88": "NIST SP 800-88 Clear (1 random pass + full verification); cryptographic "
+    "erase for vault assets (Purge only when the wrapping key is out of the installation's reach)",
     "cryptographic_erase": "Cryptographic erase (destruction of the AES-256 data key)",
 }
 
@@ -104,6 +104,11 @@ def build_document(
                 "verification": result.get("verification", {"result": "not run"}),
                 "post_sanitization_state": result.get("post_sanitization_state"),
                 "fs_type": result.get("fs_type"),
+                "copies": result.get("copies", []),
+                "data_remains": bool(result.get("data_remains")),
+                "location_nist_category": result.get(
+                    "location_nist_category", result.get("nist_category", "none")
+                ),
                 "details": {
                     k: v
                     for k, v in result.items()
@@ -119,6 +124,9 @@ def build_document(
                         "fs_type",
                         "notes",
                         "outcome",
+                        "copies",
+                        "data_remains",
+                        "location_nist_category",
                     }
                 },
                 "notes": notes,
@@ -166,6 +174,12 @@ def build_document(
                 "absent": absent,
                 "failed": len(media) - erased - absent,
                 "content_changed": sum(1 for m in media if m["content_changed"]),
+                "copies_remaining": sum(
+                    1
+                    for m in media
+                    for c in m["copies"]
+                    if not c.get("erased") and not c.get("absent")
+                ),
             },
             "media": media,
             "standard": "Fields after NIST SP 800-88 Rev. 1 Appendix G (certificate of "
@@ -374,6 +388,11 @@ def verify_certificate_document(
             if summary.get("content_changed")
             else ""
         )
+        + (
+            f", {summary['copies_remaining']} archive copy(ies) remain"
+            if summary.get("copies_remaining")
+            else ""
+        )
         + f", signed by {fingerprint}"
     )
 
@@ -405,6 +424,16 @@ def verify_file(path: Path, public_key_b64: str | None = None) -> tuple[bool, st
         doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return False, f"not a JSON certificate file: {exc}"
+    if isinstance(doc, dict) and set(doc) != EXPORT_KEYS:
+        # an export file carries exactly its envelope: a renamed 'format' key must not turn
+        # the file into an envelope-less object whose unsigned fields nobody checks
+        missing, extra = EXPORT_KEYS - set(doc), set(doc) - EXPORT_KEYS
+        return False, (
+            "not a certificate export: "
+            + (f"missing {', '.join(sorted(missing))}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"unexpected {', '.join(sorted(extra))}" if extra else "")
+        )
     ok, reason = verify_certificate_document(doc, public_key_b64)
     if ok and export_bytes(doc) != raw:
         return False, "file bytes differ from the signed export layout (the file was edited)"

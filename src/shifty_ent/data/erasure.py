@@ -51,7 +51,7 @@ def _cow_note(fs_type: str) -> str:
     return (
         f"The file system ({fs_type}) is copy-on-write or log-structured: overwrites land in new "
         "blocks and the old ones may survive, so this erasure counts as unlink only, not "
-        "sanitized. Use a vault asset and cryptographic_erase for Purge."
+        "sanitized. Use a vault asset and cryptographic_erase instead."
     )
 
 

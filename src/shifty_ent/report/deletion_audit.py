@@ -260,8 +260,9 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         [
             "NIST SP 800-88: file-level overwrites are at best 'Clear' (copy-on-write, journals, "
             "SSD wear levelling and backups may keep copies); only cryptographic erase of an asset "
-            "encrypted from its first write reaches 'Purge'. 'standard' deletion is not "
-            "sanitization.",
+            "encrypted from its first write can reach 'Purge', and only once the key that wrapped "
+            "the destroyed data key is out of the installation's reach (a local tenant key file "
+            "keeps it at 'Clear'). 'standard' deletion is not sanitization.",
             "Certificates are Ed25519-signed documents with NIST SP 800-88 Rev. 1 Appendix G "
             "fields; export one with 'shifty-ent data certificate export' and check it offline "
             "with 'shifty-ent report verify FILE'.",
