@@ -104,6 +104,7 @@ def build_document(
                 "verification": result.get("verification", {"result": "not run"}),
                 "post_sanitization_state": result.get("post_sanitization_state"),
                 "fs_type": result.get("fs_type"),
+                "medium": result.get("medium"),
                 "copies": result.get("copies", []),
                 "data_remains": bool(result.get("data_remains")),
                 "location_nist_category": result.get(
@@ -124,6 +125,7 @@ def build_document(
                         "fs_type",
                         "notes",
                         "outcome",
+                        "medium",
                         "copies",
                         "data_remains",
                         "location_nist_category",

@@ -945,6 +945,7 @@ def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> d
         },
         "post_sanitization_state": "data key destroyed; " + cipher["ciphertext"],
         "fs_type": pathsafety.fs_type_of(root),
+        "medium": erasure.medium.describe(os.path.realpath(root)),
         "notes": notes,
     }
 

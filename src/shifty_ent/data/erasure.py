@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shifty_ent.core.errors import ExternalServiceError, Refused
-from shifty_ent.data import overwrite
+from shifty_ent.data import medium, overwrite
 from shifty_ent.data.pathsafety import (
     COW_FILESYSTEMS,
     DIR_FLAGS,
@@ -55,12 +55,19 @@ def _cow_note(fs_type: str) -> str:
     )
 
 
-def category_for(method: str, fs_type: str) -> str:
+def category_for(method: str, fs_type: str, med: dict[str, Any] | None = None) -> str:
     if method == "standard":
         return "none"
+    if med is not None and med.get("class") not in (None, "unknown"):
+        return medium.overwrite_reach(med)[0]
     if fs_type in COW_FILESYSTEMS:
         return "none"
     return "Clear"
+
+
+def medium_of(target: Target) -> dict[str, Any]:
+    """The medium holding the target (its allowed root: the walk never leaves its device)."""
+    return medium.describe(os.path.realpath(target.root))
 
 
 def _random_name() -> str:
@@ -183,7 +190,10 @@ def _absent(target: Target, method: str, item: dict[str, Any]) -> dict[str, Any]
     return {
         **({} if resumed else {"outcome": "absent"}),
         "technique": "none" if not resumed else "overwrite + unlink (completed before restart)",
-        "nist_category": category_for(method, target.fs_type) if resumed else "none",
+        "nist_category": category_for(method, target.fs_type, medium_of(target))
+        if resumed
+        else "none",
+        "medium": medium_of(target),
         "passes": [],
         "passes_completed": item.get("passes_done", 0),
         "verification": {"result": "passed", "method": "location checked absent"},
@@ -230,7 +240,9 @@ def _erase_file(
     _unlink_renamed(target.parent_fd, target.name, target.inode, is_dir=False, save=save)
     if not _gone(target.parent_fd, target.name):
         raise Refused(f"{target.path} still exists after unlink")
-    return _file_result(method, target.fs_type, records, passes, notes, files=1)
+    return _file_result(
+        method, target.fs_type, records, passes, notes, files=1, med=medium_of(target)
+    )
 
 
 def _file_result(
@@ -241,10 +253,16 @@ def _file_result(
     notes: list[str],
     *,
     files: int,
+    med: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    category = category_for(method, fs_type)
+    category = category_for(method, fs_type, med)
+    reason = medium.overwrite_reach(med)[1] if med and med.get("class") != "unknown" else None
     if method == "standard":
         notes.append(STANDARD_NOTE)
+    elif reason is not None:
+        notes.append(reason)
+        if category == "Clear":
+            notes.append(CLEAR_NOTE)
     elif fs_type in COW_FILESYSTEMS:
         notes.append(_cow_note(fs_type))
     else:
@@ -271,8 +289,10 @@ def _file_result(
             "unlinked; data blocks released without overwrite"
             if method == "standard"
             else "overwritten, verified, truncated to 0 bytes and unlinked"
+            + ("" if category != "none" else f" (not sanitized: {(med or {}).get('class')})")
         ),
         "fs_type": fs_type,
+        "medium": med or {"fs_type": fs_type, "class": "unknown"},
         "notes": notes,
     }
 
@@ -337,7 +357,9 @@ def _erase_tree(
             for f in reversed(fds):
                 os.close(f)
     _unlink_renamed(target.parent_fd, target.name, target.inode, is_dir=True, save=save)
-    result = _file_result(method, target.fs_type, [], passes_layout, [], files=files)
+    result = _file_result(
+        method, target.fs_type, [], passes_layout, [], files=files, med=medium_of(target)
+    )
     result["post_sanitization_state"] = (
         f"directory tree of {files} file(s) "
         + ("unlinked" if method == "standard" else "overwritten, verified and unlinked")
