@@ -202,7 +202,7 @@ _shifty_ent() {
         "data delete cancel") words="--help --reason" ;;
         "data delete execute") words="--help" ;;
         "data delete list") words="--help --status" ;;
-        "data delete request") words="--help --method --reason --subject" ;;
+        "data delete request") words="--help --include-archives --method --reason --subject" ;;
         "data delete show") words="--help" ;;
         "data export") words="--force --help --out --subject" ;;
         "data policy") words="create delete list show update --help" ;;

@@ -399,6 +399,13 @@ def delete_request(
         str | None,
         typer.Option("--subject", metavar="ID", help="Every asset of this data subject (GDPR 17)."),
     ] = None,
+    include_archives: Annotated[
+        bool,
+        typer.Option(
+            "--include-archives",
+            help="Also erase the encrypted pre-deletion archives (a deleted asset's archive too).",
+        ),
+    ] = False,
 ) -> None:
     """Request erasure of assets or of one data subject's assets. Needs operator or admin.
 
@@ -409,7 +416,12 @@ def delete_request(
 
     with command() as ctx:
         job = request_deletion(
-            ctx, asset_refs=assets or (), subject=subject, method=method, reason=reason
+            ctx,
+            asset_refs=assets or (),
+            subject=subject,
+            method=method,
+            reason=reason,
+            include_archives=include_archives,
         )
     emit(job)
 

@@ -172,6 +172,9 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
     if not dry_run:
         _resume(ctx, summary)
     _expired_assets(ctx, now, summary, dry_run)
+    from shifty_ent.data.deletion import sweep_archives  # archives past their retention
+
+    sweep_archives(ctx, now, summary, dry_run, SYSTEM_ACTOR)
     _workspaces(ctx, now, summary, dry_run)
     _orphans(ctx, summary, dry_run)
     if not dry_run:
