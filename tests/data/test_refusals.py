@@ -117,9 +117,13 @@ def test_fifo_and_socket_refused(cli: Any, tenant: Any, root: Path, register: An
     sock.bind(str(sock_path))
     try:
         for name, path, word in (("pipe", fifo, "FIFO"), ("sock", sock_path, "socket")):
-            asset = register(name, path)
-            res = _request(cli, asset["id"])
-            assert res.exit_code == 4 and word in res.error["message"]
+            # refused already at registration, before anything opens it (a FIFO would block)
+            res = cli(
+                "data", "asset", "register", name, "--type", "dataset",
+                "--classification", "confidential", "--location", str(path),
+                user="olga", tenant="acme",
+            )  # fmt: skip
+            assert res.exit_code == 2 and word in res.error["message"]
             assert path.exists()
     finally:
         sock.close()
@@ -129,10 +133,17 @@ def test_fifo_and_socket_refused(cli: Any, tenant: Any, root: Path, register: An
 def test_device_refused(
     cli: Any, tenant: Any, register: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cli.ok("tenant", "root", "add", "/dev", "-t", "acme")
-    asset = register("null", "/dev/null")
-    res = _request(cli, asset["id"])
-    assert res.exit_code == 4 and "device" in res.error["message"]
+    """A device is never a tenant's data: /dev cannot become a data root (exit 4), and a device
+    node is refused at registration before anything opens it (exit 2)."""
+    res = cli("tenant", "root", "add", "/dev", "-t", "acme")
+    assert res.exit_code == 4 and "system directory" in res.error["message"]
+    reg = cli(
+        "data", "asset", "register", "null", "--type", "dataset",
+        "--classification", "confidential", "--location", "/dev/null",
+        user="olga", tenant="acme",
+    )  # fmt: skip
+    assert reg.exit_code in (2, 4), reg.stderr
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
     _no_jobs(cli)
 
 

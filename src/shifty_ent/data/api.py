@@ -151,6 +151,13 @@ def list_roots(
     )
 
 
+def default_archive_retention_days() -> int:
+    """How long a pre-deletion archive is kept when no policy says (reports show it)."""
+    from shifty_ent.data.archive import DEFAULT_ARCHIVE_RETENTION_DAYS
+
+    return DEFAULT_ARCHIVE_RETENTION_DAYS
+
+
 __all__ = [
     "Asset",
     "AssetView",
@@ -160,6 +167,7 @@ __all__ = [
     "DeletionJob",
     "RetentionPolicy",
     "add_root",
+    "default_archive_retention_days",
     "get_asset",
     "list_roots",
     "live_asset_at",

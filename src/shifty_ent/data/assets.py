@@ -131,45 +131,15 @@ def _validate_subjects(subjects: Sequence[str]) -> list[str]:
 MAX_FILES = 100_000  # files in a registered directory, unless --max-files says otherwise
 MAX_DEPTH = 256  # directory levels below a registered directory
 HASH_MAX = 64 * 1024**3  # bytes hashed at registration without --no-hash (apparent size)
+
+
 # whole system trees: registering one would claim (and a sweep might erase) the machine itself
-SYSTEM_ROOTS = frozenset(
-    [
-        "/",
-        "/bin",
-        "/boot",
-        "/dev",
-        "/etc",
-        "/home",
-        "/lib",
-        "/lib32",
-        "/lib64",
-        "/opt",
-        "/proc",
-        "/root",
-        "/run",
-        "/sbin",
-        "/srv",
-        "/sys",
-        "/tmp",
-        "/usr",
-        "/var",
-        "/var/tmp",
-        "/mnt",
-        "/media",
-        "/snap",
-        "/Users",
-        "/System",
-        "/Library",
-        "/private",
-        "/Volumes",
-    ]
-)
-
-
 def refuse_system_root(path: Path) -> None:
     """Refuse (exit 4) a system tree such as ``/``, ``/usr`` or ``/home`` as a location."""
+    from shifty_ent.data import roots
+
     for candidate in {os.path.normpath(str(path)), os.path.realpath(path)}:
-        if candidate in SYSTEM_ROOTS:
+        if candidate in roots.SYSTEM_ROOTS:
             raise Refused(
                 f"--location {candidate} is a system directory; register a directory below it"
             )

@@ -27,6 +27,41 @@ from shifty_ent.core.tables import DataRoot, Tenant
 LOCK_KEY = 0x5348494654590001  # pg_advisory_xact_lock key serialising root changes
 
 
+# directories that hold the system, not a tenant's data: never a root, never registered whole
+SYSTEM_ROOTS = frozenset(
+    [
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/var",
+        "/var/tmp",
+        "/mnt",
+        "/media",
+        "/snap",
+        "/Users",
+        "/System",
+        "/Library",
+        "/private",
+        "/Volumes",
+    ]
+)
+
+
 def normalize(raw: str, *, must_exist: bool = True) -> str:
     """An absolute, normalised directory path with no symbolic link anywhere on it."""
     raw = (raw or "").strip()
@@ -36,8 +71,8 @@ def normalize(raw: str, *, must_exist: bool = True) -> str:
     if not os.path.isabs(expanded):
         raise InvalidInput(f"data root {raw!r} must be an absolute path")
     path = os.path.abspath(expanded)
-    if path == "/":
-        raise InvalidInput("the file-system root cannot be a data root")
+    if path in SYSTEM_ROOTS:
+        raise Refused(f"{path} is a system directory; give a directory below it as a data root")
     if not must_exist:
         return path
     if not os.path.isdir(path):

@@ -46,8 +46,9 @@ def _overdue_reason(asset: Any, policy: Any, job: Any) -> tuple[str, bool]:
 
 def archive_copies(session: Session, tenant_id: uuid.UUID, as_of: datetime) -> list[dict[str, Any]]:
     """Every surviving pre-deletion archive of the tenant, with the date it is kept until."""
-    from shifty_ent.data.api import Asset, RetentionPolicy
-    from shifty_ent.data.archive import DEFAULT_ARCHIVE_RETENTION_DAYS
+    from shifty_ent.data.api import Asset, RetentionPolicy, default_archive_retention_days
+
+    DEFAULT_ARCHIVE_RETENTION_DAYS = default_archive_retention_days()
 
     days = {
         pid: d
