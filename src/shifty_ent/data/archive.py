@@ -188,7 +188,7 @@ def archive_key_ids(settings: Settings, tenant_id: uuid.UUID) -> dict[Path, str 
 
 
 def _read_header(
-    settings: Settings, reader: io.BufferedReader, path: Path
+    settings: Settings, reader: io.BufferedReader[Any], path: Path
 ) -> tuple[dict[str, Any], bytes, bytes]:
     """(header, data key, binding) of an archive whose reader stands at its first byte."""
     header, asset_id, tenant_id = parse_header(reader, path)

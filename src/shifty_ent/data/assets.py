@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shifty_ent.core import hosts
 from shifty_ent.core.authz import authorize
@@ -380,9 +380,9 @@ def list_assets(
         stmt = stmt.where(
             Asset.expires_at.is_not(None),  # type: ignore[union-attr]
             Asset.expires_at <= horizon,  # type: ignore[operator]
-        ).order_by(Asset.expires_at, Asset.name)
+        ).order_by(col(Asset.expires_at), col(Asset.name))
     else:
-        stmt = stmt.order_by(Asset.created_at, Asset.name)
+        stmt = stmt.order_by(col(Asset.created_at), col(Asset.name))
     rows = list(ctx.session.scalars(stmt).all())
     classified = [a for a in rows if a.classification in CLASSIFIED]
     if classified:

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shifty_ent import __version__
 from shifty_ent.core import outfiles
@@ -416,6 +416,6 @@ def list_certificates(ctx: Context) -> list[DeletionCertificate]:
         ctx.session.scalars(
             select(DeletionCertificate)
             .where(DeletionCertificate.tenant_id == ctx.tenant_id)
-            .order_by(DeletionCertificate.created_at)
+            .order_by(col(DeletionCertificate.created_at))
         ).all()
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, or_, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shifty_ent.core import checkpoint, hosts
 from shifty_ent.core.authz import authorize
@@ -248,7 +248,7 @@ def _subject_assets(ctx: Context, subject: str) -> list[Asset]:
                     )
                 ),
             )
-            .order_by(Asset.created_at)
+            .order_by(col(Asset.created_at))
         ).all()
     )
 
@@ -272,11 +272,11 @@ def _claim_asset(ctx: Context, asset: Asset, job: DeletionJob) -> None:
     result = ctx.session.execute(
         update(Asset)
         .where(
-            Asset.id == asset.id,
-            Asset.tenant_id == ctx.tenant_id,
+            col(Asset.id) == asset.id,
+            col(Asset.tenant_id) == ctx.tenant_id,
             Asset.open_job_id.is_(None),  # type: ignore[union-attr]
             Asset.status.in_(ERASABLE_STATES),  # type: ignore[attr-defined]
-            Asset.legal_hold == False,  # noqa: E712
+            col(Asset.legal_hold) == False,  # noqa: E712
         )
         .values(open_job_id=job.id)
         .execution_options(synchronize_session=False)
@@ -306,7 +306,7 @@ def approve(ctx: Context, ref: str) -> DeletionJob:
     now = ctx.now()
     result = ctx.session.execute(
         update(DeletionJob)
-        .where(DeletionJob.id == job.id, DeletionJob.status == "pending_approval")
+        .where(col(DeletionJob.id) == job.id, col(DeletionJob.status) == "pending_approval")
         .values(status="approved", approved_by=ctx.actor, approved_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -331,7 +331,7 @@ def cancel(ctx: Context, ref: str, *, reason: str) -> DeletionJob:
     result = ctx.session.execute(
         update(DeletionJob)
         .where(
-            DeletionJob.id == job.id,
+            col(DeletionJob.id) == job.id,
             DeletionJob.status.in_(("pending_approval", "approved")),  # type: ignore[attr-defined]
         )
         .values(
@@ -357,7 +357,7 @@ def cancel(ctx: Context, ref: str, *, reason: str) -> DeletionJob:
 def _release_assets(ctx: Context, job: DeletionJob) -> None:
     ctx.session.execute(
         update(Asset)
-        .where(Asset.tenant_id == ctx.tenant_id, Asset.open_job_id == job.id)
+        .where(col(Asset.tenant_id) == ctx.tenant_id, col(Asset.open_job_id) == job.id)
         .values(open_job_id=None)
         .execution_options(synchronize_session=False)
     )
@@ -368,7 +368,7 @@ def list_jobs(ctx: Context, *, status: str | None = None) -> list[DeletionJob]:
     stmt = select(DeletionJob).where(DeletionJob.tenant_id == ctx.tenant_id)
     if status:
         stmt = stmt.where(DeletionJob.status == status)
-    return list(ctx.session.scalars(stmt.order_by(DeletionJob.created_at)).all())
+    return list(ctx.session.scalars(stmt.order_by(col(DeletionJob.created_at))).all())
 
 
 def job_items(ctx: Context, job: DeletionJob) -> list[DeletionItem]:
@@ -413,7 +413,7 @@ def _claim_job(ctx: Context, job: DeletionJob) -> str:
         "started_at": job.started_at or ctx.now(),
     }
     if job.status in ("approved", WAITING):
-        cond = and_(DeletionJob.id == job.id, DeletionJob.status == job.status)
+        cond = and_(col(DeletionJob.id) == job.id, col(DeletionJob.status) == job.status)
     elif job.status == "running":
         if not _claim_is_stale(job, now):
             raise Conflict(
@@ -421,9 +421,9 @@ def _claim_job(ctx: Context, job: DeletionJob) -> str:
                 "it is not executed twice"
             )
         cond = and_(
-            DeletionJob.id == job.id,
-            DeletionJob.status == "running",
-            DeletionJob.claim_token == job.claim_token,
+            col(DeletionJob.id) == job.id,
+            col(DeletionJob.status) == "running",
+            col(DeletionJob.claim_token) == job.claim_token,
         )
     elif job.status == "pending_approval":
         raise Refused(f"deletion job {job.id} is waiting for approval by a second admin")
@@ -490,7 +490,7 @@ class _Heartbeat:
     def beat(self) -> None:
         result = self.ctx.session.execute(
             update(DeletionJob)
-            .where(DeletionJob.id == self.job.id, DeletionJob.claim_token == self.token)
+            .where(col(DeletionJob.id) == self.job.id, col(DeletionJob.claim_token) == self.token)
             .values(lease_expires_at=_wall() + LEASE)
             .execution_options(synchronize_session=False)
         )
@@ -696,7 +696,7 @@ def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> d
         raise Refused(f"vault asset {asset.name!r} has no key record; cannot certify key erasure")
     destroyed_now = ctx.session.execute(
         update(VaultKey)
-        .where(VaultKey.asset_id == asset.id, VaultKey.wrapped_key.is_not(None))  # type: ignore[union-attr]
+        .where(col(VaultKey.asset_id) == asset.id, col(VaultKey.wrapped_key).is_not(None))
         .values(wrapped_key=None, destroyed_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
@@ -778,7 +778,7 @@ def _finish(
     now = ctx.now()
     result = ctx.session.execute(
         update(DeletionJob)
-        .where(DeletionJob.id == job.id, DeletionJob.claim_token == token)
+        .where(col(DeletionJob.id) == job.id, col(DeletionJob.claim_token) == token)
         .values(
             status=status,
             completed_at=now,
@@ -821,7 +821,7 @@ def _wait_for_hosts(
     certificate is issued by whichever host finishes the last item."""
     result = ctx.session.execute(
         update(DeletionJob)
-        .where(DeletionJob.id == job.id, DeletionJob.claim_token == token)
+        .where(col(DeletionJob.id) == job.id, col(DeletionJob.claim_token) == token)
         .values(status=WAITING, claim_token=None, claimed_by=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -853,14 +853,14 @@ def classified(asset: Asset) -> bool:
 
 
 def open_jobs_filter() -> Any:
-    return or_(*(DeletionJob.status == s for s in OPEN_JOB_STATES))
+    return or_(*(col(DeletionJob.status) == s for s in OPEN_JOB_STATES))
 
 
 def fail_unstarted(ctx: Context, job: DeletionJob, message: str) -> None:
     """End an approved job that never touched its assets (e.g. its archive step failed)."""
     result = ctx.session.execute(
         update(DeletionJob)
-        .where(DeletionJob.id == job.id, DeletionJob.status == "approved")
+        .where(col(DeletionJob.id) == job.id, col(DeletionJob.status) == "approved")
         .values(status="failed", error=message, completed_at=ctx.now())
         .execution_options(synchronize_session=False)
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shifty_ent import __version__
 from shifty_ent.core import outfiles
@@ -138,20 +138,24 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
     s = ctx.session
     if subject is None:
         assets = list(
-            s.scalars(select(Asset).where(Asset.tenant_id == tid).order_by(Asset.created_at))
+            s.scalars(
+                select(Asset).where(col(Asset.tenant_id) == tid).order_by(col(Asset.created_at))
+            )
         )
         jobs = list(
             s.scalars(
                 select(DeletionJob)
                 .where(DeletionJob.tenant_id == tid)
-                .order_by(DeletionJob.created_at)
+                .order_by(col(DeletionJob.created_at))
             )
         )
         policies = list(s.scalars(select(RetentionPolicy).where(RetentionPolicy.tenant_id == tid)))
         workspaces = list(s.scalars(select(Workspace).where(Workspace.tenant_id == tid)))
         events = list(
             s.scalars(
-                select(AuditEvent).where(AuditEvent.tenant_id == tid).order_by(AuditEvent.seq)
+                select(AuditEvent)
+                .where(col(AuditEvent.tenant_id) == tid)
+                .order_by(col(AuditEvent.seq))
             )
         )
         asset_rows = [a.public() for a in assets]
@@ -175,8 +179,8 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
         assets = list(
             s.scalars(
                 select(Asset)
-                .where(Asset.tenant_id == tid, Asset.id.in_(ids))
-                .order_by(Asset.created_at)  # type: ignore[attr-defined]
+                .where(col(Asset.tenant_id) == tid, col(Asset.id).in_(ids))
+                .order_by(col(Asset.created_at))
             )
         )
         item_jobs = set(
@@ -204,7 +208,7 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
             s.scalars(
                 select(AuditEvent)
                 .where(AuditEvent.tenant_id == tid, AuditEvent.target_id.in_(targets))  # type: ignore[union-attr]
-                .order_by(AuditEvent.seq)
+                .order_by(col(AuditEvent.seq))
             )
         )
         asset_rows = []

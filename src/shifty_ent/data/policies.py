@@ -257,7 +257,7 @@ def update_policy(
     _lock_policies(ctx)
     policy = get_policy(ctx, ref)
     before = policy.public()
-    after = {k: before[k] if v is None else v for k, v in given.items()}
+    after: dict[str, Any] = {k: before[k] if v is None else v for k, v in given.items()}
     if notify_days == 0:
         after["notify_days"] = None
     after["classifications"], after["method"] = _checked_settings(

@@ -12,6 +12,7 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Select, String, literal_column, select, type_coerce
+from sqlmodel import col
 
 from shifty_ent.core import collector
 from shifty_ent.core.authz import authorize
@@ -116,8 +117,8 @@ def _list_query(
     if alias is not None:
         stmt = stmt.where(
             t.id.in_(
-                select(ModelAlias.version_id).where(
-                    ModelAlias.tenant_id == ctx.tenant_id, ModelAlias.alias == alias
+                select(col(ModelAlias.version_id)).where(
+                    col(ModelAlias.tenant_id) == ctx.tenant_id, col(ModelAlias.alias) == alias
                 )
             )
         )

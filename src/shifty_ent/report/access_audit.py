@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from shifty_ent.core import audit, collector
 from shifty_ent.core import audit_walk as chain
@@ -107,7 +108,7 @@ class _AssetClasses:
         if group_available("data"):
             from shifty_ent.data.api import Asset
 
-            self.stmt = select(Asset.id, Asset.classification).where(
+            self.stmt = select(col(Asset.id), col(Asset.classification)).where(
                 Asset.tenant_id == tenant_id,
                 Asset.id.in_(bindparam("ids", expanding=True)),  # type: ignore[attr-defined]
             )
@@ -156,7 +157,7 @@ def _classified_events(
             for e in unknown:
                 cls = classes.get(e[5])  # type: ignore[arg-type]
                 if cls in CLASSIFIED:
-                    found.append((e, cls))  # type: ignore[arg-type]
+                    found.append((e, cls))
             found.sort(key=lambda pair: pair[0][0])
         yield found
 

@@ -438,8 +438,8 @@ class CsvRenderer(_Rows):
             out.write("\n")
             comment(f"chart: {chart.id}: {chart.title}")
             writer.writerow(["label", chart.unit])
-            for label, value in chart.points:
-                writer.writerow([label, cell_text(value)])
+            for label, amount in chart.points:
+                writer.writerow([label, cell_text(amount)])
         for section in builder.sections:
             out.write("\n")
             comment(f"section: {section.id}: {section.title} ({section.row_count} rows)")

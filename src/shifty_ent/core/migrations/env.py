@@ -43,6 +43,9 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:  # plain `alembic` command line, for developers writing migrations
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: set sqlalchemy.url to the database to migrate")
+    engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)
