@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col
 
 from shifty_ent.core import collector
@@ -204,6 +205,6 @@ def verify(session: Session, tenant_id: uuid.UUID | None) -> ChainReport:
     )
 
 
-def head_of(session: Session, tenant_id: uuid.UUID | None) -> tuple[int, str]:
+def head_of(session: OrmSession, tenant_id: uuid.UUID | None) -> tuple[int, str]:
     head = session.get(AuditHead, chain_of(tenant_id))
     return (head.seq, head.hash) if head else (0, GENESIS)

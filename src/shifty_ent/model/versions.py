@@ -272,14 +272,14 @@ def get_version(ctx: Context, ref: str) -> ModelVersion:
         if row is None:
             raise NotFound(f"model {name} has no version {number}")
         return row
-    model = ctx.session.scalars(
+    registered = ctx.session.scalars(
         select(RegisteredModel).where(
             col(RegisteredModel.tenant_id) == ctx.tenant_id, col(RegisteredModel.name) == ref
         )
     ).first()
-    if model is not None:
+    if registered is not None:
         row = ctx.session.scalars(
-            base.where(col(ModelVersion.model_id) == model.id)
+            base.where(col(ModelVersion.model_id) == registered.id)
             .order_by(col(ModelVersion.version).desc())
             .limit(1)
         ).first()

@@ -8,6 +8,7 @@ awarded in the period (after the daily cap). All figures are SQL aggregates over
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -232,7 +233,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             )
         ),
     )
-    per_day = dict(
+    per_day: dict[Any, int] = dict(
         session.execute(
             select(func.date(Answer.completed_at), func.count())
             .where(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select
@@ -59,7 +59,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _verify_cert(
-    cert: CertificateView, known: dict[str, str | None], job: DeletionJob
+    cert: CertificateView, known: Mapping[str, str | None], job: DeletionJob
 ) -> tuple[bool, str]:
     from shifty_ent.data.api import verify_certificate
 
@@ -166,7 +166,7 @@ def _rows(
                 if status == "erased":
                     stats["assets_erased"] += 1
                     stats["nist"][(nist or "none").lower()] += 1
-                    done = item.completed_at or job.completed_at
+                    done = (item.completed_at if item is not None else None) or job.completed_at
                     if done is not None and period.contains(done):
                         stats["weeks"][week_start(done.date()).isoformat()] += 1
                 elif status == "failed":

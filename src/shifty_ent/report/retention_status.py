@@ -58,7 +58,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         )
     }
     live = (col(Asset.tenant_id) == tenant_id, col(Asset.status).in_(LIVE))
-    overdue_cond = (col(Asset.expires_at).is_not(None), col(Asset.expires_at) <= as_of)  # type: ignore[]
+    overdue_cond = (col(Asset.expires_at).is_not(None), col(Asset.expires_at) <= as_of)
     notice_cond = (
         col(Asset.notify_at).is_not(None),
         col(Asset.notify_at) <= as_of,
