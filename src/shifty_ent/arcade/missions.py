@@ -550,7 +550,7 @@ def release(ctx: Context, ref: str) -> Mission:
         .values(state="free", holder=None, leased_at=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"{ctx.actor} holds no lease on mission {mission.id}")
     ctx.audit("arcade.mission.release", target_type="mission", target_id=mission.id)
     return mission
@@ -608,12 +608,12 @@ def _close_slots(ctx: Context, mission_id: uuid.UUID, states: tuple[str, ...]) -
         .where(
             col(Slot.tenant_id) == ctx.tenant_id,
             col(Slot.mission_id) == mission_id,
-            Slot.state.in_(states),  # type: ignore[attr-defined]
+            col(Slot.state).in_(states),
         )
         .values(state="closed", holder=None, leased_at=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]  # DML returns a CursorResult
 
 
 def _answered(ctx: Context, mission_id: uuid.UUID, username: str) -> bool:

@@ -457,7 +457,8 @@ def _require_member(ctx: Context, username: str) -> TenantUser:
         )
     ).first()
     if user is None:
-        raise NotFound(f"user {username!r} not found in tenant {ctx.tenant.name!r}")  # type: ignore[union-attr]
+        tenant = ctx.tenant.name if ctx.tenant is not None else str(ctx.tenant_id)
+        raise NotFound(f"user {username!r} not found in tenant {tenant!r}")
     return user
 
 

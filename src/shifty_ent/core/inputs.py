@@ -118,5 +118,5 @@ def install_strict_numbers(bad_parameter: Callable[..., Exception]) -> None:
                 ) from None
         return original(self, value, param, ctx)
 
-    cls._coerce_value = _coerce_value  # type: ignore[method-assign]
-    cls._shifty_strict = True  # type: ignore[attr-defined]
+    cls._coerce_value = _coerce_value  # type: ignore[method-assign]  # patching typer's private class
+    cls._shifty_strict = True  # type: ignore[attr-defined]  # marks the patch as applied

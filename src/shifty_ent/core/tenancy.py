@@ -125,7 +125,7 @@ def tenants_of(session: Session, username: str) -> list[Tenant]:
         .join(TenantUser, col(TenantUser.tenant_id) == col(Tenant.id))
         .where(
             col(TenantUser.username_key) == name_key(username),
-            TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+            col(TenantUser.removed_at).is_(None),
         )
         .order_by(Tenant.name)
     )
@@ -160,7 +160,7 @@ def roles_of(session: Session, tenant_id: uuid.UUID, username: str) -> set[str]:
         .where(
             col(UserRole.tenant_id) == tenant_id,
             col(TenantUser.username_key) == name_key(username),
-            TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+            col(TenantUser.removed_at).is_(None),
         )
     )
     return set(session.scalars(stmt).all())
@@ -180,7 +180,7 @@ def member_and_roles(
         .where(
             col(TenantUser.tenant_id) == tenant_id,
             col(TenantUser.username_key) == name_key(username),
-            TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+            col(TenantUser.removed_at).is_(None),
         )
     )
     rows = session.execute(stmt).all()
@@ -290,7 +290,7 @@ def list_users(
 ) -> list[TenantUser]:
     stmt = select(TenantUser).where(col(TenantUser.tenant_id) == tenant.id)
     if not include_removed:
-        stmt = stmt.where(TenantUser.removed_at.is_(None))  # type: ignore[union-attr]
+        stmt = stmt.where(col(TenantUser.removed_at).is_(None))
     return list(session.scalars(stmt.order_by(TenantUser.username)).all())
 
 

@@ -73,7 +73,7 @@ def _write_archive(
         with os.fdopen(fd, "wb", buffering=vault.CHUNK) as out:
             out.write(MAGIC + struct.pack(">I", len(header)) + header)
             writer = vault.EncryptingWriter(out, dek, binding)
-            with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]  # a write-only stream
                 _add_content(settings, tar, asset, key)
             writer.close()
             out.flush()

@@ -242,9 +242,10 @@ def _subject_assets(ctx: Context, subject: str) -> list[Asset]:
             .where(
                 Asset.tenant_id == ctx.tenant_id,
                 Asset.status != "deleted",
-                Asset.id.in_(  # type: ignore[attr-defined]
-                    select(AssetSubject.asset_id).where(
-                        AssetSubject.tenant_id == ctx.tenant_id, AssetSubject.subject == subject
+                col(Asset.id).in_(
+                    select(col(AssetSubject.asset_id)).where(
+                        col(AssetSubject.tenant_id) == ctx.tenant_id,
+                        col(AssetSubject.subject) == subject,
                     )
                 ),
             )
@@ -274,14 +275,14 @@ def _claim_asset(ctx: Context, asset: Asset, job: DeletionJob) -> None:
         .where(
             col(Asset.id) == asset.id,
             col(Asset.tenant_id) == ctx.tenant_id,
-            Asset.open_job_id.is_(None),  # type: ignore[union-attr]
-            Asset.status.in_(ERASABLE_STATES),  # type: ignore[attr-defined]
+            col(Asset.open_job_id).is_(None),
+            col(Asset.status).in_(ERASABLE_STATES),
             col(Asset.legal_hold) == False,  # noqa: E712
         )
         .values(open_job_id=job.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"asset {asset.name!r} was claimed by another deletion job just now")
     asset.open_job_id = job.id
 
@@ -310,7 +311,7 @@ def approve(ctx: Context, ref: str) -> DeletionJob:
         .values(status="approved", approved_by=ctx.actor, approved_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"deletion job {job.id} was approved or cancelled by someone else just now")
     job.status, job.approved_by, job.approved_at = "approved", ctx.actor, now
     ctx.audit(
@@ -332,14 +333,14 @@ def cancel(ctx: Context, ref: str, *, reason: str) -> DeletionJob:
         update(DeletionJob)
         .where(
             col(DeletionJob.id) == job.id,
-            DeletionJob.status.in_(("pending_approval", "approved")),  # type: ignore[attr-defined]
+            col(DeletionJob.status).in_(("pending_approval", "approved")),
         )
         .values(
             status="cancelled", error=f"cancelled by {ctx.actor}: {reason}", completed_at=ctx.now()
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(
             f"deletion job {job.id} is {job.status}; only jobs not yet started can be cancelled"
         )
@@ -435,7 +436,7 @@ def _claim_job(ctx: Context, job: DeletionJob) -> str:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"deletion job {job.id} was claimed by another executor just now")
     ctx.audit(
         "data.delete.start",
@@ -494,7 +495,7 @@ class _Heartbeat:
             .values(lease_expires_at=_wall() + LEASE)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
             self.ctx.session.rollback()
             raise Conflict(f"deletion job {self.job.id} was taken over by another executor")
         self.ctx.session.commit()
@@ -699,7 +700,7 @@ def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> d
         .where(col(VaultKey.asset_id) == asset.id, col(VaultKey.wrapped_key).is_not(None))
         .values(wrapped_key=None, destroyed_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
     beat()  # commit the key destruction before touching the ciphertext
     ctx.session.refresh(key)
     ctx.session.commit()  # release the write lock: the WAL checkpoint below must not wait on us
@@ -768,7 +769,7 @@ def _finish(
     system_actor: str | None,
 ) -> DeletionJob:
     ctx.session.expire_all()
-    job = ctx.session.get(DeletionJob, job.id)  # type: ignore[assignment]
+    job = ctx.session.get(DeletionJob, job.id)  # type: ignore[assignment]  # reloading a job that exists
     items = job_items(ctx, job)
     if any(i.status not in ("erased", "failed") for i in items):
         return _wait_for_hosts(ctx, job, token, system_actor)
@@ -787,7 +788,7 @@ def _finish(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.session.rollback()
         raise Conflict(f"deletion job {job.id} was taken over by another executor")
     ctx.session.refresh(job)
@@ -825,7 +826,7 @@ def _wait_for_hosts(
         .values(status=WAITING, claim_token=None, claimed_by=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.session.rollback()
         raise Conflict(f"deletion job {job.id} was taken over by another executor")
     ctx.session.refresh(job)
@@ -864,7 +865,7 @@ def fail_unstarted(ctx: Context, job: DeletionJob, message: str) -> None:
         .values(status="failed", error=message, completed_at=ctx.now())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.session.rollback()
         return
     for item in job_items(ctx, job):

@@ -31,7 +31,7 @@ def due_query(tenant_id: uuid.UUID, now: datetime, *columns: Any) -> Any:
             col(Asset.status) == "active",
             col(Asset.expires_at) <= now,
             col(Asset.legal_hold) == False,  # noqa: E712
-            Asset.open_job_id.is_(None),  # type: ignore[union-attr]
+            col(Asset.open_job_id).is_(None),
             col(Asset.type) != "workspace",
             col(RetentionPolicy.auto_delete) == True,  # noqa: E712
         )

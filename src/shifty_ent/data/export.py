@@ -187,7 +187,7 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
             s.scalars(
                 select(DeletionItem.job_id).where(
                     DeletionItem.tenant_id == tid,
-                    DeletionItem.asset_id.in_(ids),  # type: ignore[attr-defined]
+                    col(DeletionItem.asset_id).in_(ids),
                 )
             )
         )
@@ -207,7 +207,7 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
         events = list(
             s.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.tenant_id == tid, AuditEvent.target_id.in_(targets))  # type: ignore[union-attr]
+                .where(col(AuditEvent.tenant_id) == tid, col(AuditEvent.target_id).in_(targets))
                 .order_by(col(AuditEvent.seq))
             )
         )
@@ -222,7 +222,7 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
             s.scalars(
                 select(DeletionCertificate).where(
                     DeletionCertificate.tenant_id == tid,
-                    DeletionCertificate.job_id.in_(job_ids),  # type: ignore[attr-defined]
+                    col(DeletionCertificate.job_id).in_(job_ids),
                 )
             )
         )
@@ -231,15 +231,11 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
     )
     items: dict[uuid.UUID, list[dict[str, Any]]] = {}
     if job_ids:
-        for item in s.scalars(
-            select(DeletionItem).where(DeletionItem.job_id.in_(job_ids))  # type: ignore[attr-defined]
-        ):
+        for item in s.scalars(select(DeletionItem).where(col(DeletionItem.job_id).in_(job_ids))):
             items.setdefault(item.job_id, []).append(item.public())
     notes_stmt = select(Notification).where(Notification.tenant_id == tid)
     if subject is not None:
-        notes_stmt = notes_stmt.where(
-            or_(Notification.asset_id.in_([a.id for a in assets]))  # type: ignore[attr-defined]
-        )
+        notes_stmt = notes_stmt.where(or_(col(Notification.asset_id).in_([a.id for a in assets])))
     return {
         "policies": [p.public() for p in policies],
         "assets": asset_rows,

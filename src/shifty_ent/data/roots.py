@@ -65,7 +65,7 @@ def lock(session: Session) -> None:
 def live_roots(
     session: Session, *, host_id: str | None = None, tenant_id: uuid.UUID | None = None
 ) -> list[DataRoot]:
-    stmt = select(DataRoot).where(DataRoot.removed_at.is_(None))  # type: ignore[union-attr]
+    stmt = select(DataRoot).where(col(DataRoot.removed_at).is_(None))
     if host_id is not None:
         stmt = stmt.where(col(DataRoot.host_id) == host_id)
     if tenant_id is not None:
@@ -231,7 +231,7 @@ def list_roots(
     if tenant is not None:
         stmt = stmt.where(col(DataRoot.tenant_id) == tenant.id)
     if not include_removed:
-        stmt = stmt.where(DataRoot.removed_at.is_(None))  # type: ignore[union-attr]
+        stmt = stmt.where(col(DataRoot.removed_at).is_(None))
     rows = session.execute(stmt.order_by(Tenant.name, DataRoot.host_name, DataRoot.path)).all()
     return [
         {"tenant": name, **root.public(), "this_host": root.host_id == host.id}

@@ -267,8 +267,8 @@ def _resume(ctx: Context, summary: dict[str, Any]) -> None:
     jobs = ctx.session.scalars(
         select(DeletionJob).where(
             col(DeletionJob.tenant_id) == ctx.tenant_id,
-            DeletionJob.source.in_(("sweep", "workspace")),  # type: ignore[attr-defined]
-            DeletionJob.status.in_(("approved", "running", WAITING)),  # type: ignore[attr-defined]
+            col(DeletionJob.source).in_(("sweep", "workspace")),
+            col(DeletionJob.status).in_(("approved", "running", WAITING)),
         )
     ).all()
     for job in jobs:
@@ -377,7 +377,7 @@ def _archive(ctx: Context, asset: Asset, job: DeletionJob, summary: dict[str, An
         fail_unstarted(ctx, job, f"archive before delete failed, nothing erased: {message}")
         summary["failures"].append({"asset_id": asset.id, "step": "archive", "error": message})
         return False
-    asset = ctx.session.get(Asset, asset.id)  # type: ignore[assignment]
+    asset = ctx.session.get(Asset, asset.id)  # type: ignore[assignment]  # reloading an asset that exists
     asset.archive_location, asset.archived_at = result["path"], ctx.now()
     ctx.session.add(asset)
     ctx.audit(

@@ -53,7 +53,7 @@ def rotate_tenant_key(ctx: Context) -> dict[str, Any]:
         rows = ctx.session.scalars(
             select(VaultKey).where(
                 col(VaultKey.tenant_id) == tenant_id,
-                VaultKey.wrapped_key.is_not(None),  # type: ignore[union-attr]
+                col(VaultKey.wrapped_key).is_not(None),
             )
         ).all()
         rewrapped = 0
@@ -69,7 +69,7 @@ def rotate_tenant_key(ctx: Context) -> dict[str, Any]:
                 )
                 .values(wrapped_key=vault.wrap_key(new, dek, row.asset_id.bytes), kek_id=new_id)
                 .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
+            ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
         archives = 0
         for path in archive_key_ids(settings, tenant_id):
             rewrap_archive(settings, path, new, new_id)
@@ -107,7 +107,7 @@ def _destroy_unused(ctx: Context, current_id: str) -> tuple[list[str], list[str]
         ctx.session.scalars(
             select(col(VaultKey.kek_id)).where(
                 col(VaultKey.tenant_id) == tenant_id,
-                VaultKey.wrapped_key.is_not(None),  # type: ignore[union-attr]
+                col(VaultKey.wrapped_key).is_not(None),
             )
         ).all()
     )

@@ -97,7 +97,7 @@ def create_workspace(
         name="",
         type=type,
         path="",
-        asset_id=None,  # type: ignore[arg-type]
+        asset_id=None,  # type: ignore[arg-type]  # set once its asset row exists
         size_allocated_bytes=allocated,
         ttl_seconds=seconds,
         method=method,
@@ -218,7 +218,7 @@ def destroy_workspace(
         .values(status="destroying", usage_bytes=ws.usage_bytes)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"workspace {ws.name!r} is {ws.status}; it is destroyed only once")
     job = request_deletion(
         ctx,

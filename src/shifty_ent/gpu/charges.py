@@ -109,7 +109,7 @@ def charges(ctx: Context, start: str | None = None, end: str | None = None) -> l
                 col(GpuInstance.gpu_type),
             ).where(
                 col(GpuInstance.tenant_id) == ctx.tenant_id,
-                GpuInstance.provider_instance_id.is_not(None),  # type: ignore[union-attr]
+                col(GpuInstance.provider_instance_id).is_not(None),
             )
         ).all()
     }

@@ -97,7 +97,7 @@ def _list_query(
 ) -> Select[Any]:
     """The ``model list`` SELECT; columns are typed as plain strings so that no result
     processing runs (the row builders below format ids and times themselves)."""
-    t = ModelVersion.__table__.c  # type: ignore[attr-defined]
+    t = ModelVersion.__table__.c  # type: ignore[attr-defined]  # SQLModel sets __table__ at runtime
     columns = [
         t.version if c == "version" else type_coerce(t[c], String).label(c) for c in LIST_COLUMNS
     ]

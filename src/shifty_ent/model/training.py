@@ -148,7 +148,7 @@ def claim_next(ctx: Context, worker: str) -> TrainingJob:
         stmt = stmt.with_for_update(skip_locked=True)
     for job_id in ctx.session.scalars(stmt).all():
         if claim(ctx, job_id, worker):
-            return ctx.session.get(TrainingJob, job_id)  # type: ignore[return-value]
+            return ctx.session.get(TrainingJob, job_id)  # type: ignore[return-value]  # just claimed: the row exists
     raise NotFound("no queued training job to run")
 
 

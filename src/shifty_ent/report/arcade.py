@@ -164,7 +164,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             for (p,) in session.execute(
                 select(Profile).where(
                     col(Profile.tenant_id) == tenant_id,
-                    Profile.username.in_([r[0] for r in top]),  # type: ignore[attr-defined]
+                    col(Profile.username).in_([r[0] for r in top]),
                 )
             )
         }

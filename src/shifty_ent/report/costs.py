@@ -89,7 +89,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             for (i,) in session.execute(
                 select(GpuInstance).where(
                     col(GpuInstance.tenant_id) == tenant_id,
-                    GpuInstance.id.in_(ids),  # type: ignore[attr-defined]
+                    col(GpuInstance.id).in_(ids),
                 )
             )
         }

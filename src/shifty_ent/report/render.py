@@ -194,7 +194,7 @@ def _copy(section: Section, out: IO[str], *, skip: int = 0) -> None:
         if target is None:
             shutil.copyfileobj(fh, out, 1 << 20)
             continue
-        data = fh.buffer  # type: ignore[attr-defined]
+        data = fh.buffer  # type: ignore[attr-defined]  # a text file from open() has .buffer
         data.seek(len(dropped.encode()))
         shutil.copyfileobj(data, target, 1 << 20)
 
