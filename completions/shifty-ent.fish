@@ -4,7 +4,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -63,7 +63,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset hold"' -l help -l reason
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset ingest"' -l classification -l help -l name -l policy -l subject -l type
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset list"' -l all -l classification -l expiring-within -l help -l status -l subject
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset register"' -l classification -l help -l location -l policy -l sha256 -l size -l subject -l type
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset register"' -l classification -l help -l location -l max-files -l no-hash -l policy -l sha256 -l size -l subject -l type
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset release"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset restore"' -l help -l reason -l to
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset show"' -l help
@@ -79,7 +79,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete approve"' -l 
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete cancel"' -l help -l reason
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete execute"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete list"' -l help -l status
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete request"' -l help -l method -l reason -l subject
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete request"' -l help -l include-archives -l method -l reason -l subject
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete show"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data export"' -l force -l help -l out -l subject
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data policy"' -a 'create delete list show update'

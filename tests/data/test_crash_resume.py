@@ -136,3 +136,71 @@ def test_live_executor_is_not_taken_over(
     res = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
     assert res.exit_code == 5 and "already running" in res.error["message"]
     assert (root / "a.bin").exists()
+
+
+@pytest.mark.parametrize("swap", ["moved", "replaced"])
+def test_resume_refuses_a_file_moved_or_replaced_after_the_crash(
+    cli: Any, tenant: Any, root: Path, register: Any, make_context: Any, swap: str
+) -> None:
+    """Issue 14.3: kill the erasure after it recorded the inode, move the file away, rerun.
+
+    On main the rerun found nothing at the path, took it for its own finished unlink and
+    certified "overwrite + unlink (completed before restart)" while the moved file held every
+    original byte; a replacement file at the path was likewise not proven to be the one started
+    on. The crash state (job running under a dead executor, item running with the inode
+    recorded, no rename committed) is written directly.
+    """
+    import socket
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from shifty_ent.data.tables import Asset, DeletionItem, DeletionJob
+
+    f = make_file(root / "victim.bin", 50_000)
+    original = f.read_bytes()
+    st = f.stat()
+    asset = register("victim", f)
+    job = cli.ok(
+        "data",
+        "delete",
+        "request",
+        asset["id"],
+        "--method",
+        "secure_overwrite",
+        "--reason",
+        "r",
+        user="olga",
+        tenant="acme",
+    )
+    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+    with make_context(tenant="acme") as ctx:
+        ctx.session.execute(
+            update(DeletionJob).values(
+                status="running",
+                claim_token="dead",
+                claimed_by=f"{socket.gethostname()}:999999999:olga",
+                lease_expires_at=datetime.now(UTC) - timedelta(minutes=5),
+                attempts=1,
+            )
+        )
+        ctx.session.execute(
+            update(DeletionItem).values(
+                status="running", inode=f"{st.st_dev}:{st.st_ino}", started_at=datetime.now(UTC)
+            )
+        )
+        ctx.session.execute(update(Asset).values(status="erasing"))
+    elsewhere = root / "elsewhere"
+    elsewhere.mkdir()
+    f.rename(elsewhere / "victim.bin")
+    if swap == "replaced":
+        f.write_bytes(b"a different file")
+    res = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    assert res.exit_code == 5 and "inode" in res.error["message"]
+    shown = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
+    item = shown["items"][0]
+    assert shown["status"] == "failed" and shown["certificate_id"] is None
+    assert item["status"] == "failed" and "inode" in item["error"]
+    assert (elsewhere / "victim.bin").read_bytes() == original
+    if swap == "replaced":
+        assert f.read_bytes() == b"a different file"  # not touched either

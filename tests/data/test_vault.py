@@ -14,7 +14,7 @@ from shifty_ent.data.tables import VaultKey
 from tests.data.conftest import make_file
 
 
-def test_ingest_encrypts_and_crypto_erase_purges(
+def test_ingest_encrypts_and_crypto_erase_is_clear_while_the_kek_file_exists(
     cli: Any, tenant: Any, tmp_path: Path, make_context: Any, isolated_env: Path
 ) -> None:
     src = make_file(tmp_path / "patients.csv", 2_500_000, b"SECRET-PHI;")
@@ -64,8 +64,15 @@ def test_ingest_encrypts_and_crypto_erase_purges(
     done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
     assert done["status"] == "completed"
     result = done["items"][0]["result"]
-    assert result["nist_category"] == "Purge"
+    # the tenant key file that wrapped the destroyed key is still here: Clear, and why
+    assert result["nist_category"] == "Clear"
+    assert result["key_wrapping_key"]["held_by_installation"] is True
+    assert result["key_wrapping_key"]["location"].endswith("tenant.kek")
+    assert any(n.startswith("Not Purge") and "tenant.kek" in n for n in result["notes"])
     assert any("backup" in n for n in result["notes"])
+    # the plaintext it was ingested from is named, and still there
+    assert result["ingest_source"] == {"path": str(src), "present": True}
+    assert any(str(src) in n and "still present" in n for n in result["notes"])
     assert not vault_files[0].exists()
     with make_context(tenant="acme") as ctx:
         key = ctx.session.scalars(select(VaultKey)).one()
@@ -75,7 +82,7 @@ def test_ingest_encrypts_and_crypto_erase_purges(
     cert = cli.ok(
         "data", "certificate", "show", done["certificate_id"], user="audrey", tenant="acme"
     )
-    assert cert["certificate"]["media"][0]["nist_category"] == "Purge"
+    assert cert["certificate"]["media"][0]["nist_category"] == "Clear"
 
 
 def test_tampered_vault_file_fails_authentication(
@@ -112,7 +119,9 @@ def test_tampered_vault_file_fails_authentication(
         list(vault.read_vault(ctx.settings, ctx.tenant_id, key.asset_id, key.wrapped_key))
 
 
-def test_nist_on_vault_asset_is_purge(cli: Any, tenant: Any, tmp_path: Path) -> None:
+def test_nist_on_vault_asset_is_clear_with_a_local_kek(
+    cli: Any, tenant: Any, tmp_path: Path
+) -> None:
     src = make_file(tmp_path / "a.bin", 10_000)
     cli.ok(
         "data",
@@ -140,4 +149,4 @@ def test_nist_on_vault_asset_is_purge(cli: Any, tenant: Any, tmp_path: Path) -> 
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
     done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
-    assert done["items"][0]["result"]["nist_category"] == "Purge"
+    assert done["items"][0]["result"]["nist_category"] == "Clear"

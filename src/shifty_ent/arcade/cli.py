@@ -37,16 +37,21 @@ MISSION_COLUMNS = [
 def _payload(text: str) -> object:
     import json
 
+    from shifty_ent.core import infiles
     from shifty_ent.core.errors import InvalidInput
 
     raw = text
     if text.startswith("@"):
         try:
-            raw = Path(text[1:]).read_text(encoding="utf-8")
+            data = infiles.read_bounded(text[1:], "--payload", infiles.PAYLOAD_MAX)
         except OSError as exc:
             raise InvalidInput(
                 f"--payload: cannot read {text[1:]}: {exc.strerror or exc}"
             ) from None
+        try:
+            raw = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidInput(f"--payload: {text[1:]} is not UTF-8 text") from None
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -31,6 +31,7 @@ from shifty_ent.arcade.mission_types import (
     validate_result,
 )
 from shifty_ent.arcade.tables import Answer, Mission, Profile, Slot
+from shifty_ent.core import infiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import sha256_hex
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
@@ -186,7 +187,7 @@ def import_missions(ctx: Context, path: Path) -> dict[str, Any]:
     """Import a JSONL file: every line valid, or nothing imported (errors name line numbers)."""
     authorize(ctx, permissions.MISSION_MANAGE)
     try:
-        raw = path.read_bytes()
+        raw = infiles.read_bounded(path, "mission file", infiles.MISSIONS_MAX)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
     specs: list[MissionSpec] = []

@@ -153,6 +153,20 @@ class ChainReport:
     checkpoints: list[dict[str, Any]] = field(default_factory=list)
     failed_checkpoint: dict[str, Any] | None = None
 
+    @classmethod
+    def of(cls, status: ChainStatus, tenant_id: uuid.UUID | None) -> ChainReport:
+        """The report of a finished walk."""
+        return cls(
+            status.chain,
+            tenant_id,
+            status.events,
+            status.head_seq,
+            status.head_hash,
+            status.ok,
+            status.first_bad_seq,
+            status.problem,
+        )
+
     def public(self) -> dict[str, Any]:
         return {
             "chain": self.chain,
@@ -193,16 +207,7 @@ def verify(session: Session, tenant_id: uuid.UUID | None) -> ChainReport:
     with collector.paused():
         for _page in walk_pages(session, chain, status):
             pass
-    return ChainReport(
-        chain,
-        tenant_id,
-        status.events,
-        status.head_seq,
-        status.head_hash,
-        status.ok,
-        status.first_bad_seq,
-        status.problem,
-    )
+    return ChainReport.of(status, tenant_id)
 
 
 def head_of(session: OrmSession, tenant_id: uuid.UUID | None) -> tuple[int, str]:

@@ -61,6 +61,31 @@ SYSTEM_CHAIN = "_system"
 Event = tuple[int, str, str, str, str | None, str | None, str, str, str, int]
 
 
+def _body(
+    action: str,
+    actor: str,
+    at_iso: str,
+    chain: str,
+    details: str,
+    prev_hash: str,
+    seq: int,
+    target_id: str | None,
+    target_type: str | None,
+) -> dict[str, Any]:
+    """The format 1 hash input in RFC 8785 key order, the stored details text inlined as is."""
+    return {
+        "action": action,
+        "actor": actor,
+        "at": at_iso,
+        "chain": chain,
+        "details": _Fragment(details),
+        "prev_hash": prev_hash,
+        "seq": seq,
+        "target_id": target_id,
+        "target_type": target_type,
+    }
+
+
 def fast_hash(
     action: str,
     actor: str,
@@ -72,20 +97,10 @@ def fast_hash(
     target_id: str | None,
     target_type: str | None,
 ) -> str:
-    """SHA-256 of the event body in compact form with its keys in sorted order, the stored details
-    text inlined as is (RFC 8785 for every event whose details text is in that form and holds no
-    floats). orjson escapes strings exactly as RFC 8785 does."""
-    body = {
-        "action": action,
-        "actor": actor,
-        "at": at_iso,
-        "chain": chain,
-        "details": _Fragment(details),
-        "prev_hash": prev_hash,
-        "seq": seq,
-        "target_id": target_id,
-        "target_type": target_type,
-    }
+    """SHA-256 of the event body in compact form with its keys in sorted order (RFC 8785 for
+    every event whose details text is in that form and holds no floats). orjson escapes strings
+    exactly as RFC 8785 does."""
+    body = _body(action, actor, at_iso, chain, details, prev_hash, seq, target_id, target_type)
     return _sha(_dumps(body)).hexdigest()
 
 
@@ -103,19 +118,9 @@ def fast_hash2(
 ) -> str:
     """:func:`fast_hash` for format 2; ``tenant_json`` is the tenant id as JSON (or ``null``).
     The two added keys sort after all the others, so the body stays in RFC 8785 key order."""
-    body = {
-        "action": action,
-        "actor": actor,
-        "at": at_iso,
-        "chain": chain,
-        "details": _Fragment(details),
-        "prev_hash": prev_hash,
-        "seq": seq,
-        "target_id": target_id,
-        "target_type": target_type,
-        "tenant_id": _Fragment(tenant_json),
-        "v": 2,
-    }
+    body = _body(action, actor, at_iso, chain, details, prev_hash, seq, target_id, target_type)
+    body["tenant_id"] = _Fragment(tenant_json)
+    body["v"] = 2
     return _sha(_dumps(body)).hexdigest()
 
 

@@ -240,16 +240,7 @@ def check(
                 + (" (the whole chain is gone)" if status.events == 0 else ""),
             )
         )
-    report = audit.ChainReport(
-        chain,
-        tenant_id,
-        status.events,
-        status.head_seq,
-        status.head_hash,
-        status.ok,
-        status.first_bad_seq,
-        status.problem,
-    )
+    report = audit.ChainReport.of(status, tenant_id)
     report.checkpoints = [cp.public(bad is None, bad) for cp, bad in results]
     failed = [(cp, bad) for cp, bad in results if bad is not None]
     if failed:

@@ -4,7 +4,8 @@ SQLite: WAL, ``foreign_keys=ON``, ``busy_timeout``, ``secure_delete=ON`` and eve
 started with ``BEGIN IMMEDIATE``. The last one matters: a deferred transaction that reads and then
 writes fails at once with SQLITE_BUSY when another process committed in between, while IMMEDIATE
 takes the write lock first and waits up to ``busy_timeout`` for it. Services must therefore commit
-before long work that does not touch the database.
+before long work that does not touch the database. A wait longer than 2 s says so on stderr; one
+longer than ``SHIFTY_BUSY_TIMEOUT`` seconds (default 30) ends as "store busy" (exit 5).
 
 PostgreSQL: ``postgresql://`` URLs are given the psycopg 3 driver; a schema behind the code's
 migrations is refused with a message naming ``shifty-ent db upgrade``.
@@ -16,6 +17,9 @@ import importlib
 import os
 import pkgutil
 import re
+import sqlite3
+import sys
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,10 +31,11 @@ from sqlmodel import Session
 
 from shifty_ent.core import outfiles
 from shifty_ent.core.canonical import compact_json
-from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
+from shifty_ent.core.errors import Conflict, ExternalServiceError, InvalidInput, Refused
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+SQLITE_BUSY_TIMEOUT_MS = 30_000  # default of SHIFTY_BUSY_TIMEOUT
+BUSY_NOTICE_S = 2.0  # a wait for the write lock longer than this is announced on stderr
 _REV = re.compile(r"^revision\s*(?::\s*str\s*)?=\s*['\"]([^'\"]+)['\"]", re.M)
 # a merge revision's tuple may span lines
 _DOWN = re.compile(r"^down_revision\s*(?::[^=]+)?=\s*(\([^)]*\)|.+)$", re.M)
@@ -66,7 +71,7 @@ def _prepare_sqlite_file(path: Path) -> None:
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
     cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s() * 1000)}")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA secure_delete=ON")
@@ -74,9 +79,49 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def busy_timeout_s() -> float:
+    """Seconds a command waits for a busy SQLite store: ``SHIFTY_BUSY_TIMEOUT`` (0.1 to 3600),
+    default 30."""
+    from shifty_ent.core.inputs import number
+
+    raw = os.environ.get("SHIFTY_BUSY_TIMEOUT", "").strip()
+    if not raw:
+        return SQLITE_BUSY_TIMEOUT_MS / 1000
+    return number(raw, "SHIFTY_BUSY_TIMEOUT", minimum=0.1, maximum=3600)
+
+
 def _sqlite_on_begin(conn: Any) -> None:
+    """``BEGIN IMMEDIATE`` (or the mode asked for), waiting for another writer: after
+    :data:`BUSY_NOTICE_S` one line on stderr, after :func:`busy_timeout_s` exit 5."""
     mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    raw = conn.connection.dbapi_connection
+    timeout = busy_timeout_s()
+    start = time.monotonic()
+    announced = False
+    while True:
+        left = timeout - (time.monotonic() - start)
+        wait = left if announced else min(left, BUSY_NOTICE_S)
+        raw.execute(f"PRAGMA busy_timeout={max(0, int(wait * 1000))}")
+        try:
+            raw.execute(f"BEGIN {mode}")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        else:
+            raw.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+            return
+        if time.monotonic() - start >= timeout - 0.001:
+            raise Conflict(
+                f"store busy: another command has held the database's write lock for over "
+                f"{timeout:g} s; try again (SHIFTY_BUSY_TIMEOUT sets the wait)"
+            )
+        if not announced:
+            announced = True
+            print(
+                f"shifty-ent: store busy, waiting up to {timeout:g} s for another command",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 @cache
@@ -91,7 +136,7 @@ def get_engine(url: str) -> Engine:
         # very form that was hashed, and the chain check hashes them without re-encoding
         engine = create_engine(
             url,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            connect_args={"timeout": busy_timeout_s()},
             json_serializer=compact_json,
         )
         event.listen(engine, "connect", _sqlite_on_connect)

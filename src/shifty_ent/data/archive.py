@@ -19,6 +19,7 @@ import struct
 import tarfile
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -269,3 +270,48 @@ def extract_archive(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return {"header": header, "files": files, "bytes": size}
+
+
+# ------------------------------------------------------------------ retention and erasure
+
+DEFAULT_ARCHIVE_RETENTION_DAYS = 365
+
+
+def archive_until(ctx: Any, asset: Asset) -> datetime | None:
+    """When an asset's pre-deletion archive is due for erasure: its archive date plus the
+    retention days of the asset's policy (the policy that asked for the archive), or
+    :data:`DEFAULT_ARCHIVE_RETENTION_DAYS` without a policy."""
+    from shifty_ent.data.tables import RetentionPolicy
+
+    if asset.archived_at is None:
+        return None
+    policy = ctx.session.get(RetentionPolicy, asset.policy_id) if asset.policy_id else None
+    days = policy.retention_days if policy is not None else DEFAULT_ARCHIVE_RETENTION_DAYS
+    return asset.archived_at + timedelta(days=days)
+
+
+def erase_archive(settings: Settings, tenant_id: uuid.UUID, path: Path) -> dict[str, Any]:
+    """Overwrite an archive with one verified random pass, truncate and unlink it (below the
+    tenant's archive folder only); returns the copy's fate for the certificate."""
+    from shifty_ent.data import erasure
+
+    root = Path(os.path.realpath(archive_dir(settings, tenant_id)))
+    if not os.path.isdir(root):
+        return {"fate": "absent: the archive file was no longer at its location", "erased": False,
+                "absent": True}  # fmt: skip
+    path = Path(os.path.realpath(path.parent)) / path.name
+    done = erasure.remove_ciphertext(path, root)
+    if done["ciphertext"].startswith("absent"):
+        return {"fate": "absent: the archive file was no longer at its location", "erased": False,
+                "absent": True}  # fmt: skip
+    if os.path.lexists(path):
+        raise Refused(f"archive {path} still exists after erasure")
+    return {
+        "fate": "erased: " + done["ciphertext"].replace("overwritten", "overwritten (Clear)", 1),
+        "erased": True,
+        "passes": done.get("ciphertext_passes", []),
+        "verification": {
+            "result": "passed",
+            "method": "full read-back of the random pass; file checked absent after unlink",
+        },
+    }

@@ -23,7 +23,7 @@ from urllib.parse import unquote, urlparse
 
 from sqlmodel import col, select
 
-from shifty_ent.core import hosts
+from shifty_ent.core import hosts, infiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
@@ -128,36 +128,133 @@ def _validate_subjects(subjects: Sequence[str]) -> list[str]:
     return out
 
 
-def measure_local(path: Path) -> tuple[int | None, str | None]:
+MAX_FILES = 100_000  # files in a registered directory, unless --max-files says otherwise
+MAX_DEPTH = 256  # directory levels below a registered directory
+HASH_MAX = 64 * 1024**3  # bytes hashed at registration without --no-hash (apparent size)
+# whole system trees: registering one would claim (and a sweep might erase) the machine itself
+SYSTEM_ROOTS = frozenset(
+    [
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/var",
+        "/var/tmp",
+        "/mnt",
+        "/media",
+        "/snap",
+        "/Users",
+        "/System",
+        "/Library",
+        "/private",
+        "/Volumes",
+    ]
+)
+
+
+def refuse_system_root(path: Path) -> None:
+    """Refuse (exit 4) a system tree such as ``/``, ``/usr`` or ``/home`` as a location."""
+    for candidate in {os.path.normpath(str(path)), os.path.realpath(path)}:
+        if candidate in SYSTEM_ROOTS:
+            raise Refused(
+                f"--location {candidate} is a system directory; register a directory below it"
+            )
+
+
+def _walk_files(root: Path, max_files: int) -> list[tuple[bytes, Path, int]]:
+    """(relative path as bytes, path, size) of every regular file under ``root``, iteratively
+    (no recursion limit), symlinks not followed; names need not be UTF-8. Unreadable
+    directories are skipped, as :func:`os.walk` does. Refuses (exit 2) more than ``max_files``
+    files or more than :data:`MAX_DEPTH` levels."""
+    files: list[tuple[bytes, Path, int]] = []
+    stack: list[tuple[bytes, int]] = [(b"", 0)]
+    base = os.fsencode(root)
+    while stack:
+        rel, depth = stack.pop()
+        try:
+            with os.scandir(os.path.join(base, rel) if rel else base) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        for entry in entries:
+            child = os.path.join(rel, entry.name) if rel else entry.name
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if depth + 1 > MAX_DEPTH:
+                    raise InvalidInput(
+                        f"--location {root} is more than {MAX_DEPTH} directories deep; "
+                        "register a directory below it"
+                    )
+                stack.append((child, depth + 1))
+            elif stat.S_ISREG(st.st_mode):
+                files.append((child, Path(os.fsdecode(os.path.join(base, child))), st.st_size))
+                if len(files) > max_files:
+                    raise InvalidInput(
+                        f"--location {root} holds more than {max_files} files; "
+                        "raise --max-files or register directories below it"
+                    )
+    files.sort()
+    return files
+
+
+def _too_big(path: Path, size: int) -> InvalidInput:
+    return InvalidInput(
+        f"--location {path} is {size} bytes, over {HASH_MAX // 1024**3} GiB to hash; "
+        "give --sha256 or --no-hash"
+    )
+
+
+def measure_local(
+    path: Path, *, hash: bool = True, max_files: int = MAX_FILES
+) -> tuple[int | None, str | None]:
     """(size, sha256) of a readable regular file, or of a directory tree; (None, None) otherwise.
 
     A directory's digest is SHA-256 over ``relative-path NUL file-sha256 LF`` lines in sorted
-    order, so it changes when any file's name or content changes.
+    order (of the names' bytes), so it changes when any file's name or content changes. Without
+    ``hash`` only the size is measured; with it, more than :data:`HASH_MAX` bytes (apparent
+    size: a sparse file counts whole) are refused (exit 2).
     """
     try:
         st = os.lstat(path)
     except OSError:
         return None, None
     if stat.S_ISREG(st.st_mode):
+        if not hash:
+            return st.st_size, None
+        if st.st_size > HASH_MAX:
+            raise _too_big(path, st.st_size)
         try:
             return st.st_size, _file_sha256(path)
         except OSError:
             return st.st_size, None
     if stat.S_ISDIR(st.st_mode):
-        total, tree = 0, hashlib.sha256()
+        files = _walk_files(path, max_files)
+        total = sum(size for _, _, size in files)
+        if not hash:
+            return total, None
+        if total > HASH_MAX:
+            raise _too_big(path, total)
+        tree = hashlib.sha256()
         try:
-            files: list[tuple[str, Path]] = []
-            for root, dirs, names in os.walk(path, followlinks=False):
-                dirs.sort()
-                for name in names:
-                    full = Path(root) / name
-                    files.append((str(full.relative_to(path)), full))
-            for rel, full in sorted(files):
-                fst = os.lstat(full)
-                if not stat.S_ISREG(fst.st_mode):
-                    continue
-                total += fst.st_size
-                tree.update(rel.encode() + b"\0" + _file_sha256(full).encode() + b"\n")
+            for rel, full, _ in files:
+                tree.update(rel + b"\0" + _file_sha256(full).encode() + b"\n")
         except OSError:
             return (total or None), None
         return total, tree.hexdigest()
@@ -166,7 +263,7 @@ def measure_local(path: Path) -> tuple[int | None, str | None]:
 
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         while chunk := os.read(fd, HASH_CHUNK):
             digest.update(chunk)
@@ -188,10 +285,13 @@ def register_asset(
     sha256: str | None = None,
     _vault: bool = False,
     asset_id: uuid.UUID | None = None,
+    hash: bool = True,
+    max_files: int = MAX_FILES,
 ) -> Asset:
     """Register an asset of the tenant (operator or admin); audited.
 
-    The size and SHA-256 of a readable local file or directory are measured when not given. Its
+    The size and SHA-256 of a readable local file or directory are measured when not given
+    (the SHA-256 not with ``hash=False``; see :func:`measure_local` for the limits). Its
     effective policy is ``policy`` or the tenant's policy for its classification, from which the
     expiry is derived.
     """
@@ -207,8 +307,15 @@ def register_asset(
         sha256 = sha256.strip().lower()
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
             raise InvalidInput("sha256 must be 64 hex characters")
+    if max_files < 1:
+        raise InvalidInput("--max-files must be at least 1")
+    if loc.scheme == "file" and loc.path is not None:
+        infiles.refuse_special(loc.path, "--location", allow_dir=True)
+        refuse_system_root(loc.path)
     if loc.scheme == "file" and loc.path is not None and (size_bytes is None or sha256 is None):
-        measured_size, measured_sha = measure_local(loc.path)
+        measured_size, measured_sha = measure_local(
+            loc.path, hash=hash and sha256 is None, max_files=max_files
+        )
         size_bytes = size_bytes if size_bytes is not None else measured_size
         sha256 = sha256 or measured_sha
     duplicate = ctx.session.scalars(
@@ -468,6 +575,7 @@ def ingest_asset(
     authorize(ctx, permissions.ASSET_WRITE)
     _validate_name(name)
     validate_classification(classification)
+    infiles.refuse_special(source, "source")
     refuse_foreign_root(ctx, source, "source")
     tenant_id = ctx.tenant_id
     ctx.session.commit()  # no write lock held while encrypting a large file
@@ -502,8 +610,12 @@ def ingest_asset(
                 target_id=asset.id,
                 details={"source": str(source), "kek_id": kid, "algorithm": "AES-256-GCM"},
             )
+            final = vault.vault_file(ctx.settings, tenant_id, asset_id)
+            os.replace(vault.partial_file(ctx.settings, tenant_id, asset_id), final)
+            vault.fsync_dir(final.parent)
             ctx.session.commit()
     except BaseException:
+        vault.partial_file(ctx.settings, tenant_id, asset_id).unlink(missing_ok=True)
         vault.vault_file(ctx.settings, tenant_id, asset_id).unlink(missing_ok=True)
         raise
     return asset

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from sqlmodel import col, select
 
 from shifty_ent import __version__
-from shifty_ent.core import outfiles
+from shifty_ent.core import infiles, outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import canonical_json, sha256_hex, to_jsonable
 from shifty_ent.core.context import Context
@@ -38,8 +38,8 @@ METHOD_TITLES = {
     "secure_overwrite": "3-pass overwrite (DoD 5220.22-M 'E' layout: c, ~c, random)",
     "dod_5220": "7-pass overwrite, legacy DoD 5220.22-M ECE layout (c1, ~c1, rand, c2, c3, ~c3, "
     "rand); DSS withdrew overwriting as sanitization in 2007",
-    "nist_800_88": "NIST SP 800-88 Clear (1 random pass + full verification), Purge by "
-    "cryptographic erase for vault assets",
+    "nist_800_88": "NIST SP 800-88 Clear (1 random pass + full verification); cryptographic "
+    "erase for vault assets (Purge only when the wrapping key is out of the installation's reach)",
     "cryptographic_erase": "Cryptographic erase (destruction of the AES-256 data key)",
 }
 
@@ -64,6 +64,20 @@ def build_document(
         asset = assets[item.asset_id]
         result = dict(item.result or {})
         categories.add(result.get("nist_category", "none"))
+        status = item.status
+        if status == "erased" and result.get("outcome") == "absent":
+            status = "absent"  # nothing was at the location: not sanitized by this tool
+        changed = bool(
+            asset.sha256 and item.sha256_before and asset.sha256.lower() != item.sha256_before
+        )
+        notes = list(result.get("notes", []))
+        if changed:
+            notes.append(
+                "The content erased differs from the content registered (sha256_before is not "
+                "sha256_registered): the file at the location was changed or replaced after "
+                "registration. What was erased is described here; the registered content may "
+                "survive elsewhere."
+            )
         media.append(
             {
                 "asset_id": str(asset.id),
@@ -78,7 +92,9 @@ def build_document(
                 else asset.size_bytes,
                 "sha256_before": item.sha256_before or asset.sha256,
                 "sha256_source": "measured at erasure" if item.sha256_before else "as registered",
-                "status": item.status,
+                "sha256_registered": asset.sha256,
+                "content_changed": changed,
+                "status": status,
                 "method_used": job.method,
                 "technique": result.get("technique"),
                 "nist_category": result.get("nist_category", "none"),
@@ -88,6 +104,12 @@ def build_document(
                 "verification": result.get("verification", {"result": "not run"}),
                 "post_sanitization_state": result.get("post_sanitization_state"),
                 "fs_type": result.get("fs_type"),
+                "medium": result.get("medium"),
+                "copies": result.get("copies", []),
+                "data_remains": bool(result.get("data_remains")),
+                "location_nist_category": result.get(
+                    "location_nist_category", result.get("nist_category", "none")
+                ),
                 "details": {
                     k: v
                     for k, v in result.items()
@@ -102,15 +124,21 @@ def build_document(
                         "post_sanitization_state",
                         "fs_type",
                         "notes",
+                        "outcome",
+                        "medium",
+                        "copies",
+                        "data_remains",
+                        "location_nist_category",
                     }
                 },
-                "notes": result.get("notes", []),
+                "notes": notes,
                 "error": item.error,
                 "started_at": item.started_at,
                 "completed_at": item.completed_at,
             }
         )
     erased = sum(1 for m in media if m["status"] == "erased")
+    absent = sum(1 for m in media if m["status"] == "absent")
     return to_jsonable(
         {
             "schema": SCHEMA,
@@ -142,7 +170,19 @@ def build_document(
                 "completed_at": job.completed_at,
                 "result": job.status,
             },
-            "summary": {"assets": len(media), "erased": erased, "failed": len(media) - erased},
+            "summary": {
+                "assets": len(media),
+                "erased": erased,
+                "absent": absent,
+                "failed": len(media) - erased - absent,
+                "content_changed": sum(1 for m in media if m["content_changed"]),
+                "copies_remaining": sum(
+                    1
+                    for m in media
+                    for c in m["copies"]
+                    if not c.get("erased") and not c.get("absent")
+                ),
+            },
             "media": media,
             "standard": "Fields after NIST SP 800-88 Rev. 1 Appendix G (certificate of "
             "sanitization); terms per Rev. 2 (2025): Clear, Purge, logical sanitization.",
@@ -343,7 +383,19 @@ def verify_certificate_document(
     summary = body.get("summary", {})
     return True, (
         f"valid: job {body.get('job_id')} ({body.get('sanitization', {}).get('result')}), "
-        f"{summary.get('erased')}/{summary.get('assets')} asset(s) erased, signed by {fingerprint}"
+        f"{summary.get('erased')}/{summary.get('assets')} asset(s) erased"
+        + (f", {summary['absent']} absent (not sanitized)" if summary.get("absent") else "")
+        + (
+            f", {summary['content_changed']} changed since registration"
+            if summary.get("content_changed")
+            else ""
+        )
+        + (
+            f", {summary['copies_remaining']} archive copy(ies) remain"
+            if summary.get("copies_remaining")
+            else ""
+        )
+        + f", signed by {fingerprint}"
     )
 
 
@@ -353,7 +405,10 @@ def _content_problem(body: dict[str, Any]) -> str | None:
         return "certificate lists no media"
     summary = body.get("summary") or {}
     erased = sum(1 for m in media if m.get("status") == "erased")
+    absent = sum(1 for m in media if m.get("status") == "absent")
     if summary.get("assets") != len(media) or summary.get("erased") != erased:
+        return "summary does not match the media list"
+    if summary.get("absent", 0) != absent:
         return "summary does not match the media list"
     for m in media:
         if m.get("status") == "erased" and not m.get("post_sanitization_state"):
@@ -364,13 +419,23 @@ def _content_problem(body: dict[str, Any]) -> str | None:
 def verify_file(path: Path, public_key_b64: str | None = None) -> tuple[bool, str]:
     """Verify an exported certificate file byte for byte."""
     try:
-        raw = path.read_bytes()
+        raw = infiles.read_bounded(path, "certificate", infiles.DOCUMENT_MAX)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
     try:
         doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return False, f"not a JSON certificate file: {exc}"
+    if isinstance(doc, dict) and set(doc) != EXPORT_KEYS:
+        # an export file carries exactly its envelope: a renamed 'format' key must not turn
+        # the file into an envelope-less object whose unsigned fields nobody checks
+        missing, extra = EXPORT_KEYS - set(doc), set(doc) - EXPORT_KEYS
+        return False, (
+            "not a certificate export: "
+            + (f"missing {', '.join(sorted(missing))}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"unexpected {', '.join(sorted(extra))}" if extra else "")
+        )
     ok, reason = verify_certificate_document(doc, public_key_b64)
     if ok and export_bytes(doc) != raw:
         return False, "file bytes differ from the signed export layout (the file was edited)"

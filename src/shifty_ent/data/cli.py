@@ -243,8 +243,18 @@ def asset_register(
     policy: PolicyOpt = None,
     subject: SubjectsOpt = None,
     sha256: Annotated[str | None, typer.Option("--sha256", help="Known SHA-256 (hex).")] = None,
+    no_hash: Annotated[
+        bool, typer.Option("--no-hash", help="Measure the size only, not the SHA-256.")
+    ] = False,
+    max_files: Annotated[
+        int, typer.Option("--max-files", help="Most files a directory may hold.")
+    ] = 100_000,
 ) -> None:
-    """Register an asset; local files are measured (size, SHA-256). Needs operator or admin."""
+    """Register an asset; local files are measured (size, SHA-256). Needs operator or admin.
+
+    Hashing stops at 64 GiB (give --sha256 or --no-hash), a directory at --max-files files and
+    256 levels; system directories (/, /usr, /etc, /home, ...) are refused.
+    """
     from shifty_ent.data.assets import register_asset
 
     with command() as ctx:
@@ -258,6 +268,8 @@ def asset_register(
             policy=policy,
             subjects=subject or (),
             sha256=sha256,
+            hash=not no_hash,
+            max_files=max_files,
         )
     emit(asset)
 
@@ -387,6 +399,13 @@ def delete_request(
         str | None,
         typer.Option("--subject", metavar="ID", help="Every asset of this data subject (GDPR 17)."),
     ] = None,
+    include_archives: Annotated[
+        bool,
+        typer.Option(
+            "--include-archives",
+            help="Also erase the encrypted pre-deletion archives (a deleted asset's archive too).",
+        ),
+    ] = False,
 ) -> None:
     """Request erasure of assets or of one data subject's assets. Needs operator or admin.
 
@@ -397,7 +416,12 @@ def delete_request(
 
     with command() as ctx:
         job = request_deletion(
-            ctx, asset_refs=assets or (), subject=subject, method=method, reason=reason
+            ctx,
+            asset_refs=assets or (),
+            subject=subject,
+            method=method,
+            reason=reason,
+            include_archives=include_archives,
         )
     emit(job)
 
@@ -529,10 +553,11 @@ def cert_verify(
 
     A FILE needs no database. An id needs admin, operator or auditor.
     """
-    from shifty_ent.core import trust
+    from shifty_ent.core import infiles, trust
     from shifty_ent.data.certificates import raise_unless_valid, verify_file, verify_stored
 
     path = Path(certificate)
+    infiles.refuse_special(path, "certificate")
     if path.is_file():
         pinned = trust.public_key_from(public_key) if public_key else None
         if public_key and pinned is None:
@@ -541,7 +566,8 @@ def cert_verify(
             raise InvalidInput("--public-key is not an Ed25519 public key (base64) or a file")
         ok, reason = verify_file(path, pinned)
         if ok:  # a valid signature counts only from a trusted (or pinned) key
-            signer = json.loads(path.read_text(encoding="utf-8")).get("key_fingerprint")
+            raw = infiles.read_bounded(path, "certificate", infiles.DOCUMENT_MAX)
+            signer = json.loads(raw.decode("utf-8")).get("key_fingerprint")
             trusted, why = trust.trust_set(settings(), public_key=public_key).check(signer)
             if not trusted:
                 ok, reason = False, why

@@ -140,12 +140,16 @@ def request_deletion(
     source: str = "manual",
     auto_approved_by: str | None = None,
     reserve: bool = False,
+    include_archives: bool = False,
 ) -> DeletionJob:
     """Create a deletion job (operator or admin) for named assets or for one data subject.
 
     ``reserve`` (sweep and workspace jobs, executed right away by their creator) records this
     process as the job's owner with a lease, so a concurrent sweep resumes it only once this
     process is gone or the lease ran out.
+
+    ``include_archives`` also erases the encrypted pre-deletion archive of each asset (and
+    accepts an already deleted asset whose archive survives: only its archive is erased).
     """
     authorize(ctx, permissions.DELETE_REQUEST)
     method = validate_method(method)
@@ -156,7 +160,7 @@ def request_deletion(
         raise InvalidInput("name the assets to delete, or give --subject ID (not both)")
     exceptions: list[dict[str, Any]] = []
     if subject:
-        assets = _subject_assets(ctx, subject)
+        assets = _subject_assets(ctx, subject, include_archives=include_archives)
         if not assets:
             raise NotFound(f"no live asset names data subject {subject!r}")
         kept = []
@@ -183,8 +187,12 @@ def request_deletion(
             asset = get_asset(ctx, ref)
             if asset.id not in {a.id for a in assets}:
                 assets.append(asset)
+    archive_only = {a.id for a in assets if _archive_only(a, include_archives)}
     for asset in assets:
-        preflight(ctx, asset, method)
+        if asset.id in archive_only:
+            _preflight_archive(asset)
+        else:
+            preflight(ctx, asset, method)
     job = DeletionJob(
         tenant_id=ctx.tenant_id,
         method=method,
@@ -208,13 +216,17 @@ def request_deletion(
     ctx.session.add(job)
     ctx.session.flush()
     for asset in assets:
-        _claim_asset(ctx, asset, job)
+        _claim_asset(ctx, asset, job, archive_only=asset.id in archive_only)
+        options: dict[str, Any] = {}
+        if include_archives:  # read by _run_item; replaced by the erasure's result
+            options = {"include_archives": True, "archive_only": asset.id in archive_only}
         ctx.session.add(
             DeletionItem(
                 job_id=job.id,
                 asset_id=asset.id,
                 tenant_id=ctx.tenant_id,
                 size_before=asset.size_bytes,
+                result=options,
             )
         )
     ctx.session.flush()
@@ -230,18 +242,38 @@ def request_deletion(
             "source": source,
             "auto_approved_by": job.approved_by if job.auto_approved else None,
             "exceptions": exceptions,
+            "include_archives": include_archives,
+            "archive_only": sorted(str(a) for a in archive_only),
         },
     )
     return job
 
 
-def _subject_assets(ctx: Context, subject: str) -> list[Asset]:
+def _archive_only(asset: Asset, include_archives: bool) -> bool:
+    """A deleted asset whose pre-deletion archive survives: with --include-archives, the job
+    erases that archive (the asset's own location is already erased)."""
+    return include_archives and asset.status == "deleted" and bool(asset.archive_location)
+
+
+def _preflight_archive(asset: Asset) -> None:
+    if asset.legal_hold:
+        raise Refused(
+            f"asset {asset.name!r} is on legal hold ({asset.hold_reason}); release it first"
+        )
+    if asset.open_job_id is not None:
+        raise Conflict(f"asset {asset.name!r} is already in deletion job {asset.open_job_id}")
+
+
+def _subject_assets(ctx: Context, subject: str, *, include_archives: bool = False) -> list[Asset]:
+    live = col(Asset.status) != "deleted"
+    if include_archives:  # deleted assets whose archive survives count too
+        live = or_(live, col(Asset.archive_location).is_not(None))
     return list(
         ctx.session.scalars(
             select(Asset)
             .where(
                 Asset.tenant_id == ctx.tenant_id,
-                Asset.status != "deleted",
+                live,
                 col(Asset.id).in_(
                     select(col(AssetSubject.asset_id)).where(
                         col(AssetSubject.tenant_id) == ctx.tenant_id,
@@ -269,14 +301,21 @@ def _auto_approval_policy(ctx: Context, assets: list[Asset], method: str) -> Ret
     return policy
 
 
-def _claim_asset(ctx: Context, asset: Asset, job: DeletionJob) -> None:
+def _claim_asset(
+    ctx: Context, asset: Asset, job: DeletionJob, *, archive_only: bool = False
+) -> None:
+    state = (
+        and_(col(Asset.status) == "deleted", col(Asset.archive_location).is_not(None))
+        if archive_only
+        else col(Asset.status).in_(ERASABLE_STATES)
+    )
     result = ctx.session.execute(
         update(Asset)
         .where(
             col(Asset.id) == asset.id,
             col(Asset.tenant_id) == ctx.tenant_id,
             col(Asset.open_job_id).is_(None),
-            col(Asset.status).in_(ERASABLE_STATES),
+            state,
             col(Asset.legal_hold) == False,  # noqa: E712
         )
         .values(open_job_id=job.id)
@@ -573,7 +612,11 @@ def _wait_item(
     assert asset.host_id is not None
     name = hosts.names(ctx.session, {asset.host_id})[asset.host_id]
     _Heartbeat(ctx, job, token, item)(
-        status=WAITING, result={"waiting_for_host": {"host_id": asset.host_id, "host_name": name}}
+        status=WAITING,
+        result={
+            **(item.result or {}),
+            "waiting_for_host": {"host_id": asset.host_id, "host_name": name},
+        },
     )
 
 
@@ -597,6 +640,10 @@ def _run_item(
             item,
             f"legal hold placed after the request ({asset.hold_reason}); not erased",
         )
+        return
+    options = dict(item.result or {})
+    if options.get("archive_only"):
+        _run_archive_item(ctx, beat, job, item, asset, system_actor=system_actor)
         return
     if item.status in ("pending", WAITING):
         item.status, item.started_at = "running", item.started_at or ctx.now()
@@ -649,9 +696,23 @@ def _run_item(
             "nist_800_88 on a plain file gives Clear only: Purge needs the data to have been "
             "encrypted from its first write (a vault asset) so its key can be destroyed."
         )
+    try:
+        _record_copies(ctx, asset, result, erase=bool(options.get("include_archives")))
+    except (ShiftyError, OSError, VerificationFailed) as exc:
+        # the location is erased; the archive is not: say so, never claim the data gone
+        result["copies"] = [
+            {
+                "kind": "archive",
+                "location": asset.archive_location,
+                "fate": f"erasure failed, the encrypted archive copy remains: {exc}",
+            }
+        ]
+        _downgrade_for_copies(result, [asset.archive_location or ""])
     item.status, item.result, item.completed_at = "erased", result, ctx.now()
     asset.status, asset.deleted_at = "deleted", ctx.now()
     asset.deleted_by_job_id, asset.open_job_id = job.id, None
+    if any(c.get("erased") for c in result.get("copies", [])):
+        asset.archive_location = None
     ctx.session.add(asset)
     ctx.audit(
         "data.asset.erase",
@@ -663,6 +724,119 @@ def _run_item(
             "classification": asset.classification,
             "nist_category": result.get("nist_category"),
             "post_sanitization_state": result.get("post_sanitization_state"),
+            **({"system_actor": system_actor} if system_actor else {}),
+        },
+    )
+    beat()
+
+
+def _record_copies(ctx: Context, asset: Asset, result: dict[str, Any], *, erase: bool) -> None:
+    """List the copies this tool made of the asset (its pre-deletion archive), erasing them
+    when asked; a surviving copy downgrades the claim for the asset as a whole."""
+    from shifty_ent.data import archive
+
+    if not asset.archive_location:
+        return
+    path = Path(asset.archive_location)
+    until = archive.archive_until(ctx, asset)
+    copy: dict[str, Any] = {
+        "kind": "archive",
+        "location": str(path),
+        "created_at": asset.archived_at.isoformat() if asset.archived_at else None,
+        "encryption": "AES-256-GCM, data key wrapped by the tenant key in the archive header",
+        "retention_until": until.isoformat() if until else None,
+    }
+    if erase:
+        done = archive.erase_archive(ctx.settings, asset.tenant_id, path)
+        copy.update(done)
+    elif os.path.lexists(path):
+        copy["fate"] = (
+            "remains: an encrypted archive copy that 'data asset restore' brings back; "
+            f"kept until {copy['retention_until'] or 'erased by hand'}"
+        )
+        copy["erased"] = False
+    else:
+        copy["fate"] = "absent: the archive file was no longer at its location"
+        copy["erased"] = False
+        copy["absent"] = True
+    result["copies"] = [copy]
+    if not copy.get("erased") and not copy.get("absent"):
+        _downgrade_for_copies(result, [str(path)], until=copy["retention_until"])
+
+
+def _downgrade_for_copies(
+    result: dict[str, Any], locations: list[str], *, until: str | None = None
+) -> None:
+    """The location is erased but a copy survives: the asset as a whole is not sanitized."""
+    result["location_nist_category"] = result.get("nist_category", "none")
+    result["nist_category"] = "none"
+    result["data_remains"] = True
+    result["post_sanitization_state"] = (
+        f"{result.get('post_sanitization_state')} at its location; an encrypted archive copy "
+        f"remains ({', '.join(locations)})" + (f" until {until}" if until else "")
+    )
+    result.setdefault("notes", []).append(
+        "Not sanitized as a whole: the erasure above covers the asset's location only. An "
+        "encrypted archive copy made before deletion survives and can be restored with the "
+        "tenant key; 'nist_category' is 'none' for the asset, 'location_nist_category' names "
+        "what the location reached. Erase the archive with 'data delete request "
+        "--include-archives' or let the sweep erase it when its retention ends."
+    )
+
+
+def _run_archive_item(
+    ctx: Context,
+    beat: _Heartbeat,
+    job: DeletionJob,
+    item: DeletionItem,
+    asset: Asset,
+    *,
+    system_actor: str | None,
+) -> None:
+    """Erase only the surviving archive of an asset whose location was erased earlier."""
+    item.status, item.started_at = "running", item.started_at or ctx.now()
+    beat()
+    result: dict[str, Any] = {
+        "technique": "erase the encrypted pre-deletion archive copy",
+        "passes": [],
+        "passes_completed": 0,
+        "fs_type": pathsafety.fs_type_of(ctx.settings.archive_dir),
+        "archive_only": True,
+        "notes": [
+            "The asset's own location was erased earlier (deletion job "
+            f"{asset.deleted_by_job_id}); this job erases the archive copy made before that."
+        ],
+    }
+    try:
+        _record_copies(ctx, asset, result, erase=True)
+    except (ShiftyError, OSError, VerificationFailed) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        ctx.session.rollback()
+        item = ctx.session.get(DeletionItem, (item.job_id, item.asset_id)) or item
+        beat.item = item
+        item.status, item.error, item.completed_at = "failed", message, ctx.now()
+        asset = ctx.session.get(Asset, asset.id) or asset
+        asset.open_job_id = None
+        ctx.session.add(asset)
+        beat()
+        return
+    copy = result["copies"][0]
+    result["nist_category"] = "Clear" if copy.get("erased") else "none"
+    if copy.get("absent"):
+        result["outcome"] = "absent"
+    result["post_sanitization_state"] = copy["fate"]
+    result["verification"] = copy.get("verification", {"result": "not run"})
+    item.status, item.result, item.completed_at = "erased", result, ctx.now()
+    asset.open_job_id, asset.archive_location = None, None
+    ctx.session.add(asset)
+    ctx.audit(
+        "data.asset.archive_erase",
+        target_type="asset",
+        target_id=asset.id,
+        details={
+            "job_id": str(job.id),
+            "archive": copy["location"],
+            "fate": copy["fate"],
             **({"system_actor": system_actor} if system_actor else {}),
         },
     )
@@ -706,22 +880,60 @@ def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> d
     ctx.session.commit()  # release the write lock: the WAL checkpoint below must not wait on us
     if key.wrapped_key is not None:
         raise Refused(f"the data key of {asset.name!r} is still present after destruction")
-    notes = [
-        "Purge by cryptographic erase: the asset was encrypted (AES-256-GCM) from its first "
-        "write by 'asset ingest', and its only stored data key (wrapped by the tenant key) was "
-        "destroyed. This holds only if no database backup, replica or dump taken while the key "
-        "existed survives: such a copy plus the tenant key file could still decrypt any surviving "
-        "ciphertext. Destroy or expire those backups.",
-    ]
+    notes: list[str] = []
     store_note = _scrub_store(ctx)
     if store_note:
         notes.append(store_note)
+    kek_file = _kek_file_of(ctx, key.kek_id)
+    if kek_file is not None:
+        category = "Clear"
+        notes.insert(
+            0,
+            "Not Purge: the data key was destroyed in the key store, but the key that wrapped it "
+            f"({key.kek_id}) is still held by this installation in the local file {kek_file}, "
+            "beside the vault. A copy of the wrapped data key can survive the deletion in freed "
+            "SQLite pages and the -wal file, or in PostgreSQL dead row versions, WAL and base "
+            "backups; with that file it still unwraps and decrypts any copy of the ciphertext. "
+            "What this run did reach is Clear: the ciphertext was overwritten with one verified "
+            "random pass, truncated and unlinked. Purge would need the wrapping key out of the "
+            "installation's reach (rotate the tenant key with 'data vault rotate-key', which "
+            "destroys keys nothing names, and expire database backups).",
+        )
+    else:
+        category = "Purge"
+        notes.insert(
+            0,
+            "Purge by cryptographic erase: the asset was encrypted (AES-256-GCM) from its first "
+            f"write, its data key was destroyed and the key that wrapped it ({key.kek_id}) is no "
+            "longer held by this installation, so no surviving copy of the wrapped data key can "
+            "be unwrapped with what the installation holds. Backups of the tenant key file or "
+            "the database taken while the key existed are outside this claim.",
+        )
+    source = _ingest_source(ctx, asset)
+    if source is not None:
+        notes.append(
+            f"The plaintext this asset was ingested from ({source['path']}) was left in place by "
+            "'data asset ingest' and is "
+            + (
+                "still present: it is not covered by this erasure; register and erase it "
+                "separately."
+                if source["present"]
+                else "no longer at that path (this tool did not erase it; where it went is not "
+                "covered)."
+            )
+        )
     root = vault.tenant_vault_dir(ctx.settings, ctx.tenant_id)
     path = vault.vault_file(ctx.settings, ctx.tenant_id, asset.id)
     cipher = erasure.remove_ciphertext(path, Path(os.path.realpath(root)))
     return {
         "technique": "cryptographic erase (data key destroyed) + ciphertext overwrite and unlink",
-        "nist_category": "Purge",
+        "nist_category": category,
+        "key_wrapping_key": {
+            "kek_id": key.kek_id,
+            "held_by_installation": kek_file is not None,
+            "location": str(kek_file) if kek_file is not None else None,
+        },
+        **({"ingest_source": source} if source is not None else {}),
         "passes": cipher.get("ciphertext_passes", []),
         "passes_completed": len(cipher.get("ciphertext_passes", [])),
         "key_id": f"data key of asset {asset.id} wrapped by {key.kek_id}",
@@ -734,8 +946,46 @@ def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> d
         },
         "post_sanitization_state": "data key destroyed; " + cipher["ciphertext"],
         "fs_type": pathsafety.fs_type_of(root),
+        "medium": erasure.medium.describe(os.path.realpath(root)),
         "notes": notes,
     }
+
+
+def _kek_file_of(ctx: Context, kek_id: str | None) -> Path | None:
+    """The local file holding the key-encryption key ``kek_id``, when this installation still
+    has it (the current tenant key, or one kept in ``keys/`` after a rotation)."""
+    current = vault.kek_path(ctx.settings, ctx.tenant_id)
+    if current.exists():
+        try:
+            _, current_id = vault.load_kek(ctx.settings, ctx.tenant_id, create=False)
+        except (ShiftyError, OSError):
+            current_id = None
+        if kek_id is None or kek_id == current_id:
+            return current
+    if kek_id is not None:
+        kept = vault.key_file(ctx.settings, ctx.tenant_id, kek_id)
+        if kept.exists():
+            return kept
+    return None
+
+
+def _ingest_source(ctx: Context, asset: Asset) -> dict[str, Any] | None:
+    """The plaintext file a vault asset was ingested from (recorded in its ingest event)."""
+    from shifty_ent.core.tables import AuditEvent
+
+    event = ctx.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.tenant_id == ctx.tenant_id,
+            AuditEvent.action == "data.asset.ingest",
+            AuditEvent.target_id == str(asset.id),
+        )
+        .limit(1)
+    ).first()
+    path = (event.details or {}).get("source") if event is not None else None
+    if not path:
+        return None
+    return {"path": path, "present": os.path.lexists(path)}
 
 
 def _scrub_store(ctx: Context) -> str | None:
@@ -879,3 +1129,61 @@ def fail_unstarted(ctx: Context, job: DeletionJob, message: str) -> None:
         details={"error": message, "data_touched": False},
     )
     ctx.session.commit()
+
+
+def archives_due(ctx: Context, now: datetime) -> list[Asset]:
+    """Deleted assets of this host whose pre-deletion archive has passed its retention."""
+    from shifty_ent.data.archive import archive_until
+
+    rows = ctx.session.scalars(
+        select(Asset).where(
+            Asset.tenant_id == ctx.tenant_id,
+            Asset.status == "deleted",
+            col(Asset.archive_location).is_not(None),
+            col(Asset.open_job_id).is_(None),
+            Asset.legal_hold == False,  # noqa: E712
+            or_(col(Asset.host_id).is_(None), col(Asset.host_id) == ctx.host.id),
+        )
+    ).all()
+    return [a for a in rows if (until := archive_until(ctx, a)) is not None and until <= now]
+
+
+def sweep_archives(
+    ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool, system_actor: str
+) -> None:
+    """Sweep step: erase each archive whose retention ended, in its own certified job."""
+    erased = summary.setdefault("archives_erased", [])
+    for asset in archives_due(ctx, now):
+        entry = {"asset_id": asset.id, "name": asset.name, "archive": asset.archive_location}
+        if dry_run:
+            erased.append({**entry, "would_erase": True})
+            continue
+        policy = ctx.session.get(RetentionPolicy, asset.policy_id) if asset.policy_id else None
+        try:
+            job = request_deletion(
+                ctx,
+                asset_refs=[str(asset.id)],
+                method=policy.method if policy and policy.method != "standard" else "nist_800_88",
+                reason="archive retention ended"
+                + (f" (policy {policy.name}: {policy.retention_days} days)" if policy else ""),
+                source="sweep",
+                auto_approved_by=f"policy:{policy.name}" if policy else "archive retention",
+                reserve=True,
+                include_archives=True,
+            )
+            ctx.session.commit()
+            done = execute_job(ctx, job, system_actor=system_actor)
+        except Conflict:
+            ctx.session.rollback()
+            continue
+        except ShiftyError as exc:
+            ctx.session.rollback()
+            summary["failures"].append(
+                {"asset_id": asset.id, "step": "archive_erase", "error": exc.message}
+            )
+            continue
+        erased.append({**entry, "job_id": done.id, "certificate_id": done.certificate_id})
+        if done.status != "completed":
+            summary["failures"].append(
+                {"asset_id": asset.id, "step": "archive_erase", "error": done.error}
+            )

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shifty_ent.core.errors import ExternalServiceError, Refused
-from shifty_ent.data import overwrite
+from shifty_ent.data import medium, overwrite
 from shifty_ent.data.pathsafety import (
     COW_FILESYSTEMS,
     DIR_FLAGS,
@@ -51,16 +51,23 @@ def _cow_note(fs_type: str) -> str:
     return (
         f"The file system ({fs_type}) is copy-on-write or log-structured: overwrites land in new "
         "blocks and the old ones may survive, so this erasure counts as unlink only, not "
-        "sanitized. Use a vault asset and cryptographic_erase for Purge."
+        "sanitized. Use a vault asset and cryptographic_erase instead."
     )
 
 
-def category_for(method: str, fs_type: str) -> str:
+def category_for(method: str, fs_type: str, med: dict[str, Any] | None = None) -> str:
     if method == "standard":
         return "none"
+    if med is not None and med.get("class") not in (None, "unknown"):
+        return medium.overwrite_reach(med)[0]
     if fs_type in COW_FILESYSTEMS:
         return "none"
     return "Clear"
+
+
+def medium_of(target: Target) -> dict[str, Any]:
+    """The medium holding the target (its allowed root: the walk never leaves its device)."""
+    return medium.describe(os.path.realpath(target.root))
 
 
 def _random_name() -> str:
@@ -134,10 +141,21 @@ def erase_local(
             if resumed is not None:
                 target = resumed
         if not target.exists:
+            if item.get("inode") and not item.get("renamed_to"):
+                # the interrupted run recorded the inode but never reached the rename: the file
+                # it had started on was moved or removed by someone else, maybe with its data
+                raise Refused(
+                    f"{path}: the file erasure started on (inode {item['inode']}) is no longer "
+                    "at its location; it was moved or removed after the interrupted run and its "
+                    "data may survive elsewhere; not certified as erased"
+                )
             return _absent(target, method, item)
         if item.get("inode") and target.inode != item["inode"]:
             raise Refused(
-                f"{path} was replaced by another file since erasure started; it was not touched"
+                f"{path}: the file erasure started on (inode {item['inode']}) was moved or "
+                f"replaced by another file (inode {target.inode}) since erasure started; the "
+                "file at the location was not touched and the original's data may survive "
+                "elsewhere"
             )
         save(inode=target.inode)
         if target.is_dir:
@@ -160,21 +178,34 @@ def _reopen_renamed(target: Target, renamed: str, inode: str) -> Target | None:
 
 
 def _absent(target: Target, method: str, item: dict[str, Any]) -> dict[str, Any]:
-    resumed = bool(item.get("inode"))
+    """Nothing at the location: finished by the interrupted run (its rename was committed after
+    every pass), or never there when erasure ran (``absent``: not sanitized by this tool)."""
+    resumed = bool(item.get("inode") and item.get("renamed_to"))
     state = (
-        "removed: the interrupted run had already unlinked it; confirmed absent"
+        "removed: the interrupted run had overwritten and renamed it, then unlinked it; "
+        "confirmed absent"
         if resumed
         else "absent: nothing existed at the location when erasure ran; nothing was overwritten"
     )
     return {
+        **({} if resumed else {"outcome": "absent"}),
         "technique": "none" if not resumed else "overwrite + unlink (completed before restart)",
-        "nist_category": category_for(method, target.fs_type) if resumed else "none",
+        "nist_category": category_for(method, target.fs_type, medium_of(target))
+        if resumed
+        else "none",
+        "medium": medium_of(target),
         "passes": [],
         "passes_completed": item.get("passes_done", 0),
         "verification": {"result": "passed", "method": "location checked absent"},
         "post_sanitization_state": state,
         "fs_type": target.fs_type,
-        "notes": [] if resumed else ["The asset's data was not found at its location."],
+        "notes": []
+        if resumed
+        else [
+            "The asset's data was not found at its location: this tool sanitized nothing. "
+            "Wherever the data went (moved, copied, deleted by other means) is not covered by "
+            "this certificate."
+        ],
     }
 
 
@@ -209,7 +240,9 @@ def _erase_file(
     _unlink_renamed(target.parent_fd, target.name, target.inode, is_dir=False, save=save)
     if not _gone(target.parent_fd, target.name):
         raise Refused(f"{target.path} still exists after unlink")
-    return _file_result(method, target.fs_type, records, passes, notes, files=1)
+    return _file_result(
+        method, target.fs_type, records, passes, notes, files=1, med=medium_of(target)
+    )
 
 
 def _file_result(
@@ -220,10 +253,16 @@ def _file_result(
     notes: list[str],
     *,
     files: int,
+    med: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    category = category_for(method, fs_type)
+    category = category_for(method, fs_type, med)
+    reason = medium.overwrite_reach(med)[1] if med and med.get("class") != "unknown" else None
     if method == "standard":
         notes.append(STANDARD_NOTE)
+    elif reason is not None:
+        notes.append(reason)
+        if category == "Clear":
+            notes.append(CLEAR_NOTE)
     elif fs_type in COW_FILESYSTEMS:
         notes.append(_cow_note(fs_type))
     else:
@@ -250,8 +289,10 @@ def _file_result(
             "unlinked; data blocks released without overwrite"
             if method == "standard"
             else "overwritten, verified, truncated to 0 bytes and unlinked"
+            + ("" if category != "none" else f" (not sanitized: {(med or {}).get('class')})")
         ),
         "fs_type": fs_type,
+        "medium": med or {"fs_type": fs_type, "class": "unknown"},
         "notes": notes,
     }
 
@@ -316,7 +357,9 @@ def _erase_tree(
             for f in reversed(fds):
                 os.close(f)
     _unlink_renamed(target.parent_fd, target.name, target.inode, is_dir=True, save=save)
-    result = _file_result(method, target.fs_type, [], passes_layout, [], files=files)
+    result = _file_result(
+        method, target.fs_type, [], passes_layout, [], files=files, med=medium_of(target)
+    )
     result["post_sanitization_state"] = (
         f"directory tree of {files} file(s) "
         + ("unlinked" if method == "standard" else "overwritten, verified and unlinked")

@@ -117,7 +117,7 @@ def _checked_settings(
     if method == "cryptographic_erase":
         raise InvalidInput(
             "a policy cannot default to cryptographic_erase: only vault assets support it; "
-            "use nist_800_88 (Purge by key destruction for vault assets, Clear otherwise)"
+            "use nist_800_88 (key destruction for vault assets, Clear for files)"
         )
     return classes, method
 

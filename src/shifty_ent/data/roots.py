@@ -143,16 +143,23 @@ def add_root(
         added_by=actor,
         added_at=now(),
     )
+    return _record(session, tenant, row, actor=actor, action="tenant.root.add")
+
+
+def _record(
+    session: Session, tenant: Tenant, row: DataRoot, *, actor: str, action: str
+) -> DataRoot:
+    """Store the root's change and its audit event in the same transaction."""
     session.add(row)
     session.flush()
     audit.append(
         session,
         tenant_id=tenant.id,
         actor=actor,
-        action="tenant.root.add",
+        action=action,
         target_type="data_root",
         target_id=row.id,
-        details={"path": path, "host_id": host.id, "host_name": host.name},
+        details={"path": row.path, "host_id": row.host_id, "host_name": row.host_name},
     )
     return row
 
@@ -201,18 +208,7 @@ def remove_root(
     if ws is not None:
         raise Conflict(f"workspace {ws.name!r} is still live below {path}; destroy it first")
     row.removed_at, row.removed_by = now(), actor
-    session.add(row)
-    session.flush()
-    audit.append(
-        session,
-        tenant_id=tenant.id,
-        actor=actor,
-        action="tenant.root.remove",
-        target_type="data_root",
-        target_id=row.id,
-        details={"path": path, "host_id": row.host_id, "host_name": row.host_name},
-    )
-    return row
+    return _record(session, tenant, row, actor=actor, action="tenant.root.remove")
 
 
 def list_roots(

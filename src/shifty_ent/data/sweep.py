@@ -3,7 +3,9 @@
 Phases, in order: record (and POST) notices for assets entering their notice window; resume
 sweep/workspace jobs whose executor died; for each expired asset under an auto-delete policy,
 claim it into a job (conditional UPDATE: only one sweep wins it), archive it when the policy
-says so, and execute the job; destroy expired workspaces; report over-allocated workspaces.
+says so, and execute the job; destroy expired workspaces; report over-allocated workspaces;
+remove vault files of this tenant on this host that no asset row refers to and that are older
+than a day (ciphertext left by a killed ``data asset ingest``: its data key was never stored).
 
 The acting user (``--as``) needs operator or admin; what the sweep does is recorded with that
 user as actor and ``system_actor = "system:sweep"`` in the audit details.
@@ -11,6 +13,10 @@ user as actor and ``system_actor = "system:sweep"`` in the audit details.
 
 from __future__ import annotations
 
+import os
+import re
+import stat
+import time
 import uuid
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -36,6 +42,11 @@ from shifty_ent.data.tables import (
 )
 
 SYSTEM_ACTOR = "system:sweep"
+ORPHAN_AGE_S = 24 * 3600  # a vault file no row refers to is removed once this old
+_VAULT_NAME = re.compile(
+    r"\.?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+    r"\.vault(?:\.partial)?"
+)
 
 
 class Due(NamedTuple):
@@ -154,6 +165,7 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
         "skipped_legal_hold": [_brief(a) for a in _expired_held(ctx, now)],
         "erase_failed": [_brief(a) for a in _erase_failed(ctx)],
         "waiting_for_host": [],
+        "orphans_removed": [],
         "failures": [],
     }
     if not dry_run:
@@ -163,7 +175,11 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
     if not dry_run:
         _resume(ctx, summary)
     _expired_assets(ctx, now, summary, dry_run)
+    from shifty_ent.data.deletion import sweep_archives  # archives past their retention
+
+    sweep_archives(ctx, now, summary, dry_run, SYSTEM_ACTOR)
     _workspaces(ctx, now, summary, dry_run)
+    _orphans(ctx, summary, dry_run)
     if not dry_run:
         ctx.audit(
             "data.sweep",
@@ -176,6 +192,7 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
                 "resumed": len(summary["resumed"]),
                 "workspaces_destroyed": len(summary["workspaces_destroyed"]),
                 "waiting_for_host": len(summary["waiting_for_host"]),
+                "orphans_removed": len(summary["orphans_removed"]),
                 "failures": len(summary["failures"]),
                 "host_id": ctx.host.id,
             },
@@ -184,6 +201,63 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
     else:
         ctx.session.rollback()
     return summary
+
+
+# ------------------------------------------------------------------ orphan vault files
+
+
+def _orphans(ctx: Context, summary: dict[str, Any], dry_run: bool) -> None:
+    """Remove (or, in a dry run, list) this tenant's vault files on this host that no asset row
+    refers to and that were last written more than a day ago (file times are wall-clock time, so
+    the age is too); one audit event each. A younger file may be an ingest still running."""
+    from shifty_ent.data import vault
+
+    folder = vault.tenant_vault_dir(ctx.settings, ctx.tenant_id)
+    try:
+        with os.scandir(folder) as it:
+            entries = list(it)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    cutoff = time.time() - ORPHAN_AGE_S
+    found: dict[uuid.UUID, tuple[str, os.stat_result]] = {}
+    for entry in entries:
+        match = _VAULT_NAME.fullmatch(entry.name)
+        if match is None:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
+            found.setdefault(uuid.UUID(match.group(1)), (entry.name, st))
+    if not found:
+        return
+    known = {
+        _as_uuid(value)
+        for value in ctx.session.scalars(
+            select(col(Asset.id)).where(col(Asset.id).in_(list(found)))
+        )
+    }
+    for asset_id, (name, st) in sorted(found.items()):
+        if asset_id in known:
+            continue
+        item = {"file": name, "size_bytes": st.st_size, "asset_id": str(asset_id)}
+        if not dry_run:
+            try:
+                os.unlink(folder / name)
+            except FileNotFoundError:
+                continue  # another sweep removed it
+            ctx.audit(
+                "data.vault.orphan_removed",
+                target_type="vault_file",
+                details={
+                    **item,
+                    "modified_at": datetime.fromtimestamp(st.st_mtime).astimezone().isoformat(),
+                    "system_actor": SYSTEM_ACTOR,
+                    "host_id": ctx.host.id,
+                },
+            )
+        summary["orphans_removed"].append(item)
 
 
 # ------------------------------------------------------------------ other hosts

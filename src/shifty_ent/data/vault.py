@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from shifty_ent.core import outfiles
+from shifty_ent.core import infiles, outfiles
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import InvalidInput, Refused
 
@@ -55,6 +55,15 @@ def vault_uri(tenant_id: uuid.UUID, asset_id: uuid.UUID) -> str:
 
 def vault_file(settings: Settings, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Path:
     return tenant_vault_dir(settings, tenant_id) / f"{asset_id}.vault"
+
+
+PARTIAL_SUFFIX = ".vault.partial"
+
+
+def partial_file(settings: Settings, tenant_id: uuid.UUID, asset_id: uuid.UUID) -> Path:
+    """Where :func:`encrypt_file_into_vault` writes, until the ingest that stores its key renames
+    it to :func:`vault_file`; one left by a killed ingest is removed by ``data sweep``."""
+    return tenant_vault_dir(settings, tenant_id) / f".{asset_id}{PARTIAL_SUFFIX}"
 
 
 def kek_path(settings: Settings, tenant_id: uuid.UUID) -> Path:
@@ -233,18 +242,20 @@ def decrypt_stream(src: io.BufferedReader[Any], dek: bytes, binding: bytes) -> I
 def encrypt_file_into_vault(
     settings: Settings, tenant_id: uuid.UUID, asset_id: uuid.UUID, source: Path
 ) -> tuple[bytes, int, str]:
-    """Encrypt ``source`` into the vault; returns (DEK, size, sha256 of plaintext).
+    """Encrypt ``source`` into the vault's :func:`partial_file`; returns (DEK, size, sha256 of
+    plaintext).
 
-    The vault file is created exclusively (0600) and fsynced, as is its directory. The caller
-    wraps the DEK with :func:`wrap_key` under :func:`key_lock` and stores it before releasing.
+    The file is created exclusively (0600) and fsynced, as is its directory. The caller wraps
+    the DEK with :func:`wrap_key` under :func:`key_lock`, stores it, and renames the file to
+    :func:`vault_file` before committing.
     """
     try:
-        src_fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+        src_fd = infiles.open_regular(source, "source")
     except OSError as exc:
         raise InvalidInput(f"cannot read {source}: {exc.strerror}") from None
     dek = secrets.token_bytes(32)
     binding = asset_id.bytes
-    target = vault_file(settings, tenant_id, asset_id)
+    target = partial_file(settings, tenant_id, asset_id)
     try:
         outfiles.private_dir(target.parent)
         st = os.fstat(src_fd)

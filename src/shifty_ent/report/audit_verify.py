@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import col
 
-from shifty_ent.core import audit, checkpoint, trust
+from shifty_ent.core import audit, checkpoint, infiles, trust
 from shifty_ent.core.audit_walk import SYSTEM_CHAIN
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -84,7 +84,7 @@ def _from_files(files: Sequence[Path], keys: trust.TrustSet) -> list[checkpoint.
     found = []
     for path in files:
         try:
-            body = path.read_bytes()
+            body = infiles.read_bounded(path, "checkpoint file", infiles.DOCUMENT_MAX)
         except FileNotFoundError:
             raise NotFound(f"checkpoint file {path} does not exist") from None
         except OSError as exc:

@@ -202,6 +202,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             "on_legal_hold": sum(c["held"] for c in by_class.values()),
             "registered_in_period": sum(int(v) for v in new_in_period.values()),
             "deleted_in_period": sum(int(v) for v in deleted_in_period.values()),
+            **_archive_counts(session, tenant_id),
         }
     )
     doc.chart(
@@ -210,3 +211,18 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         "assets",
         [(cls, float(by_class[cls]["assets"])) for cls in sorted(by_class, key=_rank)],
     )
+
+
+def _archive_counts(session: Session, tenant_id: uuid.UUID) -> dict[str, int]:
+    """Encrypted pre-deletion archives still held: copies of the data that can be restored."""
+    from shifty_ent.data.api import Asset
+
+    rows = session.execute(
+        select(col(Asset.status), func.count())
+        .where(col(Asset.tenant_id) == tenant_id, col(Asset.archive_location).is_not(None))
+        .group_by(col(Asset.status))
+    ).all()
+    return {
+        "archive_copies": sum(int(n) for _, n in rows),
+        "archive_copies_of_deleted_assets": sum(int(n) for st, n in rows if st == "deleted"),
+    }

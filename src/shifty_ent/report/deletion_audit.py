@@ -40,6 +40,7 @@ COLUMNS = [
     Column("method", "Method"),
     Column("nist_category", "NIST 800-88"),
     Column("item_status", "Result"),
+    Column("content_check", "Content vs registered"),
     Column("verification", "Verification"),
     Column("requested_by", "Requested by"),
     Column("approved_by", "Approved by"),
@@ -77,6 +78,17 @@ def _verify_cert(
     if sorted(str(a) for a in (job.asset_ids or [])) != media:
         return False, "certificate's media list differs from the job's assets"
     return True, "valid"
+
+
+def _content_check(asset: Any, item: Any) -> str:
+    """Whether what was erased is what was registered (sha256 at erasure vs at registration)."""
+    measured = item.sha256_before if item is not None else None
+    registered = asset.sha256 if asset is not None else None
+    if not measured or not registered:
+        return "not compared"
+    if measured == registered.lower():
+        return "same"
+    return f"CHANGED: registered {registered[:12]}..., erased {measured[:12]}..."
 
 
 def _rows(
@@ -163,6 +175,12 @@ def _rows(
                     verification = verification.get("result") or verification.get("method")
                 nist = result.get("nist_category")
                 status = item.status if item is not None else "pending"
+                if status == "erased" and result.get("outcome") == "absent":
+                    status = "absent"  # nothing at the location: not sanitized by the tool
+                    stats["assets_absent"] += 1
+                content = _content_check(asset, item)
+                if content.startswith("CHANGED"):
+                    stats["content_changed"] += 1
                 if status == "erased":
                     stats["assets_erased"] += 1
                     stats["nist"][(nist or "none").lower()] += 1
@@ -180,6 +198,7 @@ def _rows(
                     "method": job.method,
                     "nist_category": nist,
                     "item_status": status,
+                    "content_check": content,
                     "verification": verification,
                     "requested_by": job.requested_by,
                     "approved_by": approver,
@@ -228,6 +247,8 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             ),
             "assets_erased": stats["assets_erased"],
             "assets_failed": stats["assets_failed"],
+            "assets_absent": stats["assets_absent"],
+            "content_changed": stats["content_changed"],
             "nist_purge": stats["nist"].get("purge", 0),
             "nist_clear": stats["nist"].get("clear", 0),
             "not_sanitized": sum(
@@ -243,8 +264,9 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         [
             "NIST SP 800-88: file-level overwrites are at best 'Clear' (copy-on-write, journals, "
             "SSD wear levelling and backups may keep copies); only cryptographic erase of an asset "
-            "encrypted from its first write reaches 'Purge'. 'standard' deletion is not "
-            "sanitization.",
+            "encrypted from its first write can reach 'Purge', and only once the key that wrapped "
+            "the destroyed data key is out of the installation's reach (a local tenant key file "
+            "keeps it at 'Clear'). 'standard' deletion is not sanitization.",
             "Certificates are Ed25519-signed documents with NIST SP 800-88 Rev. 1 Appendix G "
             "fields; export one with 'shifty-ent data certificate export' and check it offline "
             "with 'shifty-ent report verify FILE'.",

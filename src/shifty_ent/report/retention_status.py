@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, select
@@ -43,6 +43,44 @@ def _overdue_reason(asset: Any, policy: Any, job: Any) -> tuple[str, bool]:
     if policy is not None and not policy.auto_delete:
         return "policy has no auto-delete: a deletion request is needed", False
     return "expired; not erased by a sweep yet", False
+
+
+def archive_copies(session: Session, tenant_id: uuid.UUID, as_of: datetime) -> list[dict[str, Any]]:
+    """Every surviving pre-deletion archive of the tenant, with the date it is kept until."""
+    from shifty_ent.data.api import Asset, RetentionPolicy
+    from shifty_ent.data.archive import DEFAULT_ARCHIVE_RETENTION_DAYS
+
+    days: dict[Any, int] = {
+        pid: d
+        for pid, d in session.execute(
+            select(col(RetentionPolicy.id), col(RetentionPolicy.retention_days)).where(
+                col(RetentionPolicy.tenant_id) == tenant_id
+            )
+        )
+    }
+    out = []
+    for (a,) in session.execute(
+        select(Asset)
+        .where(col(Asset.tenant_id) == tenant_id, col(Asset.archive_location).is_not(None))
+        .order_by(col(Asset.archived_at), col(Asset.id))
+    ):
+        until = (
+            a.archived_at + timedelta(days=days.get(a.policy_id, DEFAULT_ARCHIVE_RETENTION_DAYS))
+            if a.archived_at is not None
+            else None
+        )
+        out.append(
+            {
+                "asset": a.name,
+                "asset_id": str(a.id),
+                "asset_status": a.status,
+                "archive": a.archive_location,
+                "archived_at": a.archived_at.isoformat() if a.archived_at else None,
+                "retention_until": until.isoformat() if until else None,
+                "overdue": until is not None and until <= as_of,
+            }
+        )
+    return out
 
 
 def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBuilder) -> None:
@@ -237,6 +275,24 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         ],
         notice_rows(),
     )
+    archives = archive_copies(session, tenant_id, as_of)
+    doc.section(
+        "archives",
+        "Encrypted archive copies",
+        [
+            Column("asset", "Asset"),
+            Column("asset_id", "Id", "id"),
+            Column("asset_status", "Asset status"),
+            Column("archive", "Archive"),
+            Column("archived_at", "Archived (UTC)", "time"),
+            Column("retention_until", "Kept until (UTC)", "time"),
+            Column("overdue", "Overdue", "bool"),
+        ],
+        iter(archives),
+        "Copies made before deletion (policy --archive-before-delete): each can be restored with "
+        "the tenant key until the sweep erases it when its retention ends (the policy's "
+        "retention days after archiving, 365 days without a policy).",
+    )
     total = sum(c["total"] for c in counts.values())
     overdue = sum(c["overdue"] for c in counts.values())
     notice = sum(c["notice"] for c in counts.values())
@@ -251,6 +307,11 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             "violations": stats["violations"],
             "overdue_on_legal_hold": stats["exceptions"],
             "assets_without_policy": counts.get(None, Counter())["total"],
+            "archive_copies": len(archives),
+            "archive_copies_of_deleted_assets": sum(
+                1 for a in archives if a["asset_status"] == "deleted"
+            ),
+            "archive_copies_overdue": sum(1 for a in archives if a["overdue"]),
             "compliant": stats["violations"] == 0,
         }
     )

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from shifty_ent import __version__
-from shifty_ent.core import audit, checkpoint, outfiles
+from shifty_ent.core import audit, checkpoint, infiles, outfiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound, Refused
@@ -247,6 +247,9 @@ def _verify_signature(
     file: Path, *, sig: Path | None = None, fingerprint: str | None = None
 ) -> envelope.Verification:
     path = file.expanduser()
+    infiles.refuse_special(path, "report")
+    if sig is not None:
+        infiles.refuse_special(sig.expanduser(), "signature file")
     if path.name.endswith(envelope.SIG_SUFFIX) and sig is None and not _is_certificate(path):
         candidate = path.with_name(path.name[: -len(envelope.SIG_SUFFIX)])
         if candidate.is_file():
@@ -268,13 +271,18 @@ def _verify_signature(
 
 
 def _load_json(path: Path) -> Any:
+    """The JSON document in ``path``, or None when it is none (or over the size limit)."""
     try:
-        with path.open("rb") as fh:
+        fd = infiles.open_regular(path, "signature file")
+        with open(fd, "rb") as fh:
             head = fh.read(1)
             if head not in (b"{", b"["):
                 return None
-            return json.loads(head + fh.read())
-    except (OSError, ValueError):
+            rest = fh.read(infiles.DOCUMENT_MAX)
+            if fh.read(1):
+                return None
+            return json.loads(head + rest)
+    except (OSError, ValueError, InvalidInput):
         return None
 
 
