@@ -106,7 +106,7 @@ class RootGroup(TyperGroup):
             return LazyCommand(cmd_name, target, help_text)
         return super().get_command(ctx, cmd_name)
 
-    def main(  # type: ignore[override]
+    def main(  # type: ignore[override]  # click's signature, narrowed
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,

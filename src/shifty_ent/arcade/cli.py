@@ -121,7 +121,7 @@ def mission_create(
         m = missions.create_mission(
             ctx,
             type=type,
-            payload=body,  # type: ignore[arg-type]
+            payload=body,  # type: ignore[arg-type]  # create_mission validates the payload
             options=opts,
             gold=gold,
             overlap=overlap,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from shifty_ent.arcade import permissions
 from shifty_ent.arcade.mission_types import CLASSIFICATIONS, get_type
@@ -61,27 +62,31 @@ def create_dataset(
     if description is not None and len(description) > 2000:
         raise InvalidInput("--description must be at most 2000 characters")
     if ctx.session.scalars(
-        select(Dataset.id).where(Dataset.tenant_id == ctx.tenant_id, Dataset.name == name)
+        select(col(Dataset.id)).where(
+            col(Dataset.tenant_id) == ctx.tenant_id, col(Dataset.name) == name
+        )
     ).first():
         raise Conflict(f"a dataset named {name!r} already exists")
     where = (
-        Mission.tenant_id == ctx.tenant_id,
-        Mission.type == mtype.name,
-        Mission.status == "settled",
-        Mission.agreement >= min_agreement,
+        col(Mission.tenant_id) == ctx.tenant_id,
+        col(Mission.type) == mtype.name,
+        col(Mission.status) == "settled",
+        col(Mission.agreement) >= min_agreement,
     )
     counted = dict(
         ctx.session.execute(
-            select(Answer.mission_id, func.count())
+            select(col(Answer.mission_id), func.count())
             .join(
-                Mission, (Mission.id == Answer.mission_id) & (Mission.tenant_id == Answer.tenant_id)
+                Mission,
+                (col(Mission.id) == col(Answer.mission_id))
+                & (col(Mission.tenant_id) == col(Answer.tenant_id)),
             )
-            .where(*where, Answer.flagged.is_(False))
-            .group_by(Answer.mission_id)
+            .where(*where, col(Answer.flagged).is_(False))
+            .group_by(col(Answer.mission_id))
         ).all()
     )
     missions = ctx.session.scalars(
-        select(Mission).where(*where).order_by(Mission.settled_at, Mission.id)
+        select(Mission).where(*where).order_by(col(Mission.settled_at), col(Mission.id))
     ).all()
     if not missions:
         raise InvalidInput(
@@ -183,7 +188,9 @@ def list_datasets(ctx: Context) -> list[Dataset]:
     authorize(ctx, permissions.READ)
     return list(
         ctx.session.scalars(
-            select(Dataset).where(Dataset.tenant_id == ctx.tenant_id).order_by(Dataset.created_at)
+            select(Dataset)
+            .where(col(Dataset.tenant_id) == ctx.tenant_id)
+            .order_by(col(Dataset.created_at))
         ).all()
     )
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.arcade import permissions, progression
 from shifty_ent.arcade.tables import Profile
@@ -34,36 +35,40 @@ def leaderboard(
         raise InvalidInput(f"unknown leaderboard {board!r}; choose from {', '.join(BOARDS)}")
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"--limit must be between 1 and {MAX_LIMIT}")
-    base = select(Profile).where(Profile.tenant_id == ctx.tenant_id)
+    base = select(Profile).where(col(Profile.tenant_id) == ctx.tenant_id)
     now = ctx.now()
     if board == "xp_all_time":
-        stmt = base.where(Profile.xp > 0).order_by(Profile.xp.desc(), Profile.username)
+        stmt = base.where(col(Profile.xp) > 0).order_by(
+            col(Profile.xp).desc(), col(Profile.username)
+        )
         rows = _fetch(ctx, stmt, limit)
         return _ranked(board, rows, lambda p: p.xp)
     if board == "xp_weekly":
         stmt = base.where(
-            Profile.week_start == progression.week_start(now), Profile.xp_week > 0
-        ).order_by(Profile.xp_week.desc(), Profile.username)
+            col(Profile.week_start) == progression.week_start(now), col(Profile.xp_week) > 0
+        ).order_by(col(Profile.xp_week).desc(), col(Profile.username))
         return _ranked(board, _fetch(ctx, stmt, limit), lambda p: p.xp_week)
     if board == "missions":
-        stmt = base.where(Profile.missions_completed > 0).order_by(
-            Profile.missions_completed.desc(), Profile.username
+        stmt = base.where(col(Profile.missions_completed) > 0).order_by(
+            col(Profile.missions_completed).desc(), col(Profile.username)
         )
         return _ranked(board, _fetch(ctx, stmt, limit), lambda p: p.missions_completed)
     if board == "accuracy":
         need = max(progression.MIN_GOLD_RANKED, min_gold or 0)
-        stmt = base.where(Profile.ranked_accuracy.is_not(None)).order_by(
-            Profile.ranked_accuracy.desc(), Profile.gold_answers.desc(), Profile.username
+        stmt = base.where(col(Profile.ranked_accuracy).is_not(None)).order_by(
+            col(Profile.ranked_accuracy).desc(),
+            col(Profile.gold_answers).desc(),
+            col(Profile.username),
         )
         if need > progression.MIN_GOLD_RANKED:
-            stmt = stmt.where(Profile.gold_answers >= need)
+            stmt = stmt.where(col(Profile.gold_answers) >= need)
         return _ranked(board, _fetch(ctx, stmt, limit), lambda p: round(p.ranked_accuracy, 4))
     # streak: the stored run is current only if its last day is today or yesterday locally;
     # read down the index and keep the live ones (a streak alive anywhere ends >= UTC today - 2)
     cutoff = now.date() - timedelta(days=2)
-    stmt = base.where(Profile.streak_days > 0, Profile.last_active_day >= cutoff).order_by(
-        Profile.streak_days.desc(), Profile.username
-    )
+    stmt = base.where(
+        col(Profile.streak_days) > 0, col(Profile.last_active_day) >= cutoff
+    ).order_by(col(Profile.streak_days).desc(), col(Profile.username))
     out: list[Profile] = []
     offset = 0
     page = max(limit * 2, 50)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from shifty_ent.arcade import consensus, permissions, progression
 from shifty_ent.arcade.mission_types import (
@@ -268,21 +269,21 @@ def get_mission(ctx: Context, ref: str) -> Mission:
 def missions_for_subject(ctx: Context, subject_ref: str, type: str | None = None) -> list[Mission]:
     """Missions tied to a subject (e.g. a model version id), oldest first."""
     stmt = select(Mission).where(
-        Mission.tenant_id == ctx.tenant_id, Mission.subject_ref == str(subject_ref)
+        col(Mission.tenant_id) == ctx.tenant_id, col(Mission.subject_ref) == str(subject_ref)
     )
     if type is not None:
         get_type(type)
-        stmt = stmt.where(Mission.type == type)
-    return list(ctx.session.scalars(stmt.order_by(Mission.created_at, Mission.id)).all())
+        stmt = stmt.where(col(Mission.type) == type)
+    return list(ctx.session.scalars(stmt.order_by(col(Mission.created_at), col(Mission.id))).all())
 
 
 def live_lease(ctx: Context, mission_id: uuid.UUID, username: str) -> Slot | None:
     slot = ctx.session.scalars(
         select(Slot).where(
-            Slot.tenant_id == ctx.tenant_id,
-            Slot.mission_id == mission_id,
-            Slot.holder == username,
-            Slot.state == "leased",
+            col(Slot.tenant_id) == ctx.tenant_id,
+            col(Slot.mission_id) == mission_id,
+            col(Slot.holder) == username,
+            col(Slot.state) == "leased",
         )
     ).first()
     if slot is None or slot.lease_expires_at is None or slot.lease_expires_at <= ctx.now():
@@ -298,9 +299,9 @@ def mission_view(ctx: Context, mission: Mission) -> dict[str, Any]:
             select(func.count())
             .select_from(Answer)
             .where(
-                Answer.tenant_id == ctx.tenant_id,
-                Answer.mission_id == mission.id,
-                Answer.username == ctx.actor,
+                col(Answer.tenant_id) == ctx.tenant_id,
+                col(Answer.mission_id) == mission.id,
+                col(Answer.username) == ctx.actor,
             )
         )
         or 0
@@ -328,26 +329,28 @@ def list_missions(
 ) -> list[Mission]:
     """Every mission of the tenant (operator view), newest first."""
     authorize(ctx, permissions.MISSION_LIST)
-    stmt = select(Mission).where(Mission.tenant_id == ctx.tenant_id)
+    stmt = select(Mission).where(col(Mission.tenant_id) == ctx.tenant_id)
     if status:
         if status not in ("open", "settled", "unresolved", "cancelled"):
             raise InvalidInput("status must be open, settled, unresolved or cancelled")
-        stmt = stmt.where(Mission.status == status)
+        stmt = stmt.where(col(Mission.status) == status)
     if type:
         get_type(type)
-        stmt = stmt.where(Mission.type == type)
+        stmt = stmt.where(col(Mission.type) == type)
     if subject_ref:
-        stmt = stmt.where(Mission.subject_ref == subject_ref)
+        stmt = stmt.where(col(Mission.subject_ref) == subject_ref)
     return list(
-        ctx.session.scalars(stmt.order_by(Mission.created_at.desc(), Mission.id).limit(limit)).all()
+        ctx.session.scalars(
+            stmt.order_by(col(Mission.created_at).desc(), col(Mission.id)).limit(limit)
+        ).all()
     )
 
 
 def _level_expr(ctx: Context, username: str) -> Any:
     """The user's level as a scalar subquery (1 without a profile): saves a round trip."""
     return func.coalesce(
-        select(Profile.level)
-        .where(Profile.tenant_id == ctx.tenant_id, Profile.username == username)
+        select(col(Profile.level))
+        .where(col(Profile.tenant_id) == ctx.tenant_id, col(Profile.username) == username)
         .scalar_subquery(),
         1,
     )
@@ -358,14 +361,17 @@ def _claimable(ctx: Context, username: str, level: Any, now: datetime) -> Any:
     holds or used no other slot of that mission. ``level``: an int or a SQL expression."""
     other = aliased(Slot)
     return and_(
-        Mission.tenant_id == ctx.tenant_id,
-        Mission.status == "open",
+        col(Mission.tenant_id) == ctx.tenant_id,
+        col(Mission.status) == "open",
         Mission.min_level <= level,
-        or_(Slot.state == "free", and_(Slot.state == "leased", Slot.lease_expires_at <= now)),
+        or_(
+            col(Slot.state) == "free",
+            and_(col(Slot.state) == "leased", col(Slot.lease_expires_at) <= now),
+        ),
         ~exists().where(
-            other.mission_id == Slot.mission_id,
-            other.holder == username,
-            other.id != Slot.id,
+            col(other.mission_id) == col(Slot.mission_id),
+            col(other.holder) == username,
+            col(other.id) != col(Slot.id),
         ),
     )
 
@@ -383,17 +389,17 @@ def available_missions(ctx: Context, *, limit: int = 20, type: str | None = None
     """Open missions the acting user could take now (oldest first)."""
     authorize(ctx, permissions.PLAY)
     ids = (
-        select(Slot.mission_id)
+        select(col(Slot.mission_id))
         .join(Mission, _join())
         .where(_claimable(ctx, ctx.actor, _level_expr(ctx, ctx.actor), ctx.now()))
     )
     if type:
         get_type(type)
-        ids = ids.where(Mission.type == type)
+        ids = ids.where(col(Mission.type) == type)
     stmt = (
         select(Mission)
-        .where(Mission.tenant_id == ctx.tenant_id, Mission.id.in_(ids))
-        .order_by(Mission.created_at, Mission.id)
+        .where(col(Mission.tenant_id) == ctx.tenant_id, col(Mission.id).in_(ids))
+        .order_by(col(Mission.created_at), col(Mission.id))
         .limit(limit)
     )
     return list(ctx.session.scalars(stmt).all())
@@ -430,21 +436,21 @@ def _claim(
     level_of = _level_expr(ctx, ctx.actor) if level is None else level
     for _ in range(CLAIM_RETRIES):
         stmt = (
-            select(Slot.id, Slot.state, Slot.lease_count, Mission)
+            select(col(Slot.id), col(Slot.state), col(Slot.lease_count), Mission)
             .join(Mission, _join())
             .where(_claimable(ctx, ctx.actor, level_of, now))
         )
         if mission_id is not None:
             # the user's own expired slot first, then the lowest free slot
-            stmt = stmt.where(Slot.mission_id == mission_id).order_by(
-                (Slot.holder == ctx.actor).desc(), Slot.slot_no
+            stmt = stmt.where(col(Slot.mission_id) == mission_id).order_by(
+                (col(Slot.holder) == ctx.actor).desc(), col(Slot.slot_no)
             )
         else:
             if type is not None:
-                stmt = stmt.where(Mission.type == type)
+                stmt = stmt.where(col(Mission.type) == type)
             if exclude:
-                stmt = stmt.where(Slot.mission_id.not_in(exclude))
-            stmt = stmt.order_by(Mission.created_at, Mission.id, Slot.slot_no)
+                stmt = stmt.where(col(Slot.mission_id).not_in(exclude))
+            stmt = stmt.order_by(col(Mission.created_at), col(Mission.id), col(Slot.slot_no))
         stmt = stmt.limit(1)
         if ctx.dialect == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True, of=Slot)
@@ -516,13 +522,13 @@ def next_mission(
         select(Slot, Mission)
         .join(Mission, _join())
         .where(
-            Slot.tenant_id == ctx.tenant_id,
-            Slot.holder == ctx.actor,
-            Slot.state == "leased",
-            Slot.lease_expires_at > ctx.now(),
-            Mission.status == "open",
+            col(Slot.tenant_id) == ctx.tenant_id,
+            col(Slot.holder) == ctx.actor,
+            col(Slot.state) == "leased",
+            col(Slot.lease_expires_at) > ctx.now(),
+            col(Mission.status) == "open",
         )
-        .order_by(Slot.leased_at)
+        .order_by(col(Slot.leased_at))
     ).all()
     for slot, mission in held:
         if (type is None or mission.type == type) and mission.id not in (exclude or set()):
@@ -537,15 +543,15 @@ def release(ctx: Context, ref: str) -> Mission:
     result = ctx.session.execute(
         update(Slot)
         .where(
-            Slot.tenant_id == ctx.tenant_id,
-            Slot.mission_id == mission.id,
-            Slot.holder == ctx.actor,
-            Slot.state == "leased",
+            col(Slot.tenant_id) == ctx.tenant_id,
+            col(Slot.mission_id) == mission.id,
+            col(Slot.holder) == ctx.actor,
+            col(Slot.state) == "leased",
         )
         .values(state="free", holder=None, leased_at=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"{ctx.actor} holds no lease on mission {mission.id}")
     ctx.audit("arcade.mission.release", target_type="mission", target_id=mission.id)
     return mission
@@ -601,14 +607,14 @@ def _close_slots(ctx: Context, mission_id: uuid.UUID, states: tuple[str, ...]) -
     result = ctx.session.execute(
         update(Slot)
         .where(
-            Slot.tenant_id == ctx.tenant_id,
-            Slot.mission_id == mission_id,
-            Slot.state.in_(states),  # type: ignore[attr-defined]
+            col(Slot.tenant_id) == ctx.tenant_id,
+            col(Slot.mission_id) == mission_id,
+            col(Slot.state).in_(states),
         )
         .values(state="closed", holder=None, leased_at=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(result.rowcount)  # type: ignore[attr-defined]  # DML returns a CursorResult
 
 
 def _answered(ctx: Context, mission_id: uuid.UUID, username: str) -> bool:
@@ -617,9 +623,9 @@ def _answered(ctx: Context, mission_id: uuid.UUID, username: str) -> bool:
             select(func.count())
             .select_from(Answer)
             .where(
-                Answer.tenant_id == ctx.tenant_id,
-                Answer.mission_id == mission_id,
-                Answer.username == username,
+                col(Answer.tenant_id) == ctx.tenant_id,
+                col(Answer.mission_id) == mission_id,
+                col(Answer.username) == username,
             )
         )
         or 0
@@ -673,7 +679,7 @@ def _lock_mission(ctx: Context, ref: str) -> Mission:
         mission_id = get_mission(ctx, ref).id
     stmt = (
         select(Mission)
-        .where(Mission.tenant_id == ctx.tenant_id, Mission.id == mission_id)
+        .where(col(Mission.tenant_id) == ctx.tenant_id, col(Mission.id) == mission_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
@@ -685,7 +691,9 @@ def _lock_mission(ctx: Context, ref: str) -> Mission:
 
 def _add_slot(ctx: Context, mission: Mission) -> None:
     mission.needed += 1
-    top = ctx.session.scalar(select(func.max(Slot.slot_no)).where(Slot.mission_id == mission.id))
+    top = ctx.session.scalar(
+        select(func.max(col(Slot.slot_no))).where(col(Slot.mission_id) == mission.id)
+    )
     ctx.session.add(Slot(tenant_id=ctx.tenant_id, mission_id=mission.id, slot_no=int(top or 0) + 1))
 
 
@@ -721,11 +729,11 @@ def complete(
         slot = ctx.session.scalars(
             update(Slot)
             .where(
-                Slot.tenant_id == ctx.tenant_id,
-                Slot.mission_id == mission.id,
-                Slot.holder == ctx.actor,
-                Slot.state == "leased",
-                Slot.lease_expires_at > now,
+                col(Slot.tenant_id) == ctx.tenant_id,
+                col(Slot.mission_id) == mission.id,
+                col(Slot.holder) == ctx.actor,
+                col(Slot.state) == "leased",
+                col(Slot.lease_expires_at) > now,
             )
             .values(state="done", lease_expires_at=None)
             .returning(Slot),
@@ -741,7 +749,7 @@ def complete(
         earlier = list(
             ctx.session.scalars(
                 select(Answer).where(
-                    Answer.tenant_id == ctx.tenant_id, Answer.mission_id == mission.id
+                    col(Answer.tenant_id) == ctx.tenant_id, col(Answer.mission_id) == mission.id
                 )
             ).all()
         )
@@ -804,9 +812,9 @@ def _no_lease(ctx: Context, mission: Mission) -> Conflict:
     slot = ctx.session.scalars(
         select(Slot)
         .where(
-            Slot.tenant_id == ctx.tenant_id,
-            Slot.mission_id == mission.id,
-            Slot.holder == ctx.actor,
+            col(Slot.tenant_id) == ctx.tenant_id,
+            col(Slot.mission_id) == mission.id,
+            col(Slot.holder) == ctx.actor,
         )
         .execution_options(populate_existing=True)
     ).first()

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, literal_column, select
+from sqlmodel import col
 
 from shifty_ent.arcade import permissions
 from shifty_ent.arcade.tables import ActiveDay, Answer, Badge, Profile
@@ -140,16 +141,17 @@ def insert_ignore(ctx: Context, model: type, values: dict[str, Any]) -> bool:
     if ctx.dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]  # same API
     # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT through SQLAlchemy
-    stmt = insert(model).values(**values).on_conflict_do_nothing().returning(literal_column("1"))
+    stmt: Any = insert(model).values(**values)
+    stmt = stmt.on_conflict_do_nothing().returning(literal_column("1"))
     return ctx.session.execute(stmt).first() is not None
 
 
 def timezones(ctx: Context, usernames: list[str]) -> dict[str, str]:
     rows = ctx.session.execute(
-        select(TenantUser.username, TenantUser.timezone).where(
-            TenantUser.tenant_id == ctx.tenant_id, TenantUser.username.in_(usernames)
+        select(col(TenantUser.username), col(TenantUser.timezone)).where(
+            col(TenantUser.tenant_id) == ctx.tenant_id, col(TenantUser.username).in_(usernames)
         )
     ).all()
     found = {u: tz for u, tz in rows}
@@ -161,7 +163,7 @@ def lock_profiles(ctx: Context, usernames: list[str]) -> dict[str, Profile]:
     names = sorted(set(usernames))
     stmt = (
         select(Profile)
-        .where(Profile.tenant_id == ctx.tenant_id, Profile.username.in_(names))
+        .where(col(Profile.tenant_id) == ctx.tenant_id, col(Profile.username).in_(names))
         .order_by(Profile.username)
         .with_for_update()
         .execution_options(populate_existing=True)
@@ -183,15 +185,15 @@ def lock_profiles_with_zones(
     """:func:`lock_profiles` plus each user's time zone, in the same round trip."""
     names = sorted(set(usernames))
     stmt = (
-        select(Profile, TenantUser.timezone)
+        select(Profile, col(TenantUser.timezone))
         .outerjoin(
             TenantUser,
             and_(
-                TenantUser.tenant_id == Profile.tenant_id,
-                TenantUser.username == Profile.username,
+                col(TenantUser.tenant_id) == col(Profile.tenant_id),
+                col(TenantUser.username) == col(Profile.username),
             ),
         )
-        .where(Profile.tenant_id == ctx.tenant_id, Profile.username.in_(names))
+        .where(col(Profile.tenant_id) == ctx.tenant_id, col(Profile.username).in_(names))
         .order_by(Profile.username)
         .with_for_update(of=Profile)
         .execution_options(populate_existing=True)
@@ -210,7 +212,9 @@ def lock_profiles_with_zones(
 
 def get_profile(ctx: Context, username: str) -> Profile | None:
     return ctx.session.scalars(
-        select(Profile).where(Profile.tenant_id == ctx.tenant_id, Profile.username == username)
+        select(Profile).where(
+            col(Profile.tenant_id) == ctx.tenant_id, col(Profile.username) == username
+        )
     ).first()
 
 
@@ -294,9 +298,9 @@ def _add_xp(ctx: Context, prof: Profile, amount: int, tz: str, ev: Progress) -> 
 
 def _recompute_streak(ctx: Context, prof: Profile) -> None:
     days = ctx.session.scalars(
-        select(ActiveDay.day)
-        .where(ActiveDay.tenant_id == ctx.tenant_id, ActiveDay.username == prof.username)
-        .order_by(ActiveDay.day.desc())
+        select(col(ActiveDay.day))
+        .where(col(ActiveDay.tenant_id) == ctx.tenant_id, col(ActiveDay.username) == prof.username)
+        .order_by(col(ActiveDay.day).desc())
         .limit(STREAK_LOOKBACK_DAYS)
     ).all()
     if not days:
@@ -449,11 +453,12 @@ def grant_xp(ctx: Context, username: str, xp: int, reason: str) -> Progress:
 def _require_member(ctx: Context, username: str) -> TenantUser:
     user = ctx.session.scalars(
         select(TenantUser).where(
-            TenantUser.tenant_id == ctx.tenant_id, TenantUser.username == username
+            col(TenantUser.tenant_id) == ctx.tenant_id, col(TenantUser.username) == username
         )
     ).first()
     if user is None:
-        raise NotFound(f"user {username!r} not found in tenant {ctx.tenant.name!r}")  # type: ignore[union-attr]
+        tenant = ctx.tenant.name if ctx.tenant is not None else str(ctx.tenant_id)
+        raise NotFound(f"user {username!r} not found in tenant {tenant!r}")
     return user
 
 
@@ -471,8 +476,8 @@ def profile_view(ctx: Context, username: str) -> dict[str, Any]:
     prof = get_profile(ctx, username) or Profile(tenant_id=ctx.tenant_id, username=username)
     badges = ctx.session.scalars(
         select(Badge)
-        .where(Badge.tenant_id == ctx.tenant_id, Badge.username == username)
-        .order_by(Badge.awarded_at, Badge.badge)
+        .where(col(Badge.tenant_id) == ctx.tenant_id, col(Badge.username) == username)
+        .order_by(col(Badge.awarded_at), col(Badge.badge))
     ).all()
     level = level_for_xp(prof.xp)
     nxt = next_level_xp(level)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.arcade import consensus, permissions
 from shifty_ent.arcade.mission_types import TYPES
@@ -48,17 +49,21 @@ def arcade_stats(
     tid = ctx.tenant_id
     created: dict[str, int] = defaultdict(int)
     for (mtype,) in ctx.session.execute(
-        select(Mission.type).where(
-            Mission.tenant_id == tid, Mission.created_at >= t0, Mission.created_at < t1
+        select(col(Mission.type)).where(
+            col(Mission.tenant_id) == tid,
+            col(Mission.created_at) >= t0,
+            col(Mission.created_at) < t1,
         )
     ):
         created[mtype] += 1
     settled = ctx.session.execute(
-        select(Mission.id, Mission.type, Mission.status, Mission.agreement).where(
-            Mission.tenant_id == tid,
-            Mission.settled_at >= t0,
-            Mission.settled_at < t1,
-            Mission.status.in_(("settled", "unresolved")),
+        select(
+            col(Mission.id), col(Mission.type), col(Mission.status), col(Mission.agreement)
+        ).where(
+            col(Mission.tenant_id) == tid,
+            col(Mission.settled_at) >= t0,
+            col(Mission.settled_at) < t1,
+            col(Mission.status).in_(("settled", "unresolved")),
         )
     ).all()
     settled_ids = {m.id for m in settled}
@@ -70,17 +75,17 @@ def arcade_stats(
     if settled_ids:
         for a in ctx.session.execute(
             select(
-                Answer.mission_id,
-                Answer.username,
-                Answer.option,
-                Answer.flagged,
-                Answer.is_gold,
-                Answer.correct,
-                Answer.xp_awarded,
+                col(Answer.mission_id),
+                col(Answer.username),
+                col(Answer.option),
+                col(Answer.flagged),
+                col(Answer.is_gold),
+                col(Answer.correct),
+                col(Answer.xp_awarded),
             ).where(
-                Answer.tenant_id == tid,
-                Answer.settled_at >= t0,
-                Answer.settled_at < t1,
+                col(Answer.tenant_id) == tid,
+                col(Answer.settled_at) >= t0,
+                col(Answer.settled_at) < t1,
             )
         ):
             if a.mission_id not in settled_ids:
@@ -98,8 +103,15 @@ def arcade_stats(
     answers: dict[str, int] = defaultdict(int)
     flagged: dict[str, int] = defaultdict(int)
     for a in ctx.session.execute(
-        select(Answer.mission_type, Answer.username, Answer.dwell_seconds, Answer.flagged).where(
-            Answer.tenant_id == tid, Answer.completed_at >= t0, Answer.completed_at < t1
+        select(
+            col(Answer.mission_type),
+            col(Answer.username),
+            col(Answer.dwell_seconds),
+            col(Answer.flagged),
+        ).where(
+            col(Answer.tenant_id) == tid,
+            col(Answer.completed_at) >= t0,
+            col(Answer.completed_at) < t1,
         )
     ):
         users[a.mission_type].add(a.username)

@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, col
 
 from shifty_ent.core import collector
 from shifty_ent.core.audit_walk import (
@@ -65,7 +66,7 @@ def _lock_head(session: Session, chain: str) -> AuditHead:
     session.execute(stmt)
     head = session.scalars(
         select(AuditHead)
-        .where(AuditHead.chain == chain)
+        .where(col(AuditHead.chain) == chain)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
@@ -187,8 +188,8 @@ def iter_events(session: Session, chain: str, batch: int = 5000) -> Iterator[Aud
     while True:
         rows = session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.chain == chain, AuditEvent.seq > last)
-            .order_by(AuditEvent.seq)
+            .where(col(AuditEvent.chain) == chain, col(AuditEvent.seq) > last)
+            .order_by(col(AuditEvent.seq))
             .limit(batch)
         ).all()
         if not rows:
@@ -209,6 +210,6 @@ def verify(session: Session, tenant_id: uuid.UUID | None) -> ChainReport:
     return ChainReport.of(status, tenant_id)
 
 
-def head_of(session: Session, tenant_id: uuid.UUID | None) -> tuple[int, str]:
+def head_of(session: OrmSession, tenant_id: uuid.UUID | None) -> tuple[int, str]:
     head = session.get(AuditHead, chain_of(tenant_id))
     return (head.seq, head.hash) if head else (0, GENESIS)

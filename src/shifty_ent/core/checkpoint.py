@@ -16,9 +16,10 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.core import audit, collector
 from shifty_ent.core.audit_walk import GENESIS, SYSTEM_CHAIN, ChainStatus, walk_pages
@@ -101,7 +102,7 @@ def file_name(stmt: dict[str, Any]) -> str:
     return f"{stmt['seq']:012d}-{at}-{stmt['head_hash'][:16]}.json"
 
 
-def _is_hash(value: Any) -> bool:
+def _is_hash(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and len(value) == 64 and set(value) <= HEX
 
 
@@ -147,7 +148,7 @@ def parse(
         return found
     public_key, signature = doc.get("public_key"), doc.get("signature")
     try:
-        actual = fingerprint_of(public_key)  # type: ignore[arg-type]
+        actual = fingerprint_of(public_key)
     except (ValueError, TypeError):
         found.problem = "the checkpoint holds no readable public key"
         return found
@@ -175,7 +176,7 @@ def take(ctx: Context, chains: Iterable[str], spec: str) -> list[dict[str, Any]]
     written = []
     for chain in chains:
         row = ctx.session.execute(
-            select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == chain)
+            select(col(AuditHead.seq), col(AuditHead.hash)).where(col(AuditHead.chain) == chain)
         ).first()
         seq, head_hash = (int(row[0]), str(row[1])) if row else (0, GENESIS)
         stmt = statement(chain, seq, head_hash, ctx.now(), pair.fingerprint)

@@ -20,13 +20,13 @@ try:  # typer >= 0.2x
     )
     from typer._click.globals import get_current_context
 except ImportError:  # pragma: no cover - older typer on the click package
-    from click.exceptions import (  # type: ignore
+    from click.exceptions import (  # type: ignore[assignment]  # same names, older home
         BadParameter,
         ClickException,
         NoArgsIsHelpError,
         UsageError,
     )
-    from click.globals import get_current_context  # type: ignore
+    from click.globals import get_current_context  # type: ignore[no-redef]  # older home
 
 # "1_000", " 5 " and "1e-400" are not numbers a person means (see core/inputs.py)
 install_strict_numbers(BadParameter)

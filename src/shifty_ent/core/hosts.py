@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shifty_ent.core import outfiles
 from shifty_ent.core.config import Settings
@@ -118,7 +118,7 @@ def names(session: Session, ids: set[str]) -> dict[str, str]:
     known: dict[str, str] = {}
     if ids:
         for hid, name in session.execute(
-            select(Host.id, Host.name).where(Host.id.in_(sorted(ids)))  # type: ignore[attr-defined]
+            select(col(Host.id), col(Host.name)).where(col(Host.id).in_(sorted(ids)))
         ).all():
             known[hid] = name
     return {i: known.get(i, i) for i in ids}

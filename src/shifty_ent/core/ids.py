@@ -56,10 +56,10 @@ def resolve(
     ref = (ref or "").strip()
     if not ref:
         raise InvalidInput(f"{what}: an id or name is required")
-    id_col = model.id  # type: ignore[attr-defined]
+    id_col = model.id  # type: ignore[attr-defined]  # every model resolved has an id
     base = select(model)
     if tenant_id is not None:
-        base = base.where(model.tenant_id == tenant_id)  # type: ignore[attr-defined]
+        base = base.where(model.tenant_id == tenant_id)  # type: ignore[attr-defined]  # tenant-owned models only
     if extra is not None:
         base = base.where(extra)
     if len(ref) == 36 and ref.count("-") == 4:

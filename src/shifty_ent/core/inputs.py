@@ -15,7 +15,7 @@ import math
 import re
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from shifty_ent.core.errors import InvalidInput
@@ -89,7 +89,7 @@ def _base(annotation: object) -> object:
     return annotation
 
 
-def install_strict_numbers(bad_parameter: type[Exception]) -> None:
+def install_strict_numbers(bad_parameter: Callable[..., Exception]) -> None:
     """Make typer parse ``int`` and ``float`` options and arguments with :func:`strict_int` and
     :func:`strict_float` before its own (lax) conversion. Typer >= 0.29 converts through
     ``typer._coercion``; older typer through click's number types."""
@@ -98,8 +98,8 @@ def install_strict_numbers(bad_parameter: type[Exception]) -> None:
     except ImportError:  # pragma: no cover - older typer on click's number types
         from click import types as click_types
 
-        click_types.IntParamType._number_class = staticmethod(strict_int)  # type: ignore
-        click_types.FloatParamType._number_class = staticmethod(strict_float)  # type: ignore
+        click_types.IntParamType._number_class = staticmethod(strict_int)  # type: ignore[assignment]  # patching click's private hook
+        click_types.FloatParamType._number_class = staticmethod(strict_float)  # type: ignore[assignment]  # patching click's private hook
         return
     cls = _coercion.AdapterRuntimeParam
     if getattr(cls, "_shifty_strict", False):
@@ -107,7 +107,7 @@ def install_strict_numbers(bad_parameter: type[Exception]) -> None:
     original = cls._coerce_value
 
     def _coerce_value(self: Any, value: Any, param: Any, ctx: Any) -> Any:
-        check = {int: strict_int, float: strict_float}.get(_base(self.annotation))  # type: ignore
+        check = {int: strict_int, float: strict_float}.get(_base(self.annotation))  # type: ignore[call-overload]  # any annotation; non-numbers miss
         if check is not None and isinstance(value, str):
             try:
                 check(value)
@@ -118,5 +118,5 @@ def install_strict_numbers(bad_parameter: type[Exception]) -> None:
                 ) from None
         return original(self, value, param, ctx)
 
-    cls._coerce_value = _coerce_value  # type: ignore[method-assign]
-    cls._shifty_strict = True  # type: ignore[attr-defined]
+    cls._coerce_value = _coerce_value  # type: ignore[method-assign]  # patching typer's private class
+    cls._shifty_strict = True  # type: ignore[attr-defined]  # marks the patch as applied

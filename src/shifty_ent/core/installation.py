@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shifty_ent.core import audit, identity
 from shifty_ent.core.errors import NotFound, PermissionDenied, Refused
@@ -52,7 +52,9 @@ def _add(session: Session, name: str, *, added_by: str) -> InstallationAdmin:
 def is_admin(session: Session, name: str) -> bool:
     key = identity.name_key(name)
     return (
-        session.scalar(select(InstallationAdmin.name_key).where(InstallationAdmin.name_key == key))
+        session.scalar(
+            select(col(InstallationAdmin.name_key)).where(col(InstallationAdmin.name_key) == key)
+        )
         is not None
     )
 

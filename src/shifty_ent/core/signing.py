@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shifty_ent.core import outfiles
 from shifty_ent.core.canonical import canonical_json
@@ -105,7 +105,7 @@ def register_key(session: Session, pair: KeyPair, actor: str) -> bool:
             created_by=actor,
         )
         .on_conflict_do_nothing(index_elements=["fingerprint"])
-        .returning(SigningKey.fingerprint)
+        .returning(col(SigningKey.fingerprint))
     )
     # RETURNING, not rowcount: PostgreSQL's driver reports -1 for this statement through the ORM,
     # which read as "inserted" and logged one more registration event per signing

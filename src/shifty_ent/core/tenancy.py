@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shifty_ent.core import audit, installation, pgroles
 from shifty_ent.core.clock import now
@@ -89,7 +89,7 @@ def create_tenant(
     """A new tenant with ``actor`` as its first admin. Data roots are given separately, by an
     installation administrator (:func:`shifty_ent.data.roots.add_root`)."""
     name = validate_name(name, "tenant name")
-    if session.scalars(select(Tenant).where(Tenant.name == name)).first():
+    if session.scalars(select(Tenant).where(col(Tenant.name) == name)).first():
         raise Conflict(f"tenant {name!r} already exists")
     tenant = Tenant(
         name=name,
@@ -122,10 +122,10 @@ def create_tenant(
 def tenants_of(session: Session, username: str) -> list[Tenant]:
     stmt = (
         select(Tenant)
-        .join(TenantUser, TenantUser.tenant_id == Tenant.id)
+        .join(TenantUser, col(TenantUser.tenant_id) == col(Tenant.id))
         .where(
-            TenantUser.username_key == name_key(username),
-            TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+            col(TenantUser.username_key) == name_key(username),
+            col(TenantUser.removed_at).is_(None),
         )
         .order_by(Tenant.name)
     )
@@ -143,22 +143,24 @@ def list_tenants(session: Session, *, username: str, all_tenants: bool = False) 
 def find_user(session: Session, tenant_id: uuid.UUID, username: str) -> TenantUser | None:
     return session.scalars(
         select(TenantUser).where(
-            TenantUser.tenant_id == tenant_id, TenantUser.username_key == name_key(username)
+            col(TenantUser.tenant_id) == tenant_id,
+            col(TenantUser.username_key) == name_key(username),
         )
     ).first()
 
 
 def roles_of(session: Session, tenant_id: uuid.UUID, username: str) -> set[str]:
     stmt = (
-        select(UserRole.role)
+        select(col(UserRole.role))
         .join(
             TenantUser,
-            (TenantUser.id == UserRole.user_id) & (TenantUser.tenant_id == UserRole.tenant_id),
+            (col(TenantUser.id) == col(UserRole.user_id))
+            & (col(TenantUser.tenant_id) == col(UserRole.tenant_id)),
         )
         .where(
-            UserRole.tenant_id == tenant_id,
-            TenantUser.username_key == name_key(username),
-            TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+            col(UserRole.tenant_id) == tenant_id,
+            col(TenantUser.username_key) == name_key(username),
+            col(TenantUser.removed_at).is_(None),
         )
     )
     return set(session.scalars(stmt).all())
@@ -169,15 +171,16 @@ def member_and_roles(
 ) -> tuple[str | None, set[str]]:
     """The member's stored spelling and roles, in one round trip (None: not an active member)."""
     stmt = (
-        select(TenantUser.username, UserRole.role)
+        select(col(TenantUser.username), col(UserRole.role))
         .outerjoin(
             UserRole,
-            (TenantUser.id == UserRole.user_id) & (TenantUser.tenant_id == UserRole.tenant_id),
+            (col(TenantUser.id) == col(UserRole.user_id))
+            & (col(TenantUser.tenant_id) == col(UserRole.tenant_id)),
         )
         .where(
-            TenantUser.tenant_id == tenant_id,
-            TenantUser.username_key == name_key(username),
-            TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+            col(TenantUser.tenant_id) == tenant_id,
+            col(TenantUser.username_key) == name_key(username),
+            col(TenantUser.removed_at).is_(None),
         )
     )
     rows = session.execute(stmt).all()
@@ -209,8 +212,8 @@ def require_role(
 def user_view(session: Session, user: TenantUser) -> dict[str, Any]:
     roles = sorted(
         session.scalars(
-            select(UserRole.role).where(
-                UserRole.tenant_id == user.tenant_id, UserRole.user_id == user.id
+            select(col(UserRole.role)).where(
+                col(UserRole.tenant_id) == user.tenant_id, col(UserRole.user_id) == user.id
             )
         ).all()
     )
@@ -261,8 +264,8 @@ def add_user(
         session.add(user)
     existing = set(
         session.scalars(
-            select(UserRole.role).where(
-                UserRole.tenant_id == tenant.id, UserRole.user_id == user.id
+            select(col(UserRole.role)).where(
+                col(UserRole.tenant_id) == tenant.id, col(UserRole.user_id) == user.id
             )
         ).all()
     )
@@ -285,16 +288,16 @@ def add_user(
 def list_users(
     session: Session, tenant: Tenant, *, include_removed: bool = False
 ) -> list[TenantUser]:
-    stmt = select(TenantUser).where(TenantUser.tenant_id == tenant.id)
+    stmt = select(TenantUser).where(col(TenantUser.tenant_id) == tenant.id)
     if not include_removed:
-        stmt = stmt.where(TenantUser.removed_at.is_(None))  # type: ignore[union-attr]
+        stmt = stmt.where(col(TenantUser.removed_at).is_(None))
     return list(session.scalars(stmt.order_by(TenantUser.username)).all())
 
 
 def lock_tenant(session: Session, tenant: Tenant) -> None:
     """Serialise membership changes of one tenant (PostgreSQL row lock; SQLite's write lock is
     already held), so two admins removing each other at once cannot leave the tenant with none."""
-    session.execute(select(Tenant.id).where(Tenant.id == tenant.id).with_for_update())
+    session.execute(select(col(Tenant.id)).where(col(Tenant.id) == tenant.id).with_for_update())
 
 
 def remove_user(session: Session, tenant: Tenant, *, username: str, actor: str) -> TenantUser:
@@ -309,12 +312,13 @@ def remove_user(session: Session, tenant: Tenant, *, username: str, actor: str) 
             .select_from(UserRole)
             .join(
                 TenantUser,
-                (TenantUser.id == UserRole.user_id) & (TenantUser.tenant_id == UserRole.tenant_id),
+                (col(TenantUser.id) == col(UserRole.user_id))
+                & (col(TenantUser.tenant_id) == col(UserRole.tenant_id)),
             )
             .where(
-                UserRole.tenant_id == tenant.id,
-                UserRole.role == "admin",
-                TenantUser.removed_at.is_(None),  # type: ignore[union-attr]
+                col(UserRole.tenant_id) == tenant.id,
+                col(UserRole.role) == "admin",
+                col(TenantUser.removed_at).is_(None),
             )
         )
         if (admins or 0) <= 1:
@@ -322,7 +326,9 @@ def remove_user(session: Session, tenant: Tenant, *, username: str, actor: str) 
                 f"{username!r} is the last admin of tenant {tenant.name!r}; add another first"
             )
     for role in session.scalars(
-        select(UserRole).where(UserRole.tenant_id == tenant.id, UserRole.user_id == user.id)
+        select(UserRole).where(
+            col(UserRole.tenant_id) == tenant.id, col(UserRole.user_id) == user.id
+        )
     ).all():
         session.delete(role)
     user.removed_at = now()

@@ -15,5 +15,5 @@ V = TypeVar("V")
 def view_of(cls: type[V], row: object, **extra: Any) -> V:
     """The dataclass ``cls`` filled from ``row``'s attributes of the same names; ``extra`` gives
     the fields the row has no attribute for."""
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]  # cls is a dataclass
     return cls(**{n: getattr(row, n) for n in names if n not in extra}, **extra)

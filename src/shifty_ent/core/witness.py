@@ -127,7 +127,7 @@ class S3Witness(Witness):
                 default = rules.get("Rule", {}).get("DefaultRetention", {})
                 days = default.get("Days") or 365 * default.get("Years", 0) or LOCK_DAYS
                 self._lock = (default.get("Mode", LOCK_MODE), int(days))
-        return self._lock  # type: ignore[return-value]
+        return self._lock  # type: ignore[return-value]  # set just above when it was unset
 
     def write(self, chain: str, name: str, body: bytes) -> str:
         from botocore.exceptions import BotoCoreError, ClientError

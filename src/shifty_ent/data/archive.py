@@ -74,7 +74,7 @@ def _write_archive(
         with os.fdopen(fd, "wb", buffering=vault.CHUNK) as out:
             out.write(MAGIC + struct.pack(">I", len(header)) + header)
             writer = vault.EncryptingWriter(out, dek, binding)
-            with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]
+            with tarfile.open(fileobj=writer, mode="w|") as tar:  # type: ignore[call-overload]  # a write-only stream
                 _add_content(settings, tar, asset, key)
             writer.close()
             out.flush()
@@ -189,7 +189,7 @@ def archive_key_ids(settings: Settings, tenant_id: uuid.UUID) -> dict[Path, str 
 
 
 def _read_header(
-    settings: Settings, reader: io.BufferedReader, path: Path
+    settings: Settings, reader: io.BufferedReader[Any], path: Path
 ) -> tuple[dict[str, Any], bytes, bytes]:
     """(header, data key, binding) of an archive whose reader stands at its first byte."""
     header, asset_id, tenant_id = parse_header(reader, path)

@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shifty_ent.core import hosts, infiles
 from shifty_ent.core.authz import authorize
@@ -444,9 +444,10 @@ def list_assets(
         stmt = stmt.where(Asset.status != "deleted")
     if subject:
         stmt = stmt.where(
-            Asset.id.in_(  # type: ignore[attr-defined]
-                select(AssetSubject.asset_id).where(
-                    AssetSubject.tenant_id == ctx.tenant_id, AssetSubject.subject == subject
+            col(Asset.id).in_(
+                select(col(AssetSubject.asset_id)).where(
+                    col(AssetSubject.tenant_id) == ctx.tenant_id,
+                    col(AssetSubject.subject) == subject,
                 )
             )
         )
@@ -455,11 +456,11 @@ def list_assets(
             raise InvalidInput("--expiring-within must be zero or more days")
         horizon = ctx.now() + timedelta(days=expiring_within_days)
         stmt = stmt.where(
-            Asset.expires_at.is_not(None),  # type: ignore[union-attr]
-            Asset.expires_at <= horizon,  # type: ignore[operator]
-        ).order_by(Asset.expires_at, Asset.name)
+            col(Asset.expires_at).is_not(None),
+            col(Asset.expires_at) <= horizon,
+        ).order_by(col(Asset.expires_at), col(Asset.name))
     else:
-        stmt = stmt.order_by(Asset.created_at, Asset.name)
+        stmt = stmt.order_by(col(Asset.created_at), col(Asset.name))
     rows = list(ctx.session.scalars(stmt).all())
     classified = [a for a in rows if a.classification in CLASSIFIED]
     if classified:

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shifty_ent import __version__
 from shifty_ent.core import infiles, outfiles
@@ -213,7 +213,7 @@ def issue(
     assets = {
         a.id: a
         for a in ctx.session.scalars(
-            select(Asset).where(Asset.id.in_([i.asset_id for i in items]))  # type: ignore[attr-defined]
+            select(Asset).where(col(Asset.id).in_([i.asset_id for i in items]))
         ).all()
     }
     cert_id = uuid.uuid4()
@@ -263,7 +263,7 @@ def get_certificate(ctx: Context, ref: str) -> DeletionCertificate:
         ).all()
         for j in job:
             if j.certificate_id and str(j.id).replace("-", "").startswith(ref.replace("-", "")):
-                return ctx.session.get(DeletionCertificate, j.certificate_id)  # type: ignore[return-value]
+                return ctx.session.get(DeletionCertificate, j.certificate_id)  # type: ignore[return-value]  # the job's certificate exists
         raise
 
 
@@ -481,6 +481,6 @@ def list_certificates(ctx: Context) -> list[DeletionCertificate]:
         ctx.session.scalars(
             select(DeletionCertificate)
             .where(DeletionCertificate.tenant_id == ctx.tenant_id)
-            .order_by(DeletionCertificate.created_at)
+            .order_by(col(DeletionCertificate.created_at))
         ).all()
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, or_, update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shifty_ent.core import checkpoint, hosts
 from shifty_ent.core.authz import authorize
@@ -265,22 +265,23 @@ def _preflight_archive(asset: Asset) -> None:
 
 
 def _subject_assets(ctx: Context, subject: str, *, include_archives: bool = False) -> list[Asset]:
-    live = Asset.status != "deleted"
+    live = col(Asset.status) != "deleted"
     if include_archives:  # deleted assets whose archive survives count too
-        live = or_(live, Asset.archive_location.is_not(None))  # type: ignore[union-attr]
+        live = or_(live, col(Asset.archive_location).is_not(None))
     return list(
         ctx.session.scalars(
             select(Asset)
             .where(
                 Asset.tenant_id == ctx.tenant_id,
                 live,
-                Asset.id.in_(  # type: ignore[attr-defined]
-                    select(AssetSubject.asset_id).where(
-                        AssetSubject.tenant_id == ctx.tenant_id, AssetSubject.subject == subject
+                col(Asset.id).in_(
+                    select(col(AssetSubject.asset_id)).where(
+                        col(AssetSubject.tenant_id) == ctx.tenant_id,
+                        col(AssetSubject.subject) == subject,
                     )
                 ),
             )
-            .order_by(Asset.created_at)
+            .order_by(col(Asset.created_at))
         ).all()
     )
 
@@ -304,23 +305,23 @@ def _claim_asset(
     ctx: Context, asset: Asset, job: DeletionJob, *, archive_only: bool = False
 ) -> None:
     state = (
-        and_(Asset.status == "deleted", Asset.archive_location.is_not(None))  # type: ignore[union-attr]
+        and_(col(Asset.status) == "deleted", col(Asset.archive_location).is_not(None))
         if archive_only
-        else Asset.status.in_(ERASABLE_STATES)  # type: ignore[attr-defined]
+        else col(Asset.status).in_(ERASABLE_STATES)
     )
     result = ctx.session.execute(
         update(Asset)
         .where(
-            Asset.id == asset.id,
-            Asset.tenant_id == ctx.tenant_id,
-            Asset.open_job_id.is_(None),  # type: ignore[union-attr]
+            col(Asset.id) == asset.id,
+            col(Asset.tenant_id) == ctx.tenant_id,
+            col(Asset.open_job_id).is_(None),
             state,
-            Asset.legal_hold == False,  # noqa: E712
+            col(Asset.legal_hold) == False,  # noqa: E712
         )
         .values(open_job_id=job.id)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"asset {asset.name!r} was claimed by another deletion job just now")
     asset.open_job_id = job.id
 
@@ -345,11 +346,11 @@ def approve(ctx: Context, ref: str) -> DeletionJob:
     now = ctx.now()
     result = ctx.session.execute(
         update(DeletionJob)
-        .where(DeletionJob.id == job.id, DeletionJob.status == "pending_approval")
+        .where(col(DeletionJob.id) == job.id, col(DeletionJob.status) == "pending_approval")
         .values(status="approved", approved_by=ctx.actor, approved_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"deletion job {job.id} was approved or cancelled by someone else just now")
     job.status, job.approved_by, job.approved_at = "approved", ctx.actor, now
     ctx.audit(
@@ -370,15 +371,15 @@ def cancel(ctx: Context, ref: str, *, reason: str) -> DeletionJob:
     result = ctx.session.execute(
         update(DeletionJob)
         .where(
-            DeletionJob.id == job.id,
-            DeletionJob.status.in_(("pending_approval", "approved")),  # type: ignore[attr-defined]
+            col(DeletionJob.id) == job.id,
+            col(DeletionJob.status).in_(("pending_approval", "approved")),
         )
         .values(
             status="cancelled", error=f"cancelled by {ctx.actor}: {reason}", completed_at=ctx.now()
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(
             f"deletion job {job.id} is {job.status}; only jobs not yet started can be cancelled"
         )
@@ -396,7 +397,7 @@ def cancel(ctx: Context, ref: str, *, reason: str) -> DeletionJob:
 def _release_assets(ctx: Context, job: DeletionJob) -> None:
     ctx.session.execute(
         update(Asset)
-        .where(Asset.tenant_id == ctx.tenant_id, Asset.open_job_id == job.id)
+        .where(col(Asset.tenant_id) == ctx.tenant_id, col(Asset.open_job_id) == job.id)
         .values(open_job_id=None)
         .execution_options(synchronize_session=False)
     )
@@ -407,7 +408,7 @@ def list_jobs(ctx: Context, *, status: str | None = None) -> list[DeletionJob]:
     stmt = select(DeletionJob).where(DeletionJob.tenant_id == ctx.tenant_id)
     if status:
         stmt = stmt.where(DeletionJob.status == status)
-    return list(ctx.session.scalars(stmt.order_by(DeletionJob.created_at)).all())
+    return list(ctx.session.scalars(stmt.order_by(col(DeletionJob.created_at))).all())
 
 
 def job_items(ctx: Context, job: DeletionJob) -> list[DeletionItem]:
@@ -452,7 +453,7 @@ def _claim_job(ctx: Context, job: DeletionJob) -> str:
         "started_at": job.started_at or ctx.now(),
     }
     if job.status in ("approved", WAITING):
-        cond = and_(DeletionJob.id == job.id, DeletionJob.status == job.status)
+        cond = and_(col(DeletionJob.id) == job.id, col(DeletionJob.status) == job.status)
     elif job.status == "running":
         if not _claim_is_stale(job, now):
             raise Conflict(
@@ -460,9 +461,9 @@ def _claim_job(ctx: Context, job: DeletionJob) -> str:
                 "it is not executed twice"
             )
         cond = and_(
-            DeletionJob.id == job.id,
-            DeletionJob.status == "running",
-            DeletionJob.claim_token == job.claim_token,
+            col(DeletionJob.id) == job.id,
+            col(DeletionJob.status) == "running",
+            col(DeletionJob.claim_token) == job.claim_token,
         )
     elif job.status == "pending_approval":
         raise Refused(f"deletion job {job.id} is waiting for approval by a second admin")
@@ -474,7 +475,7 @@ def _claim_job(ctx: Context, job: DeletionJob) -> str:
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"deletion job {job.id} was claimed by another executor just now")
     ctx.audit(
         "data.delete.start",
@@ -529,11 +530,11 @@ class _Heartbeat:
     def beat(self) -> None:
         result = self.ctx.session.execute(
             update(DeletionJob)
-            .where(DeletionJob.id == self.job.id, DeletionJob.claim_token == self.token)
+            .where(col(DeletionJob.id) == self.job.id, col(DeletionJob.claim_token) == self.token)
             .values(lease_expires_at=_wall() + LEASE)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
             self.ctx.session.rollback()
             raise Conflict(f"deletion job {self.job.id} was taken over by another executor")
         self.ctx.session.commit()
@@ -870,10 +871,10 @@ def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> d
         raise Refused(f"vault asset {asset.name!r} has no key record; cannot certify key erasure")
     destroyed_now = ctx.session.execute(
         update(VaultKey)
-        .where(VaultKey.asset_id == asset.id, VaultKey.wrapped_key.is_not(None))  # type: ignore[union-attr]
+        .where(col(VaultKey.asset_id) == asset.id, col(VaultKey.wrapped_key).is_not(None))
         .values(wrapped_key=None, destroyed_at=now)
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
     beat()  # commit the key destruction before touching the ciphertext
     ctx.session.refresh(key)
     ctx.session.commit()  # release the write lock: the WAL checkpoint below must not wait on us
@@ -1018,7 +1019,7 @@ def _finish(
     system_actor: str | None,
 ) -> DeletionJob:
     ctx.session.expire_all()
-    job = ctx.session.get(DeletionJob, job.id)  # type: ignore[assignment]
+    job = ctx.session.get(DeletionJob, job.id)  # type: ignore[assignment]  # reloading a job that exists
     items = job_items(ctx, job)
     if any(i.status not in ("erased", "failed") for i in items):
         return _wait_for_hosts(ctx, job, token, system_actor)
@@ -1028,7 +1029,7 @@ def _finish(
     now = ctx.now()
     result = ctx.session.execute(
         update(DeletionJob)
-        .where(DeletionJob.id == job.id, DeletionJob.claim_token == token)
+        .where(col(DeletionJob.id) == job.id, col(DeletionJob.claim_token) == token)
         .values(
             status=status,
             completed_at=now,
@@ -1037,7 +1038,7 @@ def _finish(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.session.rollback()
         raise Conflict(f"deletion job {job.id} was taken over by another executor")
     ctx.session.refresh(job)
@@ -1071,11 +1072,11 @@ def _wait_for_hosts(
     certificate is issued by whichever host finishes the last item."""
     result = ctx.session.execute(
         update(DeletionJob)
-        .where(DeletionJob.id == job.id, DeletionJob.claim_token == token)
+        .where(col(DeletionJob.id) == job.id, col(DeletionJob.claim_token) == token)
         .values(status=WAITING, claim_token=None, claimed_by=None, lease_expires_at=None)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.session.rollback()
         raise Conflict(f"deletion job {job.id} was taken over by another executor")
     ctx.session.refresh(job)
@@ -1103,18 +1104,18 @@ def classified(asset: Asset) -> bool:
 
 
 def open_jobs_filter() -> Any:
-    return or_(*(DeletionJob.status == s for s in OPEN_JOB_STATES))
+    return or_(*(col(DeletionJob.status) == s for s in OPEN_JOB_STATES))
 
 
 def fail_unstarted(ctx: Context, job: DeletionJob, message: str) -> None:
     """End an approved job that never touched its assets (e.g. its archive step failed)."""
     result = ctx.session.execute(
         update(DeletionJob)
-        .where(DeletionJob.id == job.id, DeletionJob.status == "approved")
+        .where(col(DeletionJob.id) == job.id, col(DeletionJob.status) == "approved")
         .values(status="failed", error=message, completed_at=ctx.now())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.session.rollback()
         return
     for item in job_items(ctx, job):
@@ -1138,10 +1139,10 @@ def archives_due(ctx: Context, now: datetime) -> list[Asset]:
         select(Asset).where(
             Asset.tenant_id == ctx.tenant_id,
             Asset.status == "deleted",
-            Asset.archive_location.is_not(None),  # type: ignore[union-attr]
-            Asset.open_job_id.is_(None),  # type: ignore[union-attr]
+            col(Asset.archive_location).is_not(None),
+            col(Asset.open_job_id).is_(None),
             Asset.legal_hold == False,  # noqa: E712
-            or_(Asset.host_id.is_(None), Asset.host_id == ctx.host.id),  # type: ignore[union-attr]
+            or_(col(Asset.host_id).is_(None), col(Asset.host_id) == ctx.host.id),
         )
     ).all()
     return [a for a in rows if (until := archive_until(ctx, a)) is not None and until <= now]

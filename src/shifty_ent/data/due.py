@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, and_, select, type_coerce
+from sqlmodel import col
 
 from shifty_ent.data.tables import Asset, RetentionPolicy
 
@@ -21,18 +22,18 @@ def due_query(tenant_id: uuid.UUID, now: datetime, *columns: Any) -> Any:
         .join(
             RetentionPolicy,
             and_(
-                RetentionPolicy.id == Asset.policy_id,
-                RetentionPolicy.tenant_id == Asset.tenant_id,
+                col(RetentionPolicy.id) == col(Asset.policy_id),
+                col(RetentionPolicy.tenant_id) == col(Asset.tenant_id),
             ),
         )
         .where(
-            Asset.tenant_id == tenant_id,
-            Asset.status == "active",
-            Asset.expires_at <= now,  # type: ignore[operator]
-            Asset.legal_hold == False,  # noqa: E712
-            Asset.open_job_id.is_(None),  # type: ignore[union-attr]
-            Asset.type != "workspace",
-            RetentionPolicy.auto_delete == True,  # noqa: E712
+            col(Asset.tenant_id) == tenant_id,
+            col(Asset.status) == "active",
+            col(Asset.expires_at) <= now,
+            col(Asset.legal_hold) == False,  # noqa: E712
+            col(Asset.open_job_id).is_(None),
+            col(Asset.type) != "workspace",
+            col(RetentionPolicy.auto_delete) == True,  # noqa: E712
         )
-        .order_by(Asset.expires_at)
+        .order_by(col(Asset.expires_at))
     )

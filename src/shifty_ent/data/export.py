@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shifty_ent import __version__
 from shifty_ent.core import outfiles
@@ -138,20 +138,24 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
     s = ctx.session
     if subject is None:
         assets = list(
-            s.scalars(select(Asset).where(Asset.tenant_id == tid).order_by(Asset.created_at))
+            s.scalars(
+                select(Asset).where(col(Asset.tenant_id) == tid).order_by(col(Asset.created_at))
+            )
         )
         jobs = list(
             s.scalars(
                 select(DeletionJob)
                 .where(DeletionJob.tenant_id == tid)
-                .order_by(DeletionJob.created_at)
+                .order_by(col(DeletionJob.created_at))
             )
         )
         policies = list(s.scalars(select(RetentionPolicy).where(RetentionPolicy.tenant_id == tid)))
         workspaces = list(s.scalars(select(Workspace).where(Workspace.tenant_id == tid)))
         events = list(
             s.scalars(
-                select(AuditEvent).where(AuditEvent.tenant_id == tid).order_by(AuditEvent.seq)
+                select(AuditEvent)
+                .where(col(AuditEvent.tenant_id) == tid)
+                .order_by(col(AuditEvent.seq))
             )
         )
         asset_rows = [a.public() for a in assets]
@@ -175,15 +179,15 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
         assets = list(
             s.scalars(
                 select(Asset)
-                .where(Asset.tenant_id == tid, Asset.id.in_(ids))
-                .order_by(Asset.created_at)  # type: ignore[attr-defined]
+                .where(col(Asset.tenant_id) == tid, col(Asset.id).in_(ids))
+                .order_by(col(Asset.created_at))
             )
         )
         item_jobs = set(
             s.scalars(
                 select(DeletionItem.job_id).where(
                     DeletionItem.tenant_id == tid,
-                    DeletionItem.asset_id.in_(ids),  # type: ignore[attr-defined]
+                    col(DeletionItem.asset_id).in_(ids),
                 )
             )
         )
@@ -203,8 +207,8 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
         events = list(
             s.scalars(
                 select(AuditEvent)
-                .where(AuditEvent.tenant_id == tid, AuditEvent.target_id.in_(targets))  # type: ignore[union-attr]
-                .order_by(AuditEvent.seq)
+                .where(col(AuditEvent.tenant_id) == tid, col(AuditEvent.target_id).in_(targets))
+                .order_by(col(AuditEvent.seq))
             )
         )
         asset_rows = []
@@ -218,7 +222,7 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
             s.scalars(
                 select(DeletionCertificate).where(
                     DeletionCertificate.tenant_id == tid,
-                    DeletionCertificate.job_id.in_(job_ids),  # type: ignore[attr-defined]
+                    col(DeletionCertificate.job_id).in_(job_ids),
                 )
             )
         )
@@ -227,15 +231,11 @@ def _collect(ctx: Context, subject: str | None) -> dict[str, list[Any]]:
     )
     items: dict[uuid.UUID, list[dict[str, Any]]] = {}
     if job_ids:
-        for item in s.scalars(
-            select(DeletionItem).where(DeletionItem.job_id.in_(job_ids))  # type: ignore[attr-defined]
-        ):
+        for item in s.scalars(select(DeletionItem).where(col(DeletionItem.job_id).in_(job_ids))):
             items.setdefault(item.job_id, []).append(item.public())
     notes_stmt = select(Notification).where(Notification.tenant_id == tid)
     if subject is not None:
-        notes_stmt = notes_stmt.where(
-            or_(Notification.asset_id.in_([a.id for a in assets]))  # type: ignore[attr-defined]
-        )
+        notes_stmt = notes_stmt.where(or_(col(Notification.asset_id).in_([a.id for a in assets])))
     return {
         "policies": [p.public() for p in policies],
         "assets": asset_rows,

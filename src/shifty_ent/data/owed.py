@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.core import hosts
 from shifty_ent.core.authz import authorize
@@ -51,20 +52,28 @@ def owed_items(ctx: Context, now: datetime) -> list[dict[str, Any]]:
         )
     items = ctx.session.execute(
         select(
-            DeletionJob.id, DeletionJob.status, Asset.id, Asset.name, Asset.location, Asset.host_id
+            col(DeletionJob.id),
+            col(DeletionJob.status),
+            col(Asset.id),
+            col(Asset.name),
+            col(Asset.location),
+            col(Asset.host_id),
         )
         .join(
             DeletionItem,
-            (DeletionItem.job_id == DeletionJob.id)
-            & (DeletionItem.tenant_id == DeletionJob.tenant_id),
+            (col(DeletionItem.job_id) == col(DeletionJob.id))
+            & (col(DeletionItem.tenant_id) == col(DeletionJob.tenant_id)),
         )
-        .join(Asset, (Asset.id == DeletionItem.asset_id) & (Asset.tenant_id == ctx.tenant_id))
+        .join(
+            Asset,
+            (col(Asset.id) == col(DeletionItem.asset_id)) & (col(Asset.tenant_id) == ctx.tenant_id),
+        )
         .where(
-            DeletionJob.tenant_id == ctx.tenant_id,
-            DeletionJob.status.in_(("approved", "running", WAITING)),  # type: ignore[attr-defined]
-            DeletionItem.status.not_in(("erased", "failed")),  # type: ignore[attr-defined]
+            col(DeletionJob.tenant_id) == ctx.tenant_id,
+            col(DeletionJob.status).in_(("approved", "running", WAITING)),
+            col(DeletionItem.status).not_in(("erased", "failed")),
         )
-        .order_by(DeletionJob.created_at, Asset.name)
+        .order_by(col(DeletionJob.created_at), col(Asset.name))
     ).all()
     for job_id, job_status, aid, name, location, host_id in items:
         out.append(
@@ -81,11 +90,11 @@ def owed_items(ctx: Context, now: datetime) -> list[dict[str, Any]]:
     for ws in ctx.session.scalars(
         select(Workspace)
         .where(
-            Workspace.tenant_id == ctx.tenant_id,
-            Workspace.status == "active",
-            Workspace.expires_at <= now,  # type: ignore[operator]
+            col(Workspace.tenant_id) == ctx.tenant_id,
+            col(Workspace.status) == "active",
+            col(Workspace.expires_at) <= now,
         )
-        .order_by(Workspace.expires_at)
+        .order_by(col(Workspace.expires_at))
     ).all():
         out.append(
             {

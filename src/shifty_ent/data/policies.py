@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -157,7 +157,7 @@ def _apply_to_assets(ctx: Context, policy: RetentionPolicy) -> int:
             Asset.tenant_id == ctx.tenant_id,
             Asset.status == "active",
             Asset.policy_explicit == False,  # noqa: E712
-            Asset.classification.in_(policy.classifications),  # type: ignore[attr-defined]
+            col(Asset.classification).in_(policy.classifications),
         )
     ).all()
     for asset in rows:
@@ -257,7 +257,7 @@ def update_policy(
     _lock_policies(ctx)
     policy = get_policy(ctx, ref)
     before = policy.public()
-    after = {k: before[k] if v is None else v for k, v in given.items()}
+    after: dict[str, Any] = {k: before[k] if v is None else v for k, v in given.items()}
     if notify_days == 0:
         after["notify_days"] = None
     after["classifications"], after["method"] = _checked_settings(
@@ -274,13 +274,13 @@ def update_policy(
     covered = set(after["classifications"])
     assets = ctx.session.scalars(
         select(Asset).where(
-            Asset.tenant_id == ctx.tenant_id,
-            Asset.status == "active",
-            (Asset.policy_id == policy.id)
+            col(Asset.tenant_id) == ctx.tenant_id,
+            col(Asset.status) == "active",
+            (col(Asset.policy_id) == policy.id)
             | (
-                (Asset.policy_explicit == False)  # noqa: E712
-                & Asset.policy_id.is_(None)  # type: ignore[union-attr]
-                & Asset.classification.in_(sorted(covered))  # type: ignore[attr-defined]
+                (col(Asset.policy_explicit) == False)  # noqa: E712
+                & col(Asset.policy_id).is_(None)
+                & col(Asset.classification).in_(sorted(covered))
             ),
         )
     ).all()

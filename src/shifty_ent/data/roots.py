@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select, text
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from shifty_ent.core import audit, hosts, installation
 from shifty_ent.core.clock import now
@@ -100,11 +100,11 @@ def lock(session: Session) -> None:
 def live_roots(
     session: Session, *, host_id: str | None = None, tenant_id: uuid.UUID | None = None
 ) -> list[DataRoot]:
-    stmt = select(DataRoot).where(DataRoot.removed_at.is_(None))  # type: ignore[union-attr]
+    stmt = select(DataRoot).where(col(DataRoot.removed_at).is_(None))
     if host_id is not None:
-        stmt = stmt.where(DataRoot.host_id == host_id)
+        stmt = stmt.where(col(DataRoot.host_id) == host_id)
     if tenant_id is not None:
-        stmt = stmt.where(DataRoot.tenant_id == tenant_id)
+        stmt = stmt.where(col(DataRoot.tenant_id) == tenant_id)
     return list(session.scalars(stmt.order_by(DataRoot.path)).all())
 
 
@@ -158,9 +158,9 @@ def add_root(
         )
     foreign = session.scalars(
         select(Asset).where(
-            Asset.host_id == host.id,
-            Asset.tenant_id != tenant.id,
-            Asset.status != "deleted",
+            col(Asset.host_id) == host.id,
+            col(Asset.tenant_id) != tenant.id,
+            col(Asset.status) != "deleted",
             _below(Asset.location, path),
         )
     ).first()
@@ -221,9 +221,9 @@ def remove_root(
         raise NotFound(f"{path} is not a data root of {tenant.name!r} on host {host_id}")
     asset = session.scalars(
         select(Asset).where(
-            Asset.tenant_id == tenant.id,
-            Asset.host_id == host_id,
-            Asset.status != "deleted",
+            col(Asset.tenant_id) == tenant.id,
+            col(Asset.host_id) == host_id,
+            col(Asset.status) != "deleted",
             _below(Asset.location, path),
         )
     ).first()
@@ -234,9 +234,9 @@ def remove_root(
         )
     ws = session.scalars(
         select(Workspace).where(
-            Workspace.tenant_id == tenant.id,
-            Workspace.host_id == host_id,
-            Workspace.status != "destroyed",
+            col(Workspace.tenant_id) == tenant.id,
+            col(Workspace.host_id) == host_id,
+            col(Workspace.status) != "destroyed",
             _below(Workspace.path, path),
         )
     ).first()
@@ -256,11 +256,13 @@ def list_roots(
 ) -> list[dict[str, Any]]:
     """Roots of one tenant, or of every tenant (installation administrator only)."""
     installation.require_admin(session, actor, "tenant root list")
-    stmt = select(DataRoot, Tenant.name).join(Tenant, Tenant.id == DataRoot.tenant_id)
+    stmt = select(DataRoot, col(Tenant.name)).join(
+        Tenant, col(Tenant.id) == col(DataRoot.tenant_id)
+    )
     if tenant is not None:
-        stmt = stmt.where(DataRoot.tenant_id == tenant.id)
+        stmt = stmt.where(col(DataRoot.tenant_id) == tenant.id)
     if not include_removed:
-        stmt = stmt.where(DataRoot.removed_at.is_(None))  # type: ignore[union-attr]
+        stmt = stmt.where(col(DataRoot.removed_at).is_(None))
     rows = session.execute(stmt.order_by(Tenant.name, DataRoot.host_name, DataRoot.path)).all()
     return [
         {"tenant": name, **root.public(), "this_host": root.host_id == host.id}

@@ -86,7 +86,7 @@ def due_statement(tenant_id: uuid.UUID, now: datetime, host_id: str | None = Non
     ones and remote locations)."""
     stmt = due_query(tenant_id, now)
     if host_id is not None:
-        stmt = stmt.where(or_(Asset.host_id.is_(None), Asset.host_id == host_id))  # type: ignore[union-attr]
+        stmt = stmt.where(or_(col(Asset.host_id).is_(None), col(Asset.host_id) == host_id))
     return stmt
 
 
@@ -94,11 +94,11 @@ def _expired_held(ctx: Context, now: datetime) -> list[Asset]:
     return list(
         ctx.session.scalars(
             select(Asset).where(
-                Asset.tenant_id == ctx.tenant_id,
-                Asset.status == "active",
-                Asset.expires_at <= now,  # type: ignore[operator]
-                Asset.legal_hold == True,  # noqa: E712
-                Asset.type != "workspace",
+                col(Asset.tenant_id) == ctx.tenant_id,
+                col(Asset.status) == "active",
+                col(Asset.expires_at) <= now,
+                col(Asset.legal_hold) == True,  # noqa: E712
+                col(Asset.type) != "workspace",
             )
         ).all()
     )
@@ -108,7 +108,9 @@ def _erase_failed(ctx: Context) -> list[Asset]:
     """Assets an earlier erasure touched but could not finish: they need a person."""
     return list(
         ctx.session.scalars(
-            select(Asset).where(Asset.tenant_id == ctx.tenant_id, Asset.status == "erase_failed")
+            select(Asset).where(
+                col(Asset.tenant_id) == ctx.tenant_id, col(Asset.status) == "erase_failed"
+            )
         ).all()
     )
 
@@ -116,19 +118,20 @@ def _erase_failed(ctx: Context) -> list[Asset]:
 def _noticeable(ctx: Context, now: datetime) -> list[tuple[Asset, RetentionPolicy]]:
     stmt = (
         select(Asset, RetentionPolicy)
-        .join(RetentionPolicy, RetentionPolicy.id == Asset.policy_id)
+        .join(RetentionPolicy, col(RetentionPolicy.id) == col(Asset.policy_id))
         .where(
-            Asset.tenant_id == ctx.tenant_id,
-            Asset.status == "active",
-            Asset.notify_at <= now,  # type: ignore[operator]
-            Asset.expires_at > now,  # type: ignore[operator]
-            Asset.legal_hold == False,  # noqa: E712  (a held asset is not about to go)
-            Asset.type != "workspace",
+            col(Asset.tenant_id) == ctx.tenant_id,
+            col(Asset.status) == "active",
+            col(Asset.notify_at) <= now,
+            col(Asset.expires_at) > now,
+            col(Asset.legal_hold) == False,  # noqa: E712  (a held asset is not about to go)
+            col(Asset.type) != "workspace",
             ~exists().where(
-                Notification.asset_id == Asset.id, Notification.kind == "expiry_notice"
+                col(Notification.asset_id) == col(Asset.id),
+                col(Notification.kind) == "expiry_notice",
             ),
         )
-        .order_by(Asset.expires_at)
+        .order_by(col(Asset.expires_at))
     )
     return [(a, p) for a, p in ctx.session.execute(stmt).all()]
 
@@ -337,9 +340,9 @@ def _resume(ctx: Context, summary: dict[str, Any]) -> None:
 
     jobs = ctx.session.scalars(
         select(DeletionJob).where(
-            DeletionJob.tenant_id == ctx.tenant_id,
-            DeletionJob.source.in_(("sweep", "workspace")),  # type: ignore[attr-defined]
-            DeletionJob.status.in_(("approved", "running", WAITING)),  # type: ignore[attr-defined]
+            col(DeletionJob.tenant_id) == ctx.tenant_id,
+            col(DeletionJob.source).in_(("sweep", "workspace")),
+            col(DeletionJob.status).in_(("approved", "running", WAITING)),
         )
     ).all()
     for job in jobs:
@@ -359,7 +362,7 @@ def _resume(ctx: Context, summary: dict[str, Any]) -> None:
 def _settle_workspace_of(ctx: Context, job: DeletionJob) -> None:
     from shifty_ent.data.workspaces import settle
 
-    ws = ctx.session.scalars(select(Workspace).where(Workspace.job_id == job.id)).first()
+    ws = ctx.session.scalars(select(Workspace).where(col(Workspace.job_id) == job.id)).first()
     if ws is not None:
         settle(ctx, ws)
         ctx.session.commit()
@@ -448,7 +451,7 @@ def _archive(ctx: Context, asset: Asset, job: DeletionJob, summary: dict[str, An
         fail_unstarted(ctx, job, f"archive before delete failed, nothing erased: {message}")
         summary["failures"].append({"asset_id": asset.id, "step": "archive", "error": message})
         return False
-    asset = ctx.session.get(Asset, asset.id)  # type: ignore[assignment]
+    asset = ctx.session.get(Asset, asset.id)  # type: ignore[assignment]  # reloading an asset that exists
     asset.archive_location, asset.archived_at = result["path"], ctx.now()
     ctx.session.add(asset)
     ctx.audit(
@@ -471,9 +474,9 @@ def _workspaces(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: b
     active = list(
         ctx.session.scalars(
             select(Workspace).where(
-                Workspace.tenant_id == ctx.tenant_id,
-                Workspace.status == "active",
-                or_(Workspace.host_id.is_(None), Workspace.host_id == ctx.host.id),  # type: ignore[union-attr]
+                col(Workspace.tenant_id) == ctx.tenant_id,
+                col(Workspace.status) == "active",
+                or_(col(Workspace.host_id).is_(None), col(Workspace.host_id) == ctx.host.id),
             )
         ).all()
     )

@@ -31,7 +31,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -211,7 +211,7 @@ class EncryptingWriter:
         return None
 
 
-def decrypt_stream(src: io.BufferedReader, dek: bytes, binding: bytes) -> Iterator[bytes]:
+def decrypt_stream(src: io.BufferedReader[Any], dek: bytes, binding: bytes) -> Iterator[bytes]:
     """Plaintext chunks of a stream written by :class:`EncryptingWriter`; raises on tampering."""
     head = src.read(len(MAGIC) + 8)
     if len(head) != len(MAGIC) + 8 or not head.startswith(MAGIC):

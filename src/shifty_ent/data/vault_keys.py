@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -51,8 +52,8 @@ def rotate_tenant_key(ctx: Context) -> dict[str, Any]:
         vault.write_key_file(vault.key_file(settings, tenant_id, new_id), new)
         rows = ctx.session.scalars(
             select(VaultKey).where(
-                VaultKey.tenant_id == tenant_id,
-                VaultKey.wrapped_key.is_not(None),  # type: ignore[union-attr]
+                col(VaultKey.tenant_id) == tenant_id,
+                col(VaultKey.wrapped_key).is_not(None),
             )
         ).all()
         rewrapped = 0
@@ -62,10 +63,13 @@ def rotate_tenant_key(ctx: Context) -> dict[str, Any]:
             # compare-and-set: a cryptographic erase that destroyed this key meanwhile wins
             rewrapped += ctx.session.execute(
                 update(VaultKey)
-                .where(VaultKey.asset_id == row.asset_id, VaultKey.wrapped_key == row.wrapped_key)
+                .where(
+                    col(VaultKey.asset_id) == row.asset_id,
+                    col(VaultKey.wrapped_key) == row.wrapped_key,
+                )
                 .values(wrapped_key=vault.wrap_key(new, dek, row.asset_id.bytes), kek_id=new_id)
                 .execution_options(synchronize_session=False)
-            ).rowcount  # type: ignore[attr-defined]
+            ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
         archives = 0
         for path in archive_key_ids(settings, tenant_id):
             rewrap_archive(settings, path, new, new_id)
@@ -101,9 +105,9 @@ def _destroy_unused(ctx: Context, current_id: str) -> tuple[list[str], list[str]
     settings, tenant_id = ctx.settings, ctx.tenant_id
     named = set(
         ctx.session.scalars(
-            select(VaultKey.kek_id).where(
-                VaultKey.tenant_id == tenant_id,
-                VaultKey.wrapped_key.is_not(None),  # type: ignore[union-attr]
+            select(col(VaultKey.kek_id)).where(
+                col(VaultKey.tenant_id) == tenant_id,
+                col(VaultKey.wrapped_key).is_not(None),
             )
         ).all()
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
-from sqlmodel import select
+from sqlmodel import col, select
 
 from shifty_ent.core import hosts, outfiles
 from shifty_ent.core.authz import authorize
@@ -97,7 +97,7 @@ def create_workspace(
         name="",
         type=type,
         path="",
-        asset_id=None,  # type: ignore[arg-type]
+        asset_id=None,  # type: ignore[arg-type]  # set once its asset row exists
         size_allocated_bytes=allocated,
         ttl_seconds=seconds,
         method=method,
@@ -180,7 +180,7 @@ def list_workspaces(ctx: Context, *, include_destroyed: bool = False) -> list[Wo
     stmt = select(Workspace).where(Workspace.tenant_id == ctx.tenant_id)
     if not include_destroyed:
         stmt = stmt.where(Workspace.status != "destroyed")
-    rows = list(ctx.session.scalars(stmt.order_by(Workspace.created_at)).all())
+    rows = list(ctx.session.scalars(stmt.order_by(col(Workspace.created_at))).all())
     return [refresh_usage(ctx, ws) for ws in rows]
 
 
@@ -214,11 +214,11 @@ def destroy_workspace(
     refresh_usage(ctx, ws)
     claimed = ctx.session.execute(
         update(Workspace)
-        .where(Workspace.id == ws.id, Workspace.status == "active")
+        .where(col(Workspace.id) == ws.id, col(Workspace.status) == "active")
         .values(status="destroying", usage_bytes=ws.usage_bytes)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         raise Conflict(f"workspace {ws.name!r} is {ws.status}; it is destroyed only once")
     job = request_deletion(
         ctx,

@@ -37,7 +37,7 @@ def _tree() -> dict[str, tuple[list[str], list[str]]]:
         if isinstance(cmd, LazyCommand):
             cmd = cmd.load()
         subs: list[str] = []
-        commands = getattr(cmd, "commands", None)
+        commands = getattr(cmd, "commands", None) or {}
         if commands:
             subs = sorted(n for n, c in commands.items() if not getattr(c, "hidden", False))
         out[path] = (subs, opts_of(cmd))

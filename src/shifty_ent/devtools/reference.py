@@ -72,7 +72,7 @@ def _context_class() -> Any:
     try:  # typer >= 0.2x vendors click
         from typer._click.core import Context
     except ImportError:  # pragma: no cover - older typer on the click package
-        from click.core import Context  # type: ignore
+        from click.core import Context  # type: ignore[assignment]  # older typer: the same class
     return Context
 
 

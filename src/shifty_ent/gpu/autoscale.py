@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -81,9 +82,9 @@ def replicas_of(session: Any, rule: GpuAutoscaleRule) -> list[GpuInstance]:
     return list(
         session.scalars(
             select(GpuInstance).where(
-                GpuInstance.tenant_id == rule.tenant_id,
-                GpuInstance.autoscale_model == rule.model,
-                GpuInstance.status.in_(sorted(COMMITTED_STATES)),
+                col(GpuInstance.tenant_id) == rule.tenant_id,
+                col(GpuInstance.autoscale_model) == rule.model,
+                col(GpuInstance.status).in_(sorted(COMMITTED_STATES)),
             )
         ).all()
     )
@@ -95,17 +96,18 @@ def claim(ctx: Context, rule: GpuAutoscaleRule, now: datetime) -> bool:
     done = ctx.session.execute(
         update(GpuAutoscaleRule)
         .where(
-            GpuAutoscaleRule.id == rule.id,
-            GpuAutoscaleRule.version == rule.version,
+            col(GpuAutoscaleRule.id) == rule.id,
+            col(GpuAutoscaleRule.version) == rule.version,
             or_(
-                GpuAutoscaleRule.last_scaled_at.is_(None), GpuAutoscaleRule.last_scaled_at <= cutoff
+                col(GpuAutoscaleRule.last_scaled_at).is_(None),
+                col(GpuAutoscaleRule.last_scaled_at) <= cutoff,
             ),
         )
         .values(last_scaled_at=now, version=GpuAutoscaleRule.version + 1)
         .execution_options(synchronize_session=False)
     )
     ctx.session.refresh(rule)
-    return done.rowcount == 1
+    return done.rowcount == 1  # type: ignore[attr-defined]  # DML returns a CursorResult
 
 
 def set_rule(
@@ -145,7 +147,7 @@ def set_rule(
     spec_for(checkpoint or model, None)  # validates the checkpoint name
     rule = ctx.session.scalars(
         select(GpuAutoscaleRule).where(
-            GpuAutoscaleRule.tenant_id == ctx.tenant_id, GpuAutoscaleRule.model == model
+            col(GpuAutoscaleRule.tenant_id) == ctx.tenant_id, col(GpuAutoscaleRule.model) == model
         )
     ).first()
     created = rule is None
@@ -188,7 +190,7 @@ def list_rules(ctx: Context) -> list[dict[str, Any]]:
     authorize(ctx, permissions.AUTOSCALE_READ)
     rules = ctx.session.scalars(
         select(GpuAutoscaleRule)
-        .where(GpuAutoscaleRule.tenant_id == ctx.tenant_id)
+        .where(col(GpuAutoscaleRule.tenant_id) == ctx.tenant_id)
         .order_by(GpuAutoscaleRule.model)
     ).all()
     out = []
@@ -202,7 +204,7 @@ def clear_rule(ctx: Context, model: str) -> GpuAutoscaleRule:
     authorize(ctx, permissions.AUTOSCALE_SET)
     rule = ctx.session.scalars(
         select(GpuAutoscaleRule).where(
-            GpuAutoscaleRule.tenant_id == ctx.tenant_id, GpuAutoscaleRule.model == model
+            col(GpuAutoscaleRule.tenant_id) == ctx.tenant_id, col(GpuAutoscaleRule.model) == model
         )
     ).first()
     if rule is None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -22,8 +23,8 @@ from shifty_ent.gpu.tables import COMMITTED_STATES, EXISTING_STATES, GpuInstance
 def committed_per_hour(session: Any, tenant_id: uuid.UUID) -> Decimal:
     raw = session.execute(
         select(func.coalesce(func.sum(GpuInstance.price_per_hour), 0)).where(
-            GpuInstance.tenant_id == tenant_id,
-            GpuInstance.status.in_(sorted(COMMITTED_STATES)),
+            col(GpuInstance.tenant_id) == tenant_id,
+            col(GpuInstance.status).in_(sorted(COMMITTED_STATES)),
         )
     ).scalar_one()
     return raw if isinstance(raw, Decimal) else Decimal(int(raw)) / 1_000_000
@@ -35,8 +36,8 @@ def month_spend(session: Any, tenant_id: uuid.UUID, now: datetime) -> Decimal:
     spent = ledger.ledger_total(session, tenant_id, start, None)
     live = session.scalars(
         select(GpuInstance).where(
-            GpuInstance.tenant_id == tenant_id,
-            GpuInstance.status.in_(sorted(EXISTING_STATES)),
+            col(GpuInstance.tenant_id) == tenant_id,
+            col(GpuInstance.status).in_(sorted(EXISTING_STATES)),
         )
     ).all()
     for inst in live:
@@ -137,7 +138,7 @@ def set_budget(ctx: Context, *, monthly: str | None, hourly: str | None) -> dict
 def lock_tenant(ctx: Context, tenant_id: uuid.UUID) -> Tenant:
     """Serialise budget checks of one tenant (PostgreSQL row lock; SQLite holds the write lock)."""
     row = ctx.session.scalars(
-        select(Tenant).where(Tenant.id == tenant_id).with_for_update()
+        select(Tenant).where(col(Tenant.id) == tenant_id).with_for_update()
     ).first()
     if row is None:
         raise NotFound(f"tenant {tenant_id} not found")

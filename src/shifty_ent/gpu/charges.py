@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.clock import parse_instant
@@ -102,9 +103,13 @@ def charges(ctx: Context, start: str | None = None, end: str | None = None) -> l
     mine = {
         pid: (iid, gtype)
         for iid, pid, gtype in ctx.session.execute(
-            select(GpuInstance.id, GpuInstance.provider_instance_id, GpuInstance.gpu_type).where(
-                GpuInstance.tenant_id == ctx.tenant_id,
-                GpuInstance.provider_instance_id.is_not(None),  # type: ignore[union-attr]
+            select(
+                col(GpuInstance.id),
+                col(GpuInstance.provider_instance_id),
+                col(GpuInstance.gpu_type),
+            ).where(
+                col(GpuInstance.tenant_id) == ctx.tenant_id,
+                col(GpuInstance.provider_instance_id).is_not(None),
             )
         ).all()
     }

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.clock import parse_instant
@@ -38,9 +39,13 @@ def cost_rows(
     rows = ledger.cost_rows(ctx.session, ctx.tenant_id, a, b, group_by)
     if group_by == "instance" and rows:
         found = ctx.session.execute(
-            select(GpuInstance.id, GpuInstance.gpu_type, GpuInstance.provider_instance_id).where(
-                GpuInstance.tenant_id == ctx.tenant_id,
-                GpuInstance.id.in_([r["instance_id"] for r in rows]),
+            select(
+                col(GpuInstance.id),
+                col(GpuInstance.gpu_type),
+                col(GpuInstance.provider_instance_id),
+            ).where(
+                col(GpuInstance.tenant_id) == ctx.tenant_id,
+                col(GpuInstance.id).in_([r["instance_id"] for r in rows]),
             )
         ).all()
         info = {row[0]: row for row in found}

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import update
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -137,7 +138,7 @@ def store_health(
     before = (inst.health or {}).get("status")
     ctx.session.execute(
         update(GpuInstance)
-        .where(GpuInstance.id == inst.id)
+        .where(col(GpuInstance.id) == inst.id)
         .values(health=health)
         .execution_options(synchronize_session=False)
     )

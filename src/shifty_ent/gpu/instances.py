@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.core import ids
 from shifty_ent.core.authz import authorize
@@ -46,9 +47,9 @@ def parse_label(label: str | None) -> tuple[uuid.UUID, uuid.UUID] | None:
 def get_instance(ctx: Context, ref: str) -> GpuInstance:
     """One instance of the current tenant by UUID, unique prefix, vast.ai id or label."""
     ref = (ref or "").strip()
-    base = select(GpuInstance).where(GpuInstance.tenant_id == ctx.tenant_id)
+    base = select(GpuInstance).where(col(GpuInstance.tenant_id) == ctx.tenant_id)
     if ref.isdigit():
-        row = ctx.session.scalars(base.where(GpuInstance.provider_instance_id == ref)).first()
+        row = ctx.session.scalars(base.where(col(GpuInstance.provider_instance_id) == ref)).first()
         if row is not None:
             return row
     return ids.resolve(
@@ -68,12 +69,12 @@ def list_instances(
 
 
 def _instances(ctx: Context, state: str | None = None) -> list[GpuInstance]:
-    stmt = select(GpuInstance).where(GpuInstance.tenant_id == ctx.tenant_id)
+    stmt = select(GpuInstance).where(col(GpuInstance.tenant_id) == ctx.tenant_id)
     if state == "active":
-        stmt = stmt.where(GpuInstance.status.in_(sorted(COMMITTED_STATES)))
+        stmt = stmt.where(col(GpuInstance.status).in_(sorted(COMMITTED_STATES)))
     elif state:
-        stmt = stmt.where(GpuInstance.status == state)
-    return list(ctx.session.scalars(stmt.order_by(GpuInstance.created_at)).all())
+        stmt = stmt.where(col(GpuInstance.status) == state)
+    return list(ctx.session.scalars(stmt.order_by(col(GpuInstance.created_at))).all())
 
 
 def instance_status(ctx: Context, ref: str, *, refresh: bool = False) -> GpuInstance:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from shifty_ent.gpu.tables import (
     EXISTING_STATES,
@@ -59,7 +60,7 @@ def accrue(session: Any, inst: GpuInstance, until: datetime) -> Decimal:
     until = until.replace(microsecond=0)
     if until <= start:
         return Decimal(0)
-    rows = []
+    rows: list[dict[str, Any]] = []
     total = Decimal(0)
     for a, b in _day_slices(start, until):
         gpu, storage = interval_cost(inst, a, b, inst.status)
@@ -87,7 +88,7 @@ def accrue(session: Any, inst: GpuInstance, until: datetime) -> Decimal:
         total += gpu + storage
     claimed = session.execute(
         update(GpuInstance)
-        .where(GpuInstance.id == inst.id, GpuInstance.accrued_until == start)
+        .where(col(GpuInstance.id) == inst.id, col(GpuInstance.accrued_until) == start)
         .values(accrued_until=until, cost_to_date=GpuInstance.cost_to_date + total)
         .execution_options(synchronize_session=False)
     )
@@ -96,7 +97,7 @@ def accrue(session: Any, inst: GpuInstance, until: datetime) -> Decimal:
         return Decimal(0)
     billable = [r for r in rows if r["seconds"] > 0 and inst.status in EXISTING_STATES]
     if billable:
-        session.execute(GpuCostEntry.__table__.insert(), billable)
+        session.execute(GpuCostEntry.__table__.insert(), billable)  # type: ignore[attr-defined]  # SQLModel sets __table__ at runtime
     # what the UPDATE wrote, without another round trip
     set_committed_value(inst, "accrued_until", until)
     set_committed_value(inst, "cost_to_date", (inst.cost_to_date or Decimal(0)) + total)
@@ -116,12 +117,12 @@ def ledger_total(
     session: Any, tenant_id: uuid.UUID, start: datetime | None, end: datetime | None
 ) -> Decimal:
     stmt = select(func.coalesce(func.sum(GpuCostEntry.amount), 0)).where(
-        GpuCostEntry.tenant_id == tenant_id
+        col(GpuCostEntry.tenant_id) == tenant_id
     )
     if start is not None:
-        stmt = stmt.where(GpuCostEntry.period_start >= start)
+        stmt = stmt.where(col(GpuCostEntry.period_start) >= start)
     if end is not None:
-        stmt = stmt.where(GpuCostEntry.period_start < end)
+        stmt = stmt.where(col(GpuCostEntry.period_start) < end)
     raw = session.execute(stmt).scalar_one()
     # a SUM over a Money column comes back through Money (Decimal); coalesce's 0 is plain
     return raw if isinstance(raw, Decimal) else Decimal(int(raw)) / 1_000_000
@@ -156,11 +157,11 @@ def cost_rows(
         func.sum(GpuCostEntry.storage_amount),
         func.sum(GpuCostEntry.amount),
         func.count(),
-    ).where(GpuCostEntry.tenant_id == tenant_id)
+    ).where(col(GpuCostEntry.tenant_id) == tenant_id)
     if start is not None:
-        stmt = stmt.where(GpuCostEntry.period_start >= start)
+        stmt = stmt.where(col(GpuCostEntry.period_start) >= start)
     if end is not None:
-        stmt = stmt.where(GpuCostEntry.period_start < end)
+        stmt = stmt.where(col(GpuCostEntry.period_start) < end)
     stmt = stmt.group_by(key_col).order_by(key_col)
     out = []
     for key, secs, gsecs, gpu, storage, amount, n in session.execute(stmt).all():

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -130,10 +131,10 @@ def reconcile(ctx: Context, *, dry_run: bool = False, adopt: bool = False) -> Su
 
 
 def _local(ctx: Context, scope: uuid.UUID | None) -> list[GpuInstance]:
-    stmt = select(GpuInstance).where(GpuInstance.status.not_in(sorted(FINAL_STATES)))
+    stmt = select(GpuInstance).where(col(GpuInstance.status).not_in(sorted(FINAL_STATES)))
     if scope is not None:
-        stmt = stmt.where(GpuInstance.tenant_id == scope)
-    return list(ctx.session.scalars(stmt.order_by(GpuInstance.created_at)).all())
+        stmt = stmt.where(col(GpuInstance.tenant_id) == scope)
+    return list(ctx.session.scalars(stmt.order_by(col(GpuInstance.created_at))).all())
 
 
 def _sync_local(
@@ -221,7 +222,7 @@ def _requested(
 
         done = session.execute(
             update(GpuInstance)
-            .where(GpuInstance.id == inst.id, GpuInstance.version == inst.version)
+            .where(col(GpuInstance.id) == inst.id, col(GpuInstance.version) == inst.version)
             .values(
                 provider_instance_id=str(seen.id),
                 status=map_status(seen),
@@ -236,7 +237,7 @@ def _requested(
             )
             .execution_options(synchronize_session=False)
         )
-        if done.rowcount == 1:
+        if done.rowcount == 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
             ctx.audit(
                 "gpu.recover",
                 target_type="gpu_instance",
@@ -263,20 +264,22 @@ def _orphans(
     adopt: bool,
 ) -> None:
     session = ctx.session
-    ours = [(p, parse_label(p.label)) for p in listing]
-    ours = [(p, parsed) for p, parsed in ours if parsed is not None]
+    labelled = [(p, parse_label(p.label)) for p in listing]
+    ours = [(p, parsed) for p, parsed in labelled if parsed is not None]
     if not ours:
         return
     known_ids = set(
         session.scalars(
-            select(GpuInstance.provider_instance_id).where(
-                GpuInstance.provider_instance_id.in_([str(p.id) for p, _ in ours])
+            select(col(GpuInstance.provider_instance_id)).where(
+                col(GpuInstance.provider_instance_id).in_([str(p.id) for p, _ in ours])
             )
         ).all()
     )
     known_labels = set(
         session.scalars(
-            select(GpuInstance.label).where(GpuInstance.label.in_([p.label for p, _ in ours]))
+            select(col(GpuInstance.label)).where(
+                col(GpuInstance.label).in_([p.label for p, _ in ours])
+            )
         ).all()
     )
     for p, (tenant_id, local_id) in ours:
@@ -310,8 +313,9 @@ def _orphans(
 def _adopt(ctx: Context, tenant: Tenant, local_id: uuid.UUID, p: ProviderInstance) -> bool:
     session = ctx.session
     if session.scalars(
-        select(GpuInstance.id).where(
-            (GpuInstance.provider_instance_id == str(p.id)) | (GpuInstance.label == p.label)
+        select(col(GpuInstance.id)).where(
+            (col(GpuInstance.provider_instance_id) == str(p.id))
+            | (col(GpuInstance.label) == p.label)
         )
     ).first():
         session.commit()
@@ -371,7 +375,7 @@ def _adopt(ctx: Context, tenant: Tenant, local_id: uuid.UUID, p: ProviderInstanc
 def _tenants(ctx: Context, scope: uuid.UUID | None) -> list[Tenant]:
     stmt = select(Tenant)
     if scope is not None:
-        stmt = stmt.where(Tenant.id == scope)
+        stmt = stmt.where(col(Tenant.id) == scope)
     return list(ctx.session.scalars(stmt.order_by(Tenant.name)).all())
 
 
@@ -388,8 +392,8 @@ def _enforce_budgets(
             continue
         live = session.scalars(
             select(GpuInstance).where(
-                GpuInstance.tenant_id == tenant.id,
-                GpuInstance.status.in_(sorted(COMMITTED_STATES - {REQUESTED})),
+                col(GpuInstance.tenant_id) == tenant.id,
+                col(GpuInstance.status).in_(sorted(COMMITTED_STATES - {REQUESTED})),
             )
         ).all()
         live = sorted(live, key=lambda i: (-(i.price_per_hour or 0), str(i.id)))
@@ -432,10 +436,10 @@ def _enforce_budgets(
 
 def _health(ctx: Context, scope: uuid.UUID | None, summary: Summary) -> None:
     stmt = select(GpuInstance).where(
-        GpuInstance.status == RUNNING, GpuInstance.endpoint_url.is_not(None)
+        col(GpuInstance.status) == RUNNING, col(GpuInstance.endpoint_url).is_not(None)
     )
     if scope is not None:
-        stmt = stmt.where(GpuInstance.tenant_id == scope)
+        stmt = stmt.where(col(GpuInstance.tenant_id) == scope)
     targets = list(ctx.session.scalars(stmt).all())
     # no transaction while the probes wait on the network; results are stored here, on this
     # thread, one short transaction each
@@ -457,7 +461,7 @@ def _autoscale(ctx: Context, scope: uuid.UUID | None, summary: Summary, dry_run:
     session = ctx.session
     stmt = select(GpuAutoscaleRule)
     if scope is not None:
-        stmt = stmt.where(GpuAutoscaleRule.tenant_id == scope)
+        stmt = stmt.where(col(GpuAutoscaleRule.tenant_id) == scope)
     rules = list(session.scalars(stmt.order_by(GpuAutoscaleRule.model)).all())
     for rule in rules:
         try:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import col
 
 from shifty_ent.core.context import Context
 from shifty_ent.gpu import ledger
@@ -86,12 +87,12 @@ def observe(
             values["terminated_at"] = now
     claimed = session.execute(
         update(GpuInstance)
-        .where(GpuInstance.id == inst.id, GpuInstance.version == inst.version)
+        .where(col(GpuInstance.id) == inst.id, col(GpuInstance.version) == inst.version)
         .values(version=GpuInstance.version + 1, **values)
         .execution_options(synchronize_session=False)
     )
     old = inst.status
-    if claimed.rowcount != 1:
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         session.refresh(inst)
         return False
     for key, value in {**values, "version": inst.version + 1}.items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import update
+from sqlmodel import col
 
 from shifty_ent.core import retry
 from shifty_ent.core.authz import authorize
@@ -61,23 +62,23 @@ def terminate_instance(
         # a stale claim (the run that took it failed): take it over
         claimed = session.execute(
             update(GpuInstance)
-            .where(GpuInstance.id == inst.id, GpuInstance.version == inst.version)
+            .where(col(GpuInstance.id) == inst.id, col(GpuInstance.version) == inst.version)
             .values(claimed_at=now, version=GpuInstance.version + 1)
             .execution_options(synchronize_session=False)
         )
         session.refresh(inst)
-        if claimed.rowcount != 1:
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
             raise Conflict(f"instance {str(inst.id)[:8]} is being changed by another run; retry")
     else:
         ledger.accrue(session, inst, now)
         claimed = session.execute(
             update(GpuInstance)
-            .where(GpuInstance.id == inst.id, GpuInstance.version == inst.version)
+            .where(col(GpuInstance.id) == inst.id, col(GpuInstance.version) == inst.version)
             .values(status=TERMINATING, claimed_at=now, version=GpuInstance.version + 1)
             .execution_options(synchronize_session=False)
         )
         session.refresh(inst)
-        if claimed.rowcount != 1:
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
             if inst.status in FINAL_STATES:
                 return inst
             raise Conflict(f"instance {str(inst.id)[:8]} is being changed by another run; retry")
@@ -104,12 +105,12 @@ def terminate_instance(
     ledger.accrue(session, inst, now)
     done = session.execute(
         update(GpuInstance)
-        .where(GpuInstance.id == inst.id, GpuInstance.status == TERMINATING)
+        .where(col(GpuInstance.id) == inst.id, col(GpuInstance.status) == TERMINATING)
         .values(status=TERMINATED, terminated_at=now, version=GpuInstance.version + 1)
         .execution_options(synchronize_session=False)
     )
     session.refresh(inst)
-    if done.rowcount == 1:
+    if done.rowcount == 1:  # type: ignore[attr-defined]  # DML returns a CursorResult
         ctx.audit(
             "gpu.terminate",
             target_type="gpu_instance",

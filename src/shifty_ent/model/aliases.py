@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select, update
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -34,11 +35,11 @@ def validate_alias(alias: str) -> str:
 
 def _history(ctx: Context, model_id: uuid.UUID, alias: str | None = None) -> list[AliasEvent]:
     stmt = select(AliasEvent).where(
-        AliasEvent.tenant_id == ctx.tenant_id, AliasEvent.model_id == model_id
+        col(AliasEvent.tenant_id) == ctx.tenant_id, col(AliasEvent.model_id) == model_id
     )
     if alias is not None:
-        stmt = stmt.where(AliasEvent.alias == alias)
-    return list(ctx.session.scalars(stmt.order_by(AliasEvent.seq)).all())
+        stmt = stmt.where(col(AliasEvent.alias) == alias)
+    return list(ctx.session.scalars(stmt.order_by(col(AliasEvent.seq))).all())
 
 
 def alias_history(ctx: Context, name: str, alias: str | None = None) -> list[AliasEvent]:
@@ -61,7 +62,7 @@ def move_alias(
     # lock the model row first: concurrent moves of one model's aliases serialise here
     ctx.session.execute(
         update(RegisteredModel)
-        .where(RegisteredModel.id == version.model_id)
+        .where(col(RegisteredModel.id) == version.model_id)
         .values(latest_version=RegisteredModel.latest_version)
     )
     current = ctx.session.get(ModelAlias, (ctx.tenant_id, version.model_id, alias))
@@ -85,7 +86,9 @@ def move_alias(
         )
     seq = (
         ctx.session.scalar(
-            select(func.max(AliasEvent.seq)).where(AliasEvent.model_id == version.model_id)
+            select(func.max(col(AliasEvent.seq))).where(
+                col(AliasEvent.model_id) == version.model_id
+            )
         )
         or 0
     ) + 1

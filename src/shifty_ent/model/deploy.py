@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -48,7 +49,7 @@ def _check(ctx: Context, dep: Deployment, instance: gpu_api.InstanceView) -> Dep
     health.pop("instance_id", None)
     ctx.session.execute(
         update(Deployment)
-        .where(Deployment.id == dep.id, Deployment.status != "stopped")
+        .where(col(Deployment.id) == dep.id, col(Deployment.status) != "stopped")
         .values(
             health=health,
             status=deployment_status(health),
@@ -97,10 +98,10 @@ def deploy(
         inst = gpu_api.provision(ctx, request)
     active = ctx.session.scalars(
         select(Deployment).where(
-            Deployment.tenant_id == ctx.tenant_id,
-            Deployment.version_id == version.id,
-            Deployment.instance_id == inst.id,
-            Deployment.status != "stopped",
+            col(Deployment.tenant_id) == ctx.tenant_id,
+            col(Deployment.version_id) == version.id,
+            col(Deployment.instance_id) == inst.id,
+            col(Deployment.status) != "stopped",
         )
     ).first()
     if active is not None:
@@ -145,9 +146,9 @@ def undeploy(ctx: Context, ref: str) -> dict[str, Any]:
     dep = _deployment(ctx, ref)
     changed = ctx.session.execute(
         update(Deployment)
-        .where(Deployment.id == dep.id, Deployment.status != "stopped")
+        .where(col(Deployment.id) == dep.id, col(Deployment.status) != "stopped")
         .values(status="stopped", stopped_at=ctx.now(), stopped_by=ctx.actor)
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
     if not changed:
         raise Conflict(f"deployment {dep.id} is already stopped")
     ctx.session.refresh(dep)
@@ -165,10 +166,10 @@ def list_deployments(
 ) -> list[dict[str, Any]]:
     """Deployments of the tenant with their last health (``check`` probes them now)."""
     authorize(ctx, permissions.DEPLOYMENTS_CHECK if check else permissions.DEPLOYMENTS_READ)
-    stmt = select(Deployment).where(Deployment.tenant_id == ctx.tenant_id)
+    stmt = select(Deployment).where(col(Deployment.tenant_id) == ctx.tenant_id)
     if not include_stopped:
-        stmt = stmt.where(Deployment.status != "stopped")
-    deps = list(ctx.session.scalars(stmt.order_by(Deployment.created_at.desc())).all())
+        stmt = stmt.where(col(Deployment.status) != "stopped")
+    deps = list(ctx.session.scalars(stmt.order_by(col(Deployment.created_at).desc())).all())
     rows = []
     for dep in deps:
         if check and dep.status != "stopped":

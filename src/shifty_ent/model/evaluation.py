@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.arcade import api as arcade_api
 from shifty_ent.core.authz import authorize
@@ -482,8 +483,10 @@ def list_evals(ctx: Context, ref: str) -> list[Evaluation]:
     evals = list(
         ctx.session.scalars(
             select(Evaluation)
-            .where(Evaluation.tenant_id == ctx.tenant_id, Evaluation.version_id == version.id)
-            .order_by(Evaluation.created_at.desc())
+            .where(
+                col(Evaluation.tenant_id) == ctx.tenant_id, col(Evaluation.version_id) == version.id
+            )
+            .order_by(col(Evaluation.created_at).desc())
         ).all()
     )
     pending = [e for e in evals if e.type == "human" and e.status == "pending" and e.mission_ids]

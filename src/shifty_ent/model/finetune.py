@@ -147,7 +147,7 @@ def finetune(
     device = pick_device(device)
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(base_dir), local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(str(base_dir), local_files_only=True)
+        model: Any = AutoModelForCausalLM.from_pretrained(str(base_dir), local_files_only=True)
     except (OSError, ValueError) as exc:
         raise InvalidInput(
             f"base model at {base_dir} is not a loadable causal LM: {str(exc).splitlines()[0]}"
@@ -259,7 +259,7 @@ def load(
 
     tok_dir = adapter_dir if adapter_dir and (adapter_dir / "tokenizer.json").exists() else base_dir
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir), local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(str(base_dir), local_files_only=True)
+    model: Any = AutoModelForCausalLM.from_pretrained(str(base_dir), local_files_only=True)
     if adapter_dir is not None:
         from peft import PeftModel
 

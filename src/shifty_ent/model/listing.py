@@ -12,6 +12,7 @@ from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Select, String, literal_column, select, type_coerce
+from sqlmodel import col
 
 from shifty_ent.core import collector
 from shifty_ent.core.authz import authorize
@@ -96,7 +97,7 @@ def _list_query(
 ) -> Select[Any]:
     """The ``model list`` SELECT; columns are typed as plain strings so that no result
     processing runs (the row builders below format ids and times themselves)."""
-    t = ModelVersion.__table__.c  # type: ignore[attr-defined]
+    t = ModelVersion.__table__.c  # type: ignore[attr-defined]  # SQLModel sets __table__ at runtime
     columns = [
         t.version if c == "version" else type_coerce(t[c], String).label(c) for c in LIST_COLUMNS
     ]
@@ -116,8 +117,8 @@ def _list_query(
     if alias is not None:
         stmt = stmt.where(
             t.id.in_(
-                select(ModelAlias.version_id).where(
-                    ModelAlias.tenant_id == ctx.tenant_id, ModelAlias.alias == alias
+                select(col(ModelAlias.version_id)).where(
+                    col(ModelAlias.tenant_id) == ctx.tenant_id, col(ModelAlias.alias) == alias
                 )
             )
         )

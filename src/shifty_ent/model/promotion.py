@@ -7,6 +7,7 @@ metrics and evaluations; only an admin may override a missing approval, with a r
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.arcade import api as arcade_api
 from shifty_ent.core.authz import authorize
@@ -73,8 +74,8 @@ def request_approval(ctx: Context, ref: str, *, alias: str = PRODUCTION) -> arca
     version = get_version(ctx, ref)
     evals = ctx.session.scalars(
         select(Evaluation)
-        .where(Evaluation.tenant_id == ctx.tenant_id, Evaluation.version_id == version.id)
-        .order_by(Evaluation.created_at.desc())
+        .where(col(Evaluation.tenant_id) == ctx.tenant_id, col(Evaluation.version_id) == version.id)
+        .order_by(col(Evaluation.created_at).desc())
         .limit(5)
     ).all()
     payload = {

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -126,28 +127,28 @@ def claim(ctx: Context, job_id: uuid.UUID, worker: str) -> bool:
     result = ctx.session.execute(
         update(TrainingJob)
         .where(
-            TrainingJob.id == job_id,
-            TrainingJob.tenant_id == ctx.tenant_id,
-            TrainingJob.status == "queued",
+            col(TrainingJob.id) == job_id,
+            col(TrainingJob.tenant_id) == ctx.tenant_id,
+            col(TrainingJob.status) == "queued",
         )
         .values(status="running", claimed_by=worker, started_at=ctx.now())
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # DML returns a CursorResult
 
 
 def claim_next(ctx: Context, worker: str) -> TrainingJob:
     """The oldest queued job of the tenant, claimed (SKIP LOCKED on PostgreSQL)."""
     stmt = (
-        select(TrainingJob.id)
-        .where(TrainingJob.tenant_id == ctx.tenant_id, TrainingJob.status == "queued")
-        .order_by(TrainingJob.created_at, TrainingJob.id)
+        select(col(TrainingJob.id))
+        .where(col(TrainingJob.tenant_id) == ctx.tenant_id, col(TrainingJob.status) == "queued")
+        .order_by(col(TrainingJob.created_at), col(TrainingJob.id))
         .limit(5)
     )
     if ctx.dialect == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     for job_id in ctx.session.scalars(stmt).all():
         if claim(ctx, job_id, worker):
-            return ctx.session.get(TrainingJob, job_id)  # type: ignore[return-value]
+            return ctx.session.get(TrainingJob, job_id)  # type: ignore[return-value]  # just claimed: the row exists
     raise NotFound("no queued training job to run")
 
 
@@ -242,7 +243,7 @@ def adapter_base(ctx: Context, version: ModelVersion) -> tuple[Path, Path | None
 def _finish(ctx: Context, job: TrainingJob, status: str, **values: Any) -> None:
     ctx.session.execute(
         update(TrainingJob)
-        .where(TrainingJob.id == job.id, TrainingJob.status == "running")
+        .where(col(TrainingJob.id) == job.id, col(TrainingJob.status) == "running")
         .values(status=status, finished_at=ctx.now(), **values)
     )
     details: dict[str, Any] = {k: v for k, v in values.items() if k in ("error", "metrics")}
@@ -302,11 +303,11 @@ def run_job(
             )
         )
         ctx.session.execute(
-            update(TrainingJob).where(TrainingJob.id == job.id).values(progress=point)
+            update(TrainingJob).where(col(TrainingJob.id) == job.id).values(progress=point)
         )
         flag = ctx.session.execute(
-            select(TrainingJob.cancel_requested, TrainingJob.cancel_requested_by).where(
-                TrainingJob.id == job.id
+            select(col(TrainingJob.cancel_requested), col(TrainingJob.cancel_requested_by)).where(
+                col(TrainingJob.id) == job.id
             )
         ).first()
         ctx.session.commit()
@@ -351,7 +352,7 @@ def run_job(
         raise Conflict(
             f"training job {job.id} was cancelled by {state['cancelled_by']} at step {result.steps}"
         )
-    still = ctx.session.scalar(select(TrainingJob.status).where(TrainingJob.id == job.id))
+    still = ctx.session.scalar(select(col(TrainingJob.status)).where(col(TrainingJob.id) == job.id))
     if still != "running":
         raise Conflict(f"training job {job.id} was {still} while it ran; result not registered")
     try:
@@ -416,7 +417,7 @@ def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
         raise Conflict(f"training job {job.id} already {job.status}")
     now_cancelled = ctx.session.execute(
         update(TrainingJob)
-        .where(TrainingJob.id == job.id, TrainingJob.status == "queued")
+        .where(col(TrainingJob.id) == job.id, col(TrainingJob.status) == "queued")
         .values(
             status="cancelled",
             cancel_requested=True,
@@ -424,14 +425,14 @@ def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
             finished_at=ctx.now(),
             error=f"cancelled by {ctx.actor} before it ran",
         )
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
     if not now_cancelled and force:
         # the worker is gone (killed host): end the job now; a live worker would still see
         # cancel_requested at its next step and stop without registering anything
         authorize(ctx, permissions.TRAIN_FORCE_CANCEL)
         asked = ctx.session.execute(
             update(TrainingJob)
-            .where(TrainingJob.id == job.id, TrainingJob.status == "running")
+            .where(col(TrainingJob.id) == job.id, col(TrainingJob.status) == "running")
             .values(
                 status="cancelled",
                 cancel_requested=True,
@@ -439,16 +440,16 @@ def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
                 finished_at=ctx.now(),
                 error=f"force-cancelled by {ctx.actor} (worker {job.claimed_by} presumed gone)",
             )
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
         if not asked:
             ctx.session.refresh(job)
             raise Conflict(f"training job {job.id} already {job.status}")
     elif not now_cancelled:
         asked = ctx.session.execute(
             update(TrainingJob)
-            .where(TrainingJob.id == job.id, TrainingJob.status == "running")
+            .where(col(TrainingJob.id) == job.id, col(TrainingJob.status) == "running")
             .values(cancel_requested=True, cancel_requested_by=ctx.actor)
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
         if not asked:
             ctx.session.refresh(job)
             raise Conflict(f"training job {job.id} already {job.status}")
@@ -465,13 +466,13 @@ def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
 
 def list_jobs(ctx: Context, *, status: str | None = None, limit: int = 100) -> list[TrainingJob]:
     authorize(ctx, permissions.TRAIN_READ)
-    stmt = select(TrainingJob).where(TrainingJob.tenant_id == ctx.tenant_id)
+    stmt = select(TrainingJob).where(col(TrainingJob.tenant_id) == ctx.tenant_id)
     if status is not None:
         if status not in JOB_STATES:
             raise InvalidInput(f"--status must be one of {', '.join(JOB_STATES)}")
-        stmt = stmt.where(TrainingJob.status == status)
+        stmt = stmt.where(col(TrainingJob.status) == status)
     return list(
-        ctx.session.scalars(stmt.order_by(TrainingJob.created_at.desc()).limit(limit)).all()
+        ctx.session.scalars(stmt.order_by(col(TrainingJob.created_at).desc()).limit(limit)).all()
     )
 
 
@@ -480,8 +481,8 @@ def show_job(ctx: Context, ref: str) -> dict[str, Any]:
     job = _job(ctx, ref)
     points = ctx.session.scalars(
         select(TrainingPoint)
-        .where(TrainingPoint.tenant_id == ctx.tenant_id, TrainingPoint.job_id == job.id)
-        .order_by(TrainingPoint.step)
+        .where(col(TrainingPoint.tenant_id) == ctx.tenant_id, col(TrainingPoint.job_id) == job.id)
+        .order_by(col(TrainingPoint.step))
     ).all()
     row = job.public()
     row["points"] = [p.public() for p in points]

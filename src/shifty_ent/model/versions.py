@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -125,11 +126,11 @@ def add_version(
     # the row lock of this UPDATE serialises concurrent registrations of the same NAME
     ctx.session.execute(
         update(RegisteredModel)
-        .where(RegisteredModel.id == model.id, RegisteredModel.tenant_id == ctx.tenant_id)
+        .where(col(RegisteredModel.id) == model.id, col(RegisteredModel.tenant_id) == ctx.tenant_id)
         .values(latest_version=RegisteredModel.latest_version + 1)
     )
     number = ctx.session.scalar(
-        select(RegisteredModel.latest_version).where(RegisteredModel.id == model.id)
+        select(col(RegisteredModel.latest_version)).where(col(RegisteredModel.id) == model.id)
     )
     version = ModelVersion(
         tenant_id=ctx.tenant_id,
@@ -174,12 +175,12 @@ def _checkpoint_asset(
     """The data asset of a checkpoint: the one of an earlier version with the same files at the
     same path while it is live (one asset per set of files, so retention acts once), else new."""
     earlier = ctx.session.scalars(
-        select(ModelVersion.asset_id).where(
-            ModelVersion.tenant_id == ctx.tenant_id,
-            ModelVersion.source == "custom",
-            ModelVersion.source_id == pin.source_id,
-            ModelVersion.pinned_revision == pin.pinned_revision,
-            ModelVersion.asset_id.is_not(None),
+        select(col(ModelVersion.asset_id)).where(
+            col(ModelVersion.tenant_id) == ctx.tenant_id,
+            col(ModelVersion.source) == "custom",
+            col(ModelVersion.source_id) == pin.source_id,
+            col(ModelVersion.pinned_revision) == pin.pinned_revision,
+            col(ModelVersion.asset_id).is_not(None),
         )
     ).first()
     if earlier is not None:
@@ -206,7 +207,7 @@ def _checkpoint_asset(
 def _get_or_create_model(ctx: Context, name: str, description: str | None) -> RegisteredModel:
     found = ctx.session.scalars(
         select(RegisteredModel).where(
-            RegisteredModel.tenant_id == ctx.tenant_id, RegisteredModel.name == name
+            col(RegisteredModel.tenant_id) == ctx.tenant_id, col(RegisteredModel.name) == name
         )
     ).first()
     if found is not None:
@@ -225,7 +226,7 @@ def _get_or_create_model(ctx: Context, name: str, description: str | None) -> Re
         # another terminal created NAME between our SELECT and INSERT: use theirs
         found = ctx.session.scalars(
             select(RegisteredModel).where(
-                RegisteredModel.tenant_id == ctx.tenant_id, RegisteredModel.name == name
+                col(RegisteredModel.tenant_id) == ctx.tenant_id, col(RegisteredModel.name) == name
             )
         ).first()
         if found is None:
@@ -246,16 +247,16 @@ def get_version(ctx: Context, ref: str) -> ModelVersion:
     ref = (ref or "").strip()
     if not ref:
         raise InvalidInput("a model version is required (NAME, NAME:N, NAME@ALIAS or an id)")
-    base = select(ModelVersion).where(ModelVersion.tenant_id == ctx.tenant_id)
+    base = select(ModelVersion).where(col(ModelVersion.tenant_id) == ctx.tenant_id)
     if "@" in ref:
         name, _, alias = ref.rpartition("@")
         model = get_model(ctx, name)
         row = ctx.session.scalars(
             base.join(
                 ModelAlias,
-                (ModelAlias.version_id == ModelVersion.id)
+                (col(ModelAlias.version_id) == col(ModelVersion.id))
                 & (ModelAlias.tenant_id == ModelVersion.tenant_id),
-            ).where(ModelAlias.model_id == model.id, ModelAlias.alias == alias)
+            ).where(col(ModelAlias.model_id) == model.id, col(ModelAlias.alias) == alias)
         ).first()
         if row is None:
             raise NotFound(f"model {name} has no alias {alias!r}")
@@ -264,20 +265,22 @@ def get_version(ctx: Context, ref: str) -> ModelVersion:
     if sep and number.isdigit() and name:
         model = get_model(ctx, name)
         row = ctx.session.scalars(
-            base.where(ModelVersion.model_id == model.id, ModelVersion.version == int(number))
+            base.where(
+                col(ModelVersion.model_id) == model.id, col(ModelVersion.version) == int(number)
+            )
         ).first()
         if row is None:
             raise NotFound(f"model {name} has no version {number}")
         return row
-    model = ctx.session.scalars(
+    registered = ctx.session.scalars(
         select(RegisteredModel).where(
-            RegisteredModel.tenant_id == ctx.tenant_id, RegisteredModel.name == ref
+            col(RegisteredModel.tenant_id) == ctx.tenant_id, col(RegisteredModel.name) == ref
         )
     ).first()
-    if model is not None:
+    if registered is not None:
         row = ctx.session.scalars(
-            base.where(ModelVersion.model_id == model.id)
-            .order_by(ModelVersion.version.desc())
+            base.where(col(ModelVersion.model_id) == registered.id)
+            .order_by(col(ModelVersion.version).desc())
             .limit(1)
         ).first()
         if row is None:
@@ -296,11 +299,11 @@ def get_version(ctx: Context, ref: str) -> ModelVersion:
 def aliases_of(
     ctx: Context, version_ids: Sequence[uuid.UUID] | None = None
 ) -> dict[uuid.UUID, list[str]]:
-    stmt = select(ModelAlias.version_id, ModelAlias.alias).where(
-        ModelAlias.tenant_id == ctx.tenant_id
+    stmt = select(col(ModelAlias.version_id), col(ModelAlias.alias)).where(
+        col(ModelAlias.tenant_id) == ctx.tenant_id
     )
     if version_ids is not None:
-        stmt = stmt.where(ModelAlias.version_id.in_(list(version_ids)))
+        stmt = stmt.where(col(ModelAlias.version_id).in_(list(version_ids)))
     out: dict[uuid.UUID, list[str]] = {}
     for vid, alias in ctx.session.execute(stmt):
         out.setdefault(vid, []).append(alias)
@@ -319,8 +322,8 @@ def model_versions(ctx: Context, name: str) -> list[dict[str, Any]]:
     model = get_model(ctx, name)
     versions = ctx.session.scalars(
         select(ModelVersion)
-        .where(ModelVersion.tenant_id == ctx.tenant_id, ModelVersion.model_id == model.id)
-        .order_by(ModelVersion.version.desc())
+        .where(col(ModelVersion.tenant_id) == ctx.tenant_id, col(ModelVersion.model_id) == model.id)
+        .order_by(col(ModelVersion.version).desc())
     ).all()
     aliases = aliases_of(ctx, [v.id for v in versions])
     out = []

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from shifty_ent.core import audit, collector
 from shifty_ent.core import audit_walk as chain
@@ -107,9 +108,9 @@ class _AssetClasses:
         if group_available("data"):
             from shifty_ent.data.api import Asset
 
-            self.stmt = select(Asset.id, Asset.classification).where(
+            self.stmt = select(col(Asset.id), col(Asset.classification)).where(
                 Asset.tenant_id == tenant_id,
-                Asset.id.in_(bindparam("ids", expanding=True)),  # type: ignore[attr-defined]
+                col(Asset.id).in_(bindparam("ids", expanding=True)),
             )
 
     def lookup(self, ids: set[str]) -> dict[str, str]:
@@ -152,11 +153,11 @@ def _classified_events(
                 elif hint is None and event[4] in ASSET_TARGETS and event[5]:
                     unknown.append(event)
         if unknown:
-            classes = assets.lookup({e[5] for e in unknown})  # type: ignore[misc]
+            classes = assets.lookup({e[5] for e in unknown})  # type: ignore[misc]  # target ids of asset events are str
             for e in unknown:
-                cls = classes.get(e[5])  # type: ignore[arg-type]
+                cls = classes.get(e[5])  # type: ignore[arg-type]  # target ids of asset events are str
                 if cls in CLASSIFIED:
-                    found.append((e, cls))  # type: ignore[arg-type]
+                    found.append((e, cls))
             found.sort(key=lambda pair: pair[0][0])
         yield found
 

@@ -8,9 +8,11 @@ awarded in the period (after the daily cap). All figures are SQL aggregates over
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from shifty_ent.report.document import Column, ReportBuilder
 from shifty_ent.report.period import Period
@@ -29,46 +31,52 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
     t0, t1 = period.start, period.end
     created = dict(
         session.execute(
-            select(Mission.type, func.count())
+            select(col(Mission.type), func.count())
             .where(
-                Mission.tenant_id == tenant_id, Mission.created_at >= t0, Mission.created_at < t1
+                col(Mission.tenant_id) == tenant_id,
+                col(Mission.created_at) >= t0,
+                col(Mission.created_at) < t1,
             )
             .group_by(Mission.type)
         ).all()
     )
     settled_rows = session.execute(
         select(
-            Mission.type,
-            func.sum(case((Mission.status == "settled", 1), else_=0)),
-            func.sum(case((Mission.status == "unresolved", 1), else_=0)),
-            func.avg(Mission.agreement),
+            col(Mission.type),
+            func.sum(case((col(Mission.status) == "settled", 1), else_=0)),
+            func.sum(case((col(Mission.status) == "unresolved", 1), else_=0)),
+            func.avg(col(Mission.agreement)),
         )
         .where(
-            Mission.tenant_id == tenant_id,
-            Mission.settled_at >= t0,  # type: ignore[operator]
-            Mission.settled_at < t1,  # type: ignore[operator]
+            col(Mission.tenant_id) == tenant_id,
+            col(Mission.settled_at) >= t0,
+            col(Mission.settled_at) < t1,
         )
-        .group_by(Mission.type)
+        .group_by(col(Mission.type))
     ).all()
     settled = {t: (int(s or 0), int(u or 0), a) for t, s, u, a in settled_rows}
     answers_rows = session.execute(
         select(
-            Answer.mission_type,
+            col(Answer.mission_type),
             func.count(),
-            func.sum(case((Answer.flagged.is_(True), 1), else_=0)),  # type: ignore[attr-defined]
-            func.sum(case((Answer.correct.is_(True), 1), else_=0)),  # type: ignore[union-attr]
-            func.sum(case((Answer.correct.is_not(None), 1), else_=0)),  # type: ignore[union-attr]
-            func.coalesce(func.sum(Answer.xp_awarded), 0),
-            func.count(func.distinct(Answer.username)),
+            func.sum(case((col(Answer.flagged).is_(True), 1), else_=0)),
+            func.sum(case((col(Answer.correct).is_(True), 1), else_=0)),
+            func.sum(case((col(Answer.correct).is_not(None), 1), else_=0)),
+            func.coalesce(func.sum(col(Answer.xp_awarded)), 0),
+            func.count(func.distinct(col(Answer.username))),
         )
-        .where(Answer.tenant_id == tenant_id, Answer.completed_at >= t0, Answer.completed_at < t1)
-        .group_by(Answer.mission_type)
+        .where(
+            col(Answer.tenant_id) == tenant_id,
+            col(Answer.completed_at) >= t0,
+            col(Answer.completed_at) < t1,
+        )
+        .group_by(col(Answer.mission_type))
     ).all()
     answers = {r[0]: r[1:] for r in answers_rows}
     open_now = dict(
         session.execute(
-            select(Mission.type, func.count())
-            .where(Mission.tenant_id == tenant_id, Mission.status == "open")
+            select(col(Mission.type), func.count())
+            .where(col(Mission.tenant_id) == tenant_id, col(Mission.status) == "open")
             .group_by(Mission.type)
         ).all()
     )
@@ -135,15 +143,19 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
     )
     top = session.execute(
         select(
-            Answer.username,
+            col(Answer.username),
             func.count(),
-            func.sum(case((Answer.correct.is_(True), 1), else_=0)),  # type: ignore[union-attr]
-            func.sum(case((Answer.correct.is_not(None), 1), else_=0)),  # type: ignore[union-attr]
-            func.coalesce(func.sum(Answer.xp_awarded), 0),
+            func.sum(case((col(Answer.correct).is_(True), 1), else_=0)),
+            func.sum(case((col(Answer.correct).is_not(None), 1), else_=0)),
+            func.coalesce(func.sum(col(Answer.xp_awarded)), 0),
         )
-        .where(Answer.tenant_id == tenant_id, Answer.completed_at >= t0, Answer.completed_at < t1)
-        .group_by(Answer.username)
-        .order_by(func.coalesce(func.sum(Answer.xp_awarded), 0).desc(), Answer.username)
+        .where(
+            col(Answer.tenant_id) == tenant_id,
+            col(Answer.completed_at) >= t0,
+            col(Answer.completed_at) < t1,
+        )
+        .group_by(col(Answer.username))
+        .order_by(func.coalesce(func.sum(col(Answer.xp_awarded)), 0).desc(), col(Answer.username))
         .limit(TOP)
     ).all()
     profiles = (
@@ -151,8 +163,8 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             p.username: p
             for (p,) in session.execute(
                 select(Profile).where(
-                    Profile.tenant_id == tenant_id,
-                    Profile.username.in_([r[0] for r in top]),  # type: ignore[attr-defined]
+                    col(Profile.tenant_id) == tenant_id,
+                    col(Profile.username).in_([r[0] for r in top]),
                 )
             )
         }
@@ -213,19 +225,21 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             for (d,) in session.execute(
                 select(Dataset)
                 .where(
-                    Dataset.tenant_id == tenant_id,
-                    Dataset.created_at >= t0,
-                    Dataset.created_at < t1,
+                    col(Dataset.tenant_id) == tenant_id,
+                    col(Dataset.created_at) >= t0,
+                    col(Dataset.created_at) < t1,
                 )
-                .order_by(Dataset.created_at, Dataset.name)
+                .order_by(col(Dataset.created_at), col(Dataset.name))
             )
         ),
     )
-    per_day = dict(
+    per_day: dict[Any, int] = dict(
         session.execute(
             select(func.date(Answer.completed_at), func.count())
             .where(
-                Answer.tenant_id == tenant_id, Answer.completed_at >= t0, Answer.completed_at < t1
+                col(Answer.tenant_id) == tenant_id,
+                col(Answer.completed_at) >= t0,
+                col(Answer.completed_at) < t1,
             )
             .group_by(func.date(Answer.completed_at))
         ).all()
@@ -263,9 +277,9 @@ def _users_count(session: Session, tenant_id: uuid.UUID, period: Period) -> int:
     return int(
         session.execute(
             select(func.count(func.distinct(Answer.username))).where(
-                Answer.tenant_id == tenant_id,
-                Answer.completed_at >= period.start,
-                Answer.completed_at < period.end,
+                col(Answer.tenant_id) == tenant_id,
+                col(Answer.completed_at) >= period.start,
+                col(Answer.completed_at) < period.end,
             )
         ).scalar_one()
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent.core import audit, checkpoint, infiles, trust
 from shifty_ent.core.audit_walk import SYSTEM_CHAIN
@@ -30,7 +31,7 @@ def _chains(ctx: Context, what: str, permission: Any) -> dict[str, uuid.UUID | N
         return {audit.chain_of(ctx.tenant.id): ctx.tenant.id}
     ctx.require_installation_admin(what)
     chains: dict[str, uuid.UUID | None] = {}
-    heads = set(ctx.session.scalars(select(AuditHead.chain)).all())
+    heads = set(ctx.session.scalars(select(col(AuditHead.chain))).all())
     if SYSTEM_CHAIN in heads:
         chains[SYSTEM_CHAIN] = None
     for tenant in ctx.session.scalars(select(Tenant).order_by(Tenant.name)).all():
@@ -65,7 +66,7 @@ def checkpoint_chains(ctx: Context, *, witness: str | None = None) -> list[dict[
 def _trust(ctx: Context) -> trust.TrustSet:
     """The trust file's keys and the store's registered ones, read in this command's session (a
     second connection would wait on this one's SQLite write lock)."""
-    stored = set(ctx.session.scalars(select(SigningKey.fingerprint)).all())
+    stored = set(ctx.session.scalars(select(col(SigningKey.fingerprint))).all())
     return trust.TrustSet(trusted=trust.file_fingerprints(ctx.settings) | stored)
 
 
@@ -94,15 +95,15 @@ def _from_files(files: Sequence[Path], keys: trust.TrustSet) -> list[checkpoint.
 
 def _from_reports(ctx: Context, tenant_id: uuid.UUID | None) -> list[checkpoint.Checkpoint]:
     stmt = select(
-        Report.id,
-        Report.tenant_id,
-        Report.audit_head_seq,
-        Report.audit_head_hash,
-        Report.generated_at,
-        Report.key_fingerprint,
-    ).order_by(Report.audit_head_seq)
+        col(Report.id),
+        col(Report.tenant_id),
+        col(Report.audit_head_seq),
+        col(Report.audit_head_hash),
+        col(Report.generated_at),
+        col(Report.key_fingerprint),
+    ).order_by(col(Report.audit_head_seq))
     if tenant_id is not None:
-        stmt = stmt.where(Report.tenant_id == tenant_id)
+        stmt = stmt.where(col(Report.tenant_id) == tenant_id)
     return [
         checkpoint.Checkpoint(
             source=f"report {rid}",

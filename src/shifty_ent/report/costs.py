@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from shifty_ent.core.tables import Tenant
 from shifty_ent.core.types import money_str
@@ -87,8 +88,8 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             i.id: i
             for (i,) in session.execute(
                 select(GpuInstance).where(
-                    GpuInstance.tenant_id == tenant_id,
-                    GpuInstance.id.in_(ids),  # type: ignore[attr-defined]
+                    col(GpuInstance.tenant_id) == tenant_id,
+                    col(GpuInstance.id).in_(ids),
                 )
             )
         }

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from shifty_ent.report.document import Column, ReportBuilder
 from shifty_ent.report.period import Period
@@ -41,19 +42,19 @@ def human_size(n: int | None) -> str:
 def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBuilder) -> None:
     from shifty_ent.data.api import Asset
 
-    live = (Asset.tenant_id == tenant_id, Asset.status.in_(LIVE))  # type: ignore[attr-defined]
+    live = (col(Asset.tenant_id) == tenant_id, col(Asset.status).in_(LIVE))
     groups = session.execute(
         select(
-            Asset.classification,
-            Asset.type,
-            Asset.scheme,
+            col(Asset.classification),
+            col(Asset.type),
+            col(Asset.scheme),
             func.count(),
-            func.coalesce(func.sum(Asset.size_bytes), 0),
-            func.sum(case((Asset.size_bytes.is_(None), 1), else_=0)),  # type: ignore[union-attr]
-            func.sum(case((Asset.legal_hold.is_(True), 1), else_=0)),  # type: ignore[attr-defined]
+            func.coalesce(func.sum(col(Asset.size_bytes)), 0),
+            func.sum(case((col(Asset.size_bytes).is_(None), 1), else_=0)),
+            func.sum(case((col(Asset.legal_hold).is_(True), 1), else_=0)),
         )
         .where(*live)
-        .group_by(Asset.classification, Asset.type, Asset.scheme)
+        .group_by(col(Asset.classification), col(Asset.type), col(Asset.scheme))
     ).all()
     groups = sorted(groups, key=lambda g: (_rank(g[0]), g[1], g[2]))
     by_class: dict[str, dict[str, int]] = {}
@@ -65,25 +66,25 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         c["held"] += int(held or 0)
     new_in_period = dict(
         session.execute(
-            select(Asset.classification, func.count())
+            select(col(Asset.classification), func.count())
             .where(
-                Asset.tenant_id == tenant_id,
-                Asset.created_at >= period.start,
-                Asset.created_at < period.end,
+                col(Asset.tenant_id) == tenant_id,
+                col(Asset.created_at) >= period.start,
+                col(Asset.created_at) < period.end,
             )
-            .group_by(Asset.classification)
+            .group_by(col(Asset.classification))
         ).all()
     )
     deleted_in_period = dict(
         session.execute(
-            select(Asset.classification, func.count())
+            select(col(Asset.classification), func.count())
             .where(
-                Asset.tenant_id == tenant_id,
-                Asset.status == "deleted",
-                Asset.deleted_at >= period.start,  # type: ignore[operator]
-                Asset.deleted_at < period.end,  # type: ignore[operator]
+                col(Asset.tenant_id) == tenant_id,
+                col(Asset.status) == "deleted",
+                col(Asset.deleted_at) >= period.start,
+                col(Asset.deleted_at) < period.end,
             )
-            .group_by(Asset.classification)
+            .group_by(col(Asset.classification))
         ).all()
     )
     classes = sorted(set(by_class) | set(new_in_period) | set(deleted_in_period), key=_rank)
@@ -141,19 +142,19 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
     def asset_rows() -> Iterator[dict[str, Any]]:
         for cls in sorted(by_class, key=_rank):
             stmt = select(
-                Asset.id,
-                Asset.name,
-                Asset.type,
-                Asset.classification,
-                Asset.scheme,
-                Asset.location,
-                Asset.size_bytes,
-                Asset.legal_hold,
-                Asset.expires_at,
-                Asset.created_by,
-                Asset.created_at,
-            ).where(*live, Asset.classification == cls)
-            for r in keyset(session, stmt, [Asset.name, Asset.id], page=2000):
+                col(Asset.id),
+                col(Asset.name),
+                col(Asset.type),
+                col(Asset.classification),
+                col(Asset.scheme),
+                col(Asset.location),
+                col(Asset.size_bytes),
+                col(Asset.legal_hold),
+                col(Asset.expires_at),
+                col(Asset.created_by),
+                col(Asset.created_at),
+            ).where(*live, col(Asset.classification) == cls)
+            for r in keyset(session, stmt, [col(Asset.name), col(Asset.id)], page=2000):
                 yield {
                     "classification": r.classification,
                     "name": r.name,
@@ -217,9 +218,9 @@ def _archive_counts(session: Session, tenant_id: uuid.UUID) -> dict[str, int]:
     from shifty_ent.data.api import Asset
 
     rows = session.execute(
-        select(Asset.status, func.count())
-        .where(Asset.tenant_id == tenant_id, Asset.archive_location.is_not(None))  # type: ignore[union-attr]
-        .group_by(Asset.status)
+        select(col(Asset.status), func.count())
+        .where(col(Asset.tenant_id) == tenant_id, col(Asset.archive_location).is_not(None))
+        .group_by(col(Asset.status))
     ).all()
     return {
         "archive_copies": sum(int(n) for _, n in rows),

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from shifty_ent.core.canonical import canonical_json, sha256_hex
 from shifty_ent.core.identity import same_person
@@ -59,7 +60,7 @@ def _iso(value: Any) -> str | None:
 
 
 def _verify_cert(
-    cert: CertificateView, known: dict[str, str | None], job: DeletionJob
+    cert: CertificateView, known: Mapping[str, str | None], job: DeletionJob
 ) -> tuple[bool, str]:
     from shifty_ent.data.api import verify_certificate
 
@@ -102,14 +103,17 @@ def _rows(
     )
 
     known = {
-        fp: pk for fp, pk in session.execute(select(SigningKey.fingerprint, SigningKey.public_key))
+        fp: pk
+        for fp, pk in session.execute(
+            select(col(SigningKey.fingerprint), col(SigningKey.public_key))
+        )
     }
     J = DeletionJob
     in_period = or_(
-        and_(J.created_at >= period.start, J.created_at < period.end),
-        and_(J.completed_at >= period.start, J.completed_at < period.end),  # type: ignore[operator]
+        and_(col(J.created_at) >= period.start, col(J.created_at) < period.end),
+        and_(col(J.completed_at) >= period.start, col(J.completed_at) < period.end),
     )
-    stmt = select(J).where(J.tenant_id == tenant_id, in_period)
+    stmt = select(J).where(col(J.tenant_id) == tenant_id, in_period)
     page: list[Any] = []
 
     def emit(jobs: list[Any]) -> Iterator[dict[str, Any]]:
@@ -117,8 +121,8 @@ def _rows(
         items: dict[uuid.UUID, list[Any]] = {}
         for (it,) in session.execute(
             select(DeletionItem).where(
-                DeletionItem.tenant_id == tenant_id,
-                DeletionItem.job_id.in_(ids),  # type: ignore[attr-defined]
+                col(DeletionItem.tenant_id) == tenant_id,
+                col(DeletionItem.job_id).in_(ids),
             )
         ):
             items.setdefault(it.job_id, []).append(it)
@@ -127,8 +131,8 @@ def _rows(
             a.id: a
             for (a,) in session.execute(
                 select(Asset).where(
-                    Asset.tenant_id == tenant_id,
-                    Asset.id.in_(asset_ids),  # type: ignore[attr-defined]
+                    col(Asset.tenant_id) == tenant_id,
+                    col(Asset.id).in_(asset_ids),
                 )
             )
         }
@@ -136,8 +140,8 @@ def _rows(
             c.job_id: c
             for (c,) in session.execute(
                 select(DeletionCertificate).where(
-                    DeletionCertificate.tenant_id == tenant_id,
-                    DeletionCertificate.job_id.in_(ids),  # type: ignore[attr-defined]
+                    col(DeletionCertificate.tenant_id) == tenant_id,
+                    col(DeletionCertificate.job_id).in_(ids),
                 )
             )
         }
@@ -180,7 +184,7 @@ def _rows(
                 if status == "erased":
                     stats["assets_erased"] += 1
                     stats["nist"][(nist or "none").lower()] += 1
-                    done = item.completed_at or job.completed_at
+                    done = (item.completed_at if item is not None else None) or job.completed_at
                     if done is not None and period.contains(done):
                         stats["weeks"][week_start(done.date()).isoformat()] += 1
                 elif status == "failed":
@@ -208,7 +212,7 @@ def _rows(
                     "certificate_check": check,
                 }
 
-    for row in keyset(session, stmt, [J.created_at, J.id], page=PAGE):
+    for row in keyset(session, stmt, [col(J.created_at), col(J.id)], page=PAGE):
         page.append(row[0])
         if len(page) >= PAGE:
             yield from emit(page)

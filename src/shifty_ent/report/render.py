@@ -194,7 +194,7 @@ def _copy(section: Section, out: IO[str], *, skip: int = 0) -> None:
         if target is None:
             shutil.copyfileobj(fh, out, 1 << 20)
             continue
-        data = fh.buffer  # type: ignore[attr-defined]
+        data = fh.buffer  # type: ignore[attr-defined]  # a text file from open() has .buffer
         data.seek(len(dropped.encode()))
         shutil.copyfileobj(data, target, 1 << 20)
 
@@ -438,8 +438,8 @@ class CsvRenderer(_Rows):
             out.write("\n")
             comment(f"chart: {chart.id}: {chart.title}")
             writer.writerow(["label", chart.unit])
-            for label, value in chart.points:
-                writer.writerow([label, cell_text(value)])
+            for label, amount in chart.points:
+                writer.writerow([label, cell_text(amount)])
         for section in builder.sections:
             out.write("\n")
             comment(f"section: {section.id}: {section.title} ({section.row_count} rows)")

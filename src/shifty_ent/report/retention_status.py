@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from shifty_ent.report.document import Column, ReportBuilder
 from shifty_ent.report.period import Period
@@ -50,19 +51,19 @@ def archive_copies(session: Session, tenant_id: uuid.UUID, as_of: datetime) -> l
 
     DEFAULT_ARCHIVE_RETENTION_DAYS = default_archive_retention_days()
 
-    days = {
+    days: dict[Any, int] = {
         pid: d
         for pid, d in session.execute(
-            select(RetentionPolicy.id, RetentionPolicy.retention_days).where(
-                RetentionPolicy.tenant_id == tenant_id
+            select(col(RetentionPolicy.id), col(RetentionPolicy.retention_days)).where(
+                col(RetentionPolicy.tenant_id) == tenant_id
             )
         )
     }
     out = []
     for (a,) in session.execute(
         select(Asset)
-        .where(Asset.tenant_id == tenant_id, Asset.archive_location.is_not(None))  # type: ignore[union-attr]
-        .order_by(Asset.archived_at, Asset.id)
+        .where(col(Asset.tenant_id) == tenant_id, col(Asset.archive_location).is_not(None))
+        .order_by(col(Asset.archived_at), col(Asset.id))
     ):
         until = (
             a.archived_at + timedelta(days=days.get(a.policy_id, DEFAULT_ARCHIVE_RETENTION_DAYS))
@@ -91,27 +92,27 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         p.id: p
         for (p,) in session.execute(
             select(RetentionPolicy)
-            .where(RetentionPolicy.tenant_id == tenant_id)
-            .order_by(RetentionPolicy.name)
+            .where(col(RetentionPolicy.tenant_id) == tenant_id)
+            .order_by(col(RetentionPolicy.name))
         )
     }
-    live = (Asset.tenant_id == tenant_id, Asset.status.in_(LIVE))  # type: ignore[attr-defined]
-    overdue_cond = (Asset.expires_at.is_not(None), Asset.expires_at <= as_of)  # type: ignore[union-attr,operator]
+    live = (col(Asset.tenant_id) == tenant_id, col(Asset.status).in_(LIVE))
+    overdue_cond = (col(Asset.expires_at).is_not(None), col(Asset.expires_at) <= as_of)
     notice_cond = (
-        Asset.notify_at.is_not(None),  # type: ignore[union-attr]
-        Asset.notify_at <= as_of,  # type: ignore[operator]
-        Asset.expires_at > as_of,  # type: ignore[operator]
+        col(Asset.notify_at).is_not(None),
+        col(Asset.notify_at) <= as_of,
+        col(Asset.expires_at) > as_of,
     )
     counts: dict[Any, Counter[str]] = {}
     for pid, total, overdue, notice in session.execute(
         select(
-            Asset.policy_id,
+            col(Asset.policy_id),
             func.count(),
             func.sum(case((and_(*overdue_cond), 1), else_=0)),
             func.sum(case((and_(*notice_cond), 1), else_=0)),
         )
         .where(*live)
-        .group_by(Asset.policy_id)
+        .group_by(col(Asset.policy_id))
     ):
         c = counts.setdefault(pid, Counter())
         c["total"] += int(total or 0)
@@ -119,14 +120,14 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         c["notice"] += int(notice or 0)
     deleted_in_period = dict(
         session.execute(
-            select(Asset.policy_id, func.count())
+            select(col(Asset.policy_id), func.count())
             .where(
-                Asset.tenant_id == tenant_id,
-                Asset.status == "deleted",
-                Asset.deleted_at >= period.start,  # type: ignore[operator]
-                Asset.deleted_at < period.end,  # type: ignore[operator]
+                col(Asset.tenant_id) == tenant_id,
+                col(Asset.status) == "deleted",
+                col(Asset.deleted_at) >= period.start,
+                col(Asset.deleted_at) < period.end,
             )
-            .group_by(Asset.policy_id)
+            .group_by(col(Asset.policy_id))
         ).all()
     )
 
@@ -147,8 +148,8 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
                 "overdue": c["overdue"],
                 "deleted_in_period": int(deleted_in_period.get(pid, 0)),
             }
-        c = counts.get(None)
-        if c:
+        unfiled = counts.get(None)
+        if unfiled:
             yield {
                 "policy": "(no policy)",
                 "policy_id": None,
@@ -157,8 +158,8 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
                 "auto_delete": None,
                 "method": None,
                 "notify_days": None,
-                "assets": c["total"],
-                "in_force": c["total"],
+                "assets": unfiled["total"],
+                "in_force": unfiled["total"],
                 "in_notice": 0,
                 "overdue": 0,
                 "deleted_in_period": int(deleted_in_period.get(None, 0)),
@@ -198,8 +199,8 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
                     j.id: j
                     for (j,) in session.execute(
                         select(DeletionJob).where(
-                            DeletionJob.tenant_id == tenant_id,
-                            DeletionJob.id.in_(job_ids),  # type: ignore[attr-defined]
+                            col(DeletionJob.tenant_id) == tenant_id,
+                            col(DeletionJob.id).in_(job_ids),
                         )
                     )
                 }
@@ -221,7 +222,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
                     "reason": reason,
                 }
 
-        for (a,) in keyset(session, stmt, [Asset.expires_at, Asset.id], page=1000):
+        for (a,) in keyset(session, stmt, [col(Asset.expires_at), col(Asset.id)], page=1000):
             page.append(a)
             if len(page) >= 1000:
                 yield from emit(page)
@@ -249,7 +250,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
 
     def notice_rows() -> Iterator[dict[str, Any]]:
         stmt = select(Asset).where(*live, *notice_cond)
-        for (a,) in keyset(session, stmt, [Asset.expires_at, Asset.id], page=1000):
+        for (a,) in keyset(session, stmt, [col(Asset.expires_at), col(Asset.id)], page=1000):
             pol = policies.get(a.policy_id)
             yield {
                 "asset": a.name,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from shifty_ent import __version__
 from shifty_ent.core import audit, checkpoint, infiles, outfiles
@@ -139,7 +140,7 @@ def generate(
             module.build(snap, tenant.id, period, doc)
             with outfiles.open_output(path, force=force) as raw:
                 sink = envelope.DigestingWriter(raw)
-                with io.TextIOWrapper(sink, encoding="utf-8", newline="") as text:
+                with io.TextIOWrapper(sink, encoding="utf-8", newline="") as text:  # type: ignore[type-var]  # write-only buffer
                     doc.write(text)  # closing it closes the digesting sink, not the file
                 digest, size = sink.hexdigest(), sink.size
                 statement = {
@@ -198,7 +199,9 @@ def _head(conn: Any, tenant_id: uuid.UUID) -> tuple[int, str]:
     from shifty_ent.core.tables import AuditHead
 
     row = conn.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.chain == audit.chain_of(tenant_id))
+        select(col(AuditHead.seq), col(AuditHead.hash)).where(
+            col(AuditHead.chain) == audit.chain_of(tenant_id)
+        )
     ).first()
     return (int(row[0]), str(row[1])) if row else (0, audit.GENESIS)
 
@@ -206,12 +209,12 @@ def _head(conn: Any, tenant_id: uuid.UUID) -> tuple[int, str]:
 def list_reports(ctx: Context, *, report_type: str | None = None, limit: int = 50) -> list[Report]:
     """Reports generated for the tenant, newest first (auditor, operator or admin)."""
     authorize(ctx, permissions.LIST)
-    stmt = select(Report).where(Report.tenant_id == ctx.tenant_id)
+    stmt = select(Report).where(col(Report.tenant_id) == ctx.tenant_id)
     if report_type:
         if report_type not in REPORT_TYPES:
             raise InvalidInput(f"unknown report type {report_type!r}")
-        stmt = stmt.where(Report.type == report_type)
-    stmt = stmt.order_by(Report.generated_at.desc(), Report.id).limit(limit)  # type: ignore[attr-defined]
+        stmt = stmt.where(col(Report.type) == report_type)
+    stmt = stmt.order_by(col(Report.generated_at).desc(), col(Report.id)).limit(limit)
     return list(ctx.session.scalars(stmt).all())
 
 

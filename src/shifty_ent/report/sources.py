@@ -49,7 +49,7 @@ def snapshot(engine: Engine) -> Iterator[Session]:
 
 def keyset(
     session: Session,
-    stmt: Select[Any],
+    stmt: Select[*tuple[Any, ...]],
     keys: Sequence[Any],
     *,
     page: int = PAGE,

@@ -6,6 +6,8 @@ connection in ``config.attributes["connection"]``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
@@ -19,7 +21,7 @@ target_metadata = SQLModel.metadata
 _only = context.config.attributes.get("include_tables")
 
 
-def _include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def _include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
     """scripts/new_migration.py limits autogenerate to one group's tables."""
     if _only is None:
         return True
@@ -27,7 +29,7 @@ def _include(obj, name, type_, reflected, compare_to):  # type: ignore[no-untype
     return table is None or table.name in _only
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Any) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -43,6 +45,9 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:  # plain `alembic` command line, for developers writing migrations
-    engine = create_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: set sqlalchemy.url to the database to migrate")
+    engine = create_engine(url)
     with engine.begin() as conn:
         _run(conn)

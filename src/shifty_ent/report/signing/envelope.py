@@ -15,7 +15,7 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeGuard
 
 from shifty_ent.core import outfiles
 from shifty_ent.core.canonical import canonical_json
@@ -42,7 +42,7 @@ class DigestingWriter(io.BufferedIOBase):
     """Passes bytes on to ``sink`` while taking their SHA-256 and size, so a report is hashed
     as it is written instead of read back afterwards (a million-row report is 100+ MB)."""
 
-    def __init__(self, sink: io.BufferedIOBase) -> None:
+    def __init__(self, sink: IO[bytes]) -> None:
         super().__init__()
         self.sink = sink
         self._digest = hashlib.sha256()
@@ -94,7 +94,7 @@ def write_envelope(path: Path, envelope: dict[str, Any], *, force: bool = False)
     return outfiles.write_file(sig_path_for(path), body, force=force)
 
 
-def is_envelope(doc: Any) -> bool:
+def is_envelope(doc: Any) -> TypeGuard[dict[str, Any]]:
     return isinstance(doc, dict) and doc.get("schema") == SIG_SCHEMA
 
 

@@ -8,7 +8,7 @@ Create Date: 2026-11-27 07:20:16.330711
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import shifty_ent.core.types

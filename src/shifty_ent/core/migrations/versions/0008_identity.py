@@ -17,7 +17,7 @@ import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 import shifty_ent.core.types
