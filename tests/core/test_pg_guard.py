@@ -51,7 +51,6 @@ class Guarded:
         env = {
             "SHIFTY_HOME": str(self.home),
             "SHIFTY_IDENTITY": None,
-            "SHIFTY_DATA_ROOTS": str(self.roots),
         }
         return Cli(self.url_of(person))(*args, user=None, tenant=tenant, env=env)  # type: ignore[arg-type]
 
@@ -97,6 +96,8 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Guarded]:
         store.ok("alice", "user", "add", roles["bob"], "--role", "admin", tenant="acme")
         store.ok("alice", "user", "add", roles["lars"], "--role", "labeler", tenant="acme")
         store.ok("alice", "user", "add", roles["bob"], "--role", "operator", tenant="acme")
+        # an installation administrator (not a member of acme) gives acme its data root
+        store.ok("ian", "tenant", "root", "add", str(store.roots), "-t", "acme")
         asset = store.ok(
             "bob",
             "data",
@@ -356,6 +357,7 @@ def test_cli_works_as_each_login(guarded: Guarded) -> None:
         "tenant", "list", user=roles["bob"], env={"SHIFTY_IDENTITY": None}
     )
     assert res.exit_code == 4 and "refused" in res.stderr
+    (guarded.roots / "second.csv").write_bytes(b"y" * 1000)  # one location is one asset
     asset = guarded.ok(
         "bob",
         "data",
@@ -367,7 +369,7 @@ def test_cli_works_as_each_login(guarded: Guarded) -> None:
         "--classification",
         "confidential",
         "--location",
-        str(guarded.roots / "old.csv"),
+        str(guarded.roots / "second.csv"),
         tenant="acme",
     )
     job = guarded.ok(
@@ -438,7 +440,8 @@ def test_name_keys_agree(guarded: Guarded) -> None:
 
 
 def _remove_each_other(guarded: Guarded, tenant: str, a: str, b: str) -> list[bool]:
-    """a removes b and b removes a at the same moment; returns who succeeded."""
+    """a removes b and b removes a at the same moment; returns whose removal took effect (a
+    remover who lost the race is refused, or no longer sees the tenant's rows at all)."""
     import psycopg
 
     barrier = threading.Barrier(2)
@@ -450,14 +453,14 @@ def _remove_each_other(guarded: Guarded, tenant: str, a: str, b: str) -> list[bo
             try:
                 with conn.transaction():
                     barrier.wait()
-                    conn.execute(
+                    gone = conn.execute(
                         "DELETE FROM user_roles WHERE tenant_id = %s AND user_id = %s",
                         (tenant, victim),
-                    )
+                    ).rowcount
                     conn.execute(
                         "UPDATE tenant_users SET removed_at = now() WHERE id = %s", (victim,)
                     )
-                done[i] = True
+                done[i] = gone > 0
             except psycopg.Error:
                 pass
 

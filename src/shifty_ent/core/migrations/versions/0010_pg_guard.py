@@ -171,6 +171,8 @@ BEGIN
       -- UPDATE only so that 'admin remove' may lock the rows (SELECT ... FOR UPDATE)
       WHEN t.relname = 'installation_admins' THEN 'SELECT, INSERT, UPDATE, DELETE'
       WHEN t.relname = 'signing_keys' THEN 'SELECT, INSERT'
+      -- every local registration records (upserts) the host its file lives on
+      WHEN t.relname = 'hosts' THEN 'SELECT, INSERT, UPDATE'
       ELSE 'SELECT'
     END;
     EXECUTE format('REVOKE ALL ON %I.%I FROM shifty_person', __SL__, t.relname);
@@ -219,6 +221,26 @@ CREATE POLICY shifty_chain ON __S__.audit_heads FOR ALL USING (
   OR chain = '_system' OR chain = ANY ((SELECT shifty_my_tenants())::text[]));
 CREATE POLICY shifty_chain_overview ON __S__.audit_heads FOR SELECT
   USING ((SELECT shifty_is_installation_admin()));
+
+-- data roots are assigned by installation administrators, to any tenant, and recorded in that
+-- tenant's chain; members may read their tenant's roots but never change them
+CREATE POLICY shifty_roots_admin ON __S__.data_roots FOR ALL
+  USING ((SELECT shifty_is_installation_admin()))
+  WITH CHECK ((SELECT shifty_is_installation_admin()));
+CREATE POLICY shifty_roots_writers ON __S__.data_roots AS RESTRICTIVE FOR INSERT WITH CHECK (
+  current_user = shifty_guard_owner() OR NOT (SELECT shifty_guard_enforced())
+  OR (SELECT shifty_is_installation_admin()));
+CREATE POLICY shifty_roots_changers ON __S__.data_roots AS RESTRICTIVE FOR UPDATE USING (
+  current_user = shifty_guard_owner() OR NOT (SELECT shifty_guard_enforced())
+  OR (SELECT shifty_is_installation_admin()));
+CREATE POLICY shifty_roots_removers ON __S__.data_roots AS RESTRICTIVE FOR DELETE USING (
+  current_user = shifty_guard_owner() OR NOT (SELECT shifty_guard_enforced())
+  OR (SELECT shifty_is_installation_admin()));
+CREATE POLICY shifty_admin_audit ON __S__.audit_events FOR INSERT
+  WITH CHECK ((SELECT shifty_is_installation_admin()));
+CREATE POLICY shifty_admin_chain ON __S__.audit_heads FOR ALL
+  USING ((SELECT shifty_is_installation_admin()))
+  WITH CHECK ((SELECT shifty_is_installation_admin()));
 
 ALTER TABLE __S__.installation_admins ENABLE ROW LEVEL SECURITY;
 CREATE POLICY shifty_admins_read ON __S__.installation_admins FOR SELECT USING (true);
