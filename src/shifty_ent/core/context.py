@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, event
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -27,7 +27,6 @@ from shifty_ent.core.errors import (
     Refused,
     ShiftyError,
 )
-from shifty_ent.core.signing import KeyPair, load_or_create_key, register_key
 from shifty_ent.core.store import (
     StoreFacts,
     connection_error,
@@ -37,6 +36,9 @@ from shifty_ent.core.store import (
     sqlite_path,
 )
 from shifty_ent.core.tables import AuditEvent, Tenant
+
+if TYPE_CHECKING:
+    from shifty_ent.core.signing import KeyPair
 
 
 @dataclass
@@ -140,6 +142,9 @@ class Context:
         )
 
     def signing_key(self) -> KeyPair:
+        # imported here: most commands never sign, and cryptography is not free to import
+        from shifty_ent.core.signing import load_or_create_key, register_key
+
         """The installation key, created on first use and registered in the store."""
         if self._key is None:
             pair, _ = load_or_create_key(self.settings.signing_key_path)
