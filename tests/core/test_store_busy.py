@@ -20,7 +20,7 @@ from shifty_ent.core import store
 @pytest.fixture
 def sqlite_file(db_url: str, backend: str) -> str:
     if backend != "sqlite":
-        pytest.skip("SQLite locking")
+        pytest.skip("the busy wait is SQLite's file write lock; PostgreSQL has no such lock")
     path = store.sqlite_path(db_url)
     assert path is not None
     return str(path)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlmodel import col, select
 
@@ -29,6 +29,9 @@ from shifty_ent.core.ids import resolve
 from shifty_ent.core.signing import fingerprint_of, known_public_key, sign_bytes, verify_bytes
 from shifty_ent.data import permissions
 from shifty_ent.data.tables import Asset, DeletionCertificate, DeletionItem, DeletionJob
+
+if TYPE_CHECKING:
+    from shifty_ent.core.trust import TrustSet
 
 SCHEMA = "shifty-ent.deletion-certificate/v1"
 EXPORT_FORMAT = "shifty-ent.deletion-certificate-export/v1"
@@ -416,8 +419,11 @@ def _content_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
-def verify_file(path: Path, public_key_b64: str | None = None) -> tuple[bool, str]:
-    """Verify an exported certificate file byte for byte."""
+def verify_file(
+    path: Path, public_key_b64: str | None = None, *, trust: TrustSet | None = None
+) -> tuple[bool, str]:
+    """Verify an exported certificate file byte for byte; with ``trust`` a valid signature
+    counts only from a key it trusts (a forgery re-signed with the forger's key fails)."""
     try:
         raw = infiles.read_bounded(path, "certificate", infiles.DOCUMENT_MAX)
     except OSError as exc:
@@ -439,6 +445,10 @@ def verify_file(path: Path, public_key_b64: str | None = None) -> tuple[bool, st
     ok, reason = verify_certificate_document(doc, public_key_b64)
     if ok and export_bytes(doc) != raw:
         return False, "file bytes differ from the signed export layout (the file was edited)"
+    if ok and trust is not None:
+        trusted, why = trust.check(doc.get("key_fingerprint"))
+        if not trusted:
+            return False, why
     return ok, reason
 
 

@@ -5,7 +5,6 @@ Each command parses, calls one service function in ``shifty_ent.data.*`` and ren
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -559,18 +558,9 @@ def cert_verify(
     path = Path(certificate)
     infiles.refuse_special(path, "certificate")
     if path.is_file():
+        trusted = trust.trust_set(settings(), public_key=public_key)  # refuses a bad key
         pinned = trust.public_key_from(public_key) if public_key else None
-        if public_key and pinned is None:
-            from shifty_ent.core.errors import InvalidInput
-
-            raise InvalidInput("--public-key is not an Ed25519 public key (base64) or a file")
-        ok, reason = verify_file(path, pinned)
-        if ok:  # a valid signature counts only from a trusted (or pinned) key
-            raw = infiles.read_bounded(path, "certificate", infiles.DOCUMENT_MAX)
-            signer = json.loads(raw.decode("utf-8")).get("key_fingerprint")
-            trusted, why = trust.trust_set(settings(), public_key=public_key).check(signer)
-            if not trusted:
-                ok, reason = False, why
+        ok, reason = verify_file(path, pinned, trust=trusted)
         emit({"valid": ok, "reason": reason, "file": str(path)})
     else:
         with command() as ctx:
