@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -18,8 +18,7 @@ from shifty_ent.arcade import consensus, permissions
 from shifty_ent.arcade.mission_types import TYPES
 from shifty_ent.arcade.tables import Answer, Mission
 from shifty_ent.core.authz import authorize
-from shifty_ent.core.clock import parse_instant
-from shifty_ent.core.errors import InvalidInput
+from shifty_ent.core.clock import bounded_range
 
 if TYPE_CHECKING:
     from shifty_ent.core.context import Context
@@ -28,13 +27,7 @@ DEFAULT_DAYS = 30
 
 
 def period(ctx: Context, start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    end_at = parse_instant(end, name="--end") if end else ctx.now()
-    start_at = (
-        parse_instant(start, name="--start") if start else end_at - timedelta(days=DEFAULT_DAYS)
-    )
-    if start_at >= end_at:
-        raise InvalidInput("--start must be before --end")
-    return start_at, end_at
+    return bounded_range(start, end, now=ctx.now(), default_days=DEFAULT_DAYS)
 
 
 def _r(x: float | None, nd: int = 4) -> float | None:

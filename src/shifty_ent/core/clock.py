@@ -7,7 +7,7 @@ sweep can be previewed for a future date and tests can move time without patchin
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from shifty_ent.core.errors import InvalidInput
 
@@ -24,6 +24,29 @@ def parse_instant(text: str, *, name: str = "time") -> datetime:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def parse_range(
+    start: str | datetime | None, end: str | datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """``--start``/``--end`` as UTC instants (either may be open); exit 2 when the range is
+    empty or reversed. One rule for every command that takes a period."""
+    a = parse_instant(start, name="--start") if isinstance(start, str) else start
+    b = parse_instant(end, name="--end") if isinstance(end, str) else end
+    if a is not None and b is not None and a >= b:
+        raise InvalidInput(f"--start {a.isoformat()} must be before --end {b.isoformat()}")
+    return a, b
+
+
+def bounded_range(
+    start: str | None, end: str | None, *, now: datetime, default_days: int
+) -> tuple[datetime, datetime]:
+    """A closed period: ``end`` defaults to ``now``, ``start`` to ``default_days`` before it."""
+    start_at, end_at = parse_range(start, end)
+    end_at = end_at or now.astimezone(UTC)
+    start_at, _ = parse_range(start_at or end_at - timedelta(days=default_days), end_at)
+    assert start_at is not None
+    return start_at, end_at
 
 
 def is_fixed() -> bool:

@@ -9,19 +9,10 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from shifty_ent.core.authz import authorize
-from shifty_ent.core.clock import parse_instant
+from shifty_ent.core.clock import parse_range
 from shifty_ent.core.context import Context
-from shifty_ent.core.errors import InvalidInput
 from shifty_ent.gpu import ledger, permissions
 from shifty_ent.gpu.tables import GpuInstance
-
-
-def parse_period(start: str | None, end: str | None) -> tuple[datetime | None, datetime | None]:
-    a = parse_instant(start, name="--start") if start else None
-    b = parse_instant(end, name="--end") if end else None
-    if a and b and b <= a:
-        raise InvalidInput("--end must be after --start")
-    return a, b
 
 
 def cost_rows(
@@ -32,10 +23,7 @@ def cost_rows(
 ) -> list[dict[str, Any]]:
     """Ledger sums per instance, day or GPU type in [start, end) (plain dicts, Decimal money)."""
     authorize(ctx, permissions.COSTS)
-    a = parse_instant(start, name="--start") if isinstance(start, str) else start
-    b = parse_instant(end, name="--end") if isinstance(end, str) else end
-    if a and b and b <= a:
-        raise InvalidInput("--end must be after --start")
+    a, b = parse_range(start, end)
     rows = ledger.cost_rows(ctx.session, ctx.tenant_id, a, b, group_by)
     if group_by == "instance" and rows:
         found = ctx.session.execute(

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from shifty_ent.core.clock import parse_instant
-from shifty_ent.core.errors import InvalidInput
+from shifty_ent.core.clock import bounded_range
 
 DEFAULT_DAYS = 30
 
@@ -45,15 +44,7 @@ def parse_period(
     start: str | None, end: str | None, *, now: datetime, default_days: int = DEFAULT_DAYS
 ) -> Period:
     """Build the period from the command's options; exit 2 when it is empty or reversed."""
-    end_at = parse_instant(end, name="--end") if end else now.astimezone(UTC)
-    start_at = (
-        parse_instant(start, name="--start") if start else end_at - timedelta(days=default_days)
-    )
-    if start_at >= end_at:
-        raise InvalidInput(
-            f"--start {start_at.isoformat()} must be before --end {end_at.isoformat()}"
-        )
-    return Period(start_at, end_at)
+    return Period(*bounded_range(start, end, now=now, default_days=default_days))
 
 
 def month_bounds(when: datetime) -> tuple[datetime, datetime]:
