@@ -161,6 +161,7 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iter
         os.chmod(path, 0o600)
         yield f"sqlite:///{path}"
         store.get_engine.cache_clear()
+        store.get_reader.cache_clear()
         return
     template = request.getfixturevalue("pg_template")
     name = _fresh_pg(template)

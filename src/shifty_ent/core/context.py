@@ -32,7 +32,11 @@ from shifty_ent.core.store import (
     connection_error,
     ensure_schema,
     get_engine,
+    get_reader,
     new_session,
+    probe,
+    read_only_fs,
+    script_heads,
     sqlite_path,
 )
 from shifty_ent.core.tables import AuditEvent, Tenant
@@ -53,6 +57,29 @@ class Context:
     # the actor's roles in the tenant, read with the member lookup when the command opened
     _roles: set[str] | None = field(default=None, repr=False)
     _host: hosts.HostInfo | None = field(default=None, repr=False)
+    # a read-only command's audit events (reading a classified record) go through a writing
+    # session of their own, committed before the command shows anything
+    _audit_writer: Session | None = field(default=None, repr=False)
+
+    @property
+    def readonly(self) -> bool:
+        return bool(self.session.info.get("readonly"))
+
+    def _audit_session(self) -> Session:
+        if not self.readonly:
+            return self.session
+        if self._audit_writer is None:
+            path = sqlite_path(self.settings.database_url)
+            if path is not None and read_only_fs(path):
+                raise Refused(
+                    "this read is audited (classified records) and the store is on a read-only "
+                    "file system, where no audit event can be written"
+                )
+            writer = new_session(get_engine(self.settings.database_url))
+            writer.info["identity_mode"] = self.identity_mode
+            _guard_clock(writer, self.identity_mode)
+            self._audit_writer = writer
+        return self._audit_writer
 
     @property
     def host(self) -> hosts.HostInfo:
@@ -129,7 +156,7 @@ class Context:
             # the database records only the login as actor; a system label (gpu-reconcile) is kept
             details, actor = {**(details or {}), "system_actor": actor}, None
         return audit.append(
-            self.session,
+            self._audit_session(),
             tenant_id=tenant_id
             if tenant_id is not None
             else (self.tenant.id if self.tenant else None),
@@ -167,9 +194,30 @@ def engine_for(settings: Settings) -> Engine:
     return _open_store(settings)[0]
 
 
-def _open_store(settings: Settings) -> tuple[Engine, StoreFacts]:
+def _open_store(settings: Settings, *, readonly: bool = False) -> tuple[Engine, StoreFacts]:
+    if readonly:
+        reader = _open_reader(settings)
+        if reader is not None:
+            return reader
     engine = get_engine(settings.database_url)
     facts = ensure_schema(engine, auto_upgrade=engine.dialect.name == "sqlite")
+    return engine, facts
+
+
+def _open_reader(settings: Settings) -> tuple[Engine, StoreFacts] | None:
+    """The read-only engine when the store is current and has its identity mode recorded;
+    otherwise None, and the command takes the writing road (which upgrades an embedded store).
+    A store that needs writing on a read-only file system is refused by that road's first write.
+    """
+    engine = get_reader(settings.database_url)
+    if engine is None:
+        return None
+    try:
+        facts = probe(engine)
+    except OperationalError:
+        return None
+    if set(facts.heads) != script_heads() or facts.identity_mode is None:
+        return None
     return engine, facts
 
 
@@ -222,20 +270,24 @@ def open_context(
     *,
     tenant: str = "required",
     roles: Sequence[str] = (),
+    readonly: bool = False,
 ) -> Iterator[Context]:
     """Open a session, resolve the tenant, check roles; commit on success, roll back on error.
 
-    ``tenant`` is ``required``, ``optional`` (resolved when given) or ``none``.
+    ``tenant`` is ``required``, ``optional`` (resolved when given) or ``none``. ``readonly``
+    commands open an embedded store without its write lock (see :func:`get_reader`).
     """
     try:
-        engine, facts = _open_store(settings)
+        engine, facts = _open_store(settings, readonly=readonly)
         session = new_session(engine)
     except OperationalError as exc:
         raise connection_error(settings.database_url, exc) from None
+    ctx: Context | None = None
     try:
         mode = _identity_mode(settings, session, facts, engine.dialect.name)
         actor = identity.resolve_actor(mode, facts.session_user, settings.user)
         session.info["identity_mode"] = mode
+        session.info["readonly"] = readonly and engine.url.query.get("mode") == "ro"
         hosts.check_override(settings, mode)
         _guard_clock(session, mode)
         ctx = Context(
@@ -252,21 +304,31 @@ def open_context(
             ctx.require_role(*roles)
         yield ctx
         session.commit()
+        if ctx._audit_writer is not None:
+            ctx._audit_writer.commit()
         for action in ctx._after_commit.values():
             action()
     except IntegrityError as exc:
-        session.rollback()
+        _rollback(session, ctx)
         raise Conflict(f"the store refused the change: {_short(exc)}") from exc
     except OperationalError as exc:
-        session.rollback()
+        _rollback(session, ctx)
         if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
             raise Conflict(f"the store is busy: {_short(exc)}; try again") from exc
         raise ExternalServiceError(f"database error: {_short(exc)}") from exc
     except BaseException:
-        session.rollback()
+        _rollback(session, ctx)
         raise
     finally:
         session.close()
+        if ctx is not None and ctx._audit_writer is not None:
+            ctx._audit_writer.close()
+
+
+def _rollback(session: Session, ctx: Context | None) -> None:
+    session.rollback()
+    if ctx is not None and ctx._audit_writer is not None:
+        ctx._audit_writer.rollback()
 
 
 def _short(exc: Exception) -> str:

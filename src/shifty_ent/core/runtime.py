@@ -50,13 +50,40 @@ def output_format() -> str:
     return settings().output or output.default_format()
 
 
+#: leaf commands that only read: they open an embedded store read-only (no write lock, and they
+#: work on a read-only file system). A misfiled command fails loudly (SQLite ``query_only``).
+READ_VERBS = frozenset(
+    {
+        "list",
+        "show",
+        "versions",
+        "deployments",
+        "history",
+        "stats",
+        "types",
+        "profile",
+        "leaderboard",
+        "missions",
+        "current",
+    }
+)
+
+
+def _reads_only() -> bool:
+    click_ctx = clicklib.get_current_context(silent=True)
+    return click_ctx is not None and click_ctx.info_name in READ_VERBS
+
+
 @contextmanager
-def command(*, tenant: str = "required") -> Iterator[Context]:
+def command(*, tenant: str = "required", readonly: bool | None = None) -> Iterator[Context]:
     """Open the command's Context (one transaction). Roles are not checked here: the service
-    function checks its permission (see :mod:`shifty_ent.core.authz`), whoever calls it."""
+    function checks its permission (see :mod:`shifty_ent.core.authz`), whoever calls it.
+    ``readonly`` defaults to whether the command's name is one of :data:`READ_VERBS`."""
     from shifty_ent.core.context import open_context
 
-    with open_context(settings(), tenant=tenant) as ctx:
+    if readonly is None:
+        readonly = _reads_only()
+    with open_context(settings(), tenant=tenant, readonly=readonly) as ctx:
         yield ctx
 
 

@@ -7,6 +7,10 @@ takes the write lock first and waits up to ``busy_timeout`` for it. Services mus
 before long work that does not touch the database. A wait longer than 2 s says so on stderr; one
 longer than ``SHIFTY_BUSY_TIMEOUT`` seconds (default 30) ends as "store busy" (exit 5).
 
+Commands that only read (listings, ``show``) open SQLite through :func:`get_reader`: the file is
+opened ``mode=ro`` with ``query_only``, transactions are ``DEFERRED`` (a WAL reader takes no lock,
+so a long writer never delays it) and, on a read-only file system, ``immutable``.
+
 PostgreSQL: ``postgresql://`` URLs are given the psycopg 3 driver; a schema behind the code's
 migrations is refused with a message naming ``shifty-ent db upgrade``.
 """
@@ -27,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from shifty_ent.core import outfiles
@@ -77,6 +82,29 @@ def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA secure_delete=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _sqlite_reader_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    """A reader changes nothing, not even the journal mode; ``query_only`` makes any write a
+    loud error instead of a silent lock."""
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_s() * 1000)}")
+    cur.execute("PRAGMA query_only=ON")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_reader_on_begin(conn: Any) -> None:
+    conn.connection.dbapi_connection.execute("BEGIN DEFERRED")
+
+
+def read_only_fs(path: Path) -> bool:
+    """True when the file system holding ``path`` is mounted read-only (root ignores modes)."""
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def busy_timeout_s() -> float:
@@ -147,6 +175,33 @@ def get_engine(url: str) -> Engine:
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5, "application_name": "shifty-ent"},
     )
+
+
+@cache
+def get_reader(url: str) -> Engine | None:
+    """An engine that can only read an existing SQLite file, or None (PostgreSQL, memory, or no
+    file yet: those go through :func:`get_engine`).
+
+    ``mode=ro`` needs the WAL index (``-shm``) to exist or be creatable; on a read-only file
+    system nobody can be writing, so the file is opened ``immutable`` and SQLite skips locking.
+    """
+    url = normalize_url(url)
+    path = sqlite_path(url)
+    if not url.startswith("sqlite") or path is None or not path.is_file():
+        return None
+    from urllib.parse import quote
+
+    flags = "mode=ro&immutable=1" if read_only_fs(path) else "mode=ro"
+    engine = create_engine(
+        f"sqlite:///file:{quote(str(path.resolve()))}?{flags}&uri=true",
+        connect_args={"timeout": busy_timeout_s()},
+        json_serializer=compact_json,
+        # no pool: a kept connection would go on reading a file that was since replaced
+        poolclass=NullPool,
+    )
+    event.listen(engine, "connect", _sqlite_reader_on_connect)
+    event.listen(engine, "begin", _sqlite_reader_on_begin)
+    return engine
 
 
 def describe_url(url: str) -> str:

@@ -625,7 +625,7 @@ def ws_list(
     """List workspaces with measured usage and over-allocation. Any role of the tenant."""
     from shifty_ent.data.workspaces import list_workspaces
 
-    with command() as ctx:
+    with command(readonly=False) as ctx:  # records the usage it measures
         rows = list_workspaces(ctx, include_destroyed=all_)
     emit(
         rows,

@@ -357,7 +357,7 @@ def deployments(
     or admin)."""
     from shifty_ent.model import deploy as service
 
-    with command() as ctx:
+    with command(readonly=not check) as ctx:  # a check records health
         rows = service.list_deployments(ctx, include_stopped=all_, check=check)
     emit(rows, columns=DEPLOYMENT_COLUMNS)
 
@@ -588,6 +588,6 @@ def eval_list(ref: VersionArg) -> None:
     or auditor."""
     from shifty_ent.model import evaluation
 
-    with command() as ctx:
+    with command(readonly=False) as ctx:  # human evaluations settle as they are listed
         rows = [e.public() for e in evaluation.list_evals(ctx, ref)]
     emit(rows, columns=EVAL_COLUMNS)
