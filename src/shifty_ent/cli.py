@@ -221,9 +221,15 @@ class RootGroup(TyperGroup):
         return code
 
 
+def _options_part(argv: Sequence[str]) -> Sequence[str]:
+    """The words before ``--``: after it nothing is an option (``user remove -- --json``)."""
+    return argv[: list(argv).index("--")] if "--" in argv else argv
+
+
 def _wants_json(argv: Sequence[str]) -> bool:
     env = os.environ.get("SHIFTY_OUTPUT", "").lower()
     fmt = env if env else None
+    argv = _options_part(argv)
     for i, arg in enumerate(argv):
         if arg == "--json":
             fmt = "json"
@@ -237,7 +243,7 @@ def _wants_json(argv: Sequence[str]) -> bool:
 
 
 def _debug_on(argv: Sequence[str]) -> bool:
-    return "--debug" in argv or os.environ.get("SHIFTY_DEBUG") == "1"
+    return "--debug" in _options_part(argv) or os.environ.get("SHIFTY_DEBUG") == "1"
 
 
 def _print_traceback() -> None:
