@@ -246,6 +246,8 @@ _shifty_ent() {
                 COMPREPLY=($(compgen -W "RTX_3090 RTX_4090 A100_40GB A100_80GB H100" -- "$cur")); return ;;
             "gpu provision|--type")
                 COMPREPLY=($(compgen -W "RTX_3090 RTX_4090 A100_40GB A100_80GB H100" -- "$cur")); return ;;
+            "init|--identity")
+                COMPREPLY=($(compgen -W "os postgres declared" -- "$cur")); return ;;
             "model deploy|--gpu-type")
                 COMPREPLY=($(compgen -W "RTX_3090 RTX_4090 A100_40GB A100_80GB H100" -- "$cur")); return ;;
             "model eval record|--type")

@@ -64,6 +64,7 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
+        metavar="FORMAT",
         case_sensitive=False,
         help="Output format. Env: SHIFTY_OUTPUT; default: table on a terminal, json when piped.",
     ),

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from shifty_ent.core.choices import ROLES, StoreValues, Values
+from shifty_ent.core.identity import MODES as IDENTITY_MODES
 from shifty_ent.core.options import YesOpt
 from shifty_ent.core.runtime import command, confirm, emit, info, make_app, settings
 from shifty_ent.setup import roots_cli
@@ -24,7 +25,8 @@ IdentityModeOpt = Annotated[
     str | None,
     typer.Option(
         "--identity",
-        metavar="os|postgres|declared",
+        metavar="MODE",
+        parser=Values(IDENTITY_MODES),
         help="How the store proves who acts, fixed at creation (default: os for SQLite, "
         "postgres for PostgreSQL; declared is for sandboxes and tests).",
     ),
