@@ -6,14 +6,17 @@ _shifty_ent_store() {
     COMPREPLY=($(compgen -W "$(command shifty-ent "${ctx[@]}" completion values "$1" 2>/dev/null)" -- "$cur"))
 }
 _shifty_ent() {
-    local cur prev path word skip i
+    local cur prev path word skip i args=0
     local -a ctx=()
     cur="${COMP_WORDS[COMP_CWORD]}"
     prev="${COMP_WORDS[COMP_CWORD-1]}"
+    # --output=j: bash splits at '=', so the option is the word before it
+    [[ "$prev" == "=" && COMP_CWORD -gt 1 ]] && prev="${COMP_WORDS[COMP_CWORD-2]}"
     path=""
     skip=0
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
+        [[ "$word" == "=" ]] && continue
         if ((skip)); then skip=0; continue; fi
         case "$word" in
             --db|--tenant|-t|--as)
@@ -167,6 +170,7 @@ _shifty_ent() {
             "user add") path="user add" ;;
             "user list") path="user list" ;;
             "user remove") path="user remove" ;;
+            *) ((args++)) ;;
         esac
     done
     if ((skip)); then
@@ -326,32 +330,54 @@ _shifty_ent() {
     if [[ "$cur" != -* ]]; then
         case "$path" in
             "admin add")
-                _shifty_ent_store user; return ;;
+                if ((args == 0)); then
+                    _shifty_ent_store user; return
+                fi ;;
             "admin remove")
-                _shifty_ent_store user; return ;;
+                if ((args == 0)); then
+                    _shifty_ent_store user; return
+                fi ;;
             "arcade mission import")
-                type compopt >/dev/null 2>&1 && compopt -o filenames
-                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
             "completion values")
-                COMPREPLY=($(compgen -W "tenant user" -- "$cur")); return ;;
+                if ((args == 0)); then
+                    COMPREPLY=($(compgen -W "tenant user" -- "$cur")); return
+                fi ;;
             "data asset ingest")
-                type compopt >/dev/null 2>&1 && compopt -o filenames
-                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
             "report verify")
-                type compopt >/dev/null 2>&1 && compopt -o filenames
-                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
             "tenant root add")
-                type compopt >/dev/null 2>&1 && compopt -o filenames
-                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
             "tenant root remove")
-                type compopt >/dev/null 2>&1 && compopt -o filenames
-                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
             "tenant show")
-                _shifty_ent_store tenant; return ;;
+                if ((args == 0)); then
+                    _shifty_ent_store tenant; return
+                fi ;;
             "user add")
-                _shifty_ent_store user; return ;;
+                if ((args == 0)); then
+                    _shifty_ent_store user; return
+                fi ;;
             "user remove")
-                _shifty_ent_store user; return ;;
+                if ((args == 0)); then
+                    _shifty_ent_store user; return
+                fi ;;
         esac
     fi
     local words=""

@@ -73,6 +73,7 @@ STATIC = [
     ),
     (["shifty-ent", "user", "list", "-o", ""], ["table", "json", "jsonl", "csv"]),
     (["shifty-ent", "-o", "j"], ["json", "jsonl"]),
+    (["shifty-ent", "user", "list", "--output", "=", "j"], ["json", "jsonl"]),
     (["shifty-ent", "--db", "x", "gpu", "offers", "--type", "A1"], ["A100_40GB", "A100_80GB"]),
     (["shifty-ent", "data", "asset", "list", "-c", "p"], ["public", "pii", "phi"]),
     (
@@ -170,6 +171,14 @@ def test_tenants_and_users_come_from_the_store(tmp_path, cli, tenant, db_url):
         env=env,
     )
     assert got == ["lars"]
+    assert len(log.read_text().splitlines()) == 2
+    got, _ = complete(
+        ["shifty-ent", "--db", db_url, "-t", "acme", "user", "remove", "lars", ""],
+        cwd=tmp_path,
+        path=path,
+        env=env,
+    )
+    assert got == ["--help", "--yes", "-y"]  # USER is given: its options remain, no store read
     assert len(log.read_text().splitlines()) == 2
 
 

@@ -45,6 +45,7 @@ class Node:
     options: list[str] = field(default_factory=list)
     values: dict[str, Spec] = field(default_factory=dict)
     argument: Spec | None = None
+    many: bool = False  # the argument takes several words (ASSETS...)
 
 
 def spec_of(param: Any) -> Spec:
@@ -84,6 +85,7 @@ def tree() -> dict[str, Node]:
             if param.param_type_name == "argument":
                 if node.argument is None:
                     node.argument = spec_of(param)
+                    node.many = param.nargs != 1
                 continue
             if not getattr(param, "hidden", False):
                 names.update(o for o in opts if o.startswith("-"))
@@ -152,14 +154,17 @@ def bash_script() -> str:
         '2>/dev/null)" -- "$cur"))',
         "}",
         f"{FUNC}() {{",
-        "    local cur prev path word skip i",
+        "    local cur prev path word skip i args=0",
         "    local -a ctx=()",
         '    cur="${COMP_WORDS[COMP_CWORD]}"',
         '    prev="${COMP_WORDS[COMP_CWORD-1]}"',
+        "    # --output=j: bash splits at '=', so the option is the word before it",
+        '    [[ "$prev" == "=" && COMP_CWORD -gt 1 ]] && prev="${COMP_WORDS[COMP_CWORD-2]}"',
         '    path=""',
         "    skip=0",
         "    for ((i = 1; i < COMP_CWORD; i++)); do",
         '        word="${COMP_WORDS[i]}"',
+        '        [[ "$word" == "=" ]] && continue',
         "        if ((skip)); then skip=0; continue; fi",
         '        case "$word" in',
         f"            {'|'.join(CONTEXT_OPTIONS)})",
@@ -173,6 +178,7 @@ def bash_script() -> str:
     for path in sorted(p for p in nodes if p):
         lines.append(f'            "{path}") path="{path}" ;;')
     lines += [
+        "            *) ((args++)) ;;",
         "        esac",
         "    done",
         "    if ((skip)); then",
@@ -204,8 +210,14 @@ def bash_script() -> str:
         if node.subs or node.argument is None or node.argument.kind == "text":
             continue
         lines.append(f'            "{path}")')
-        lines += _bash_reply(node.argument, " " * 16)
-        lines[-1] += " ;;"
+        if node.many:
+            lines += _bash_reply(node.argument, " " * 16)
+            lines[-1] += " ;;"
+            continue
+        # once the argument is given, the command's options are what is left to offer
+        lines.append(" " * 16 + "if ((args == 0)); then")
+        lines += _bash_reply(node.argument, " " * 20)
+        lines.append(" " * 16 + "fi ;;")
     lines += [
         "        esac",
         "    fi",
