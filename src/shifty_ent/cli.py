@@ -94,8 +94,7 @@ def _hoisted_value(ctx: Any, param: Any, value: Any) -> Any:
     root = ctx.find_root()
     root.params[param.name.removeprefix(_HOISTED_PREFIX)] = value
     if isinstance(root.obj, RootState):
-        root.obj.flags = _root_flags(root.params)
-        root.obj._settings = None
+        root.obj.replace_flags(_root_flags(root.params))
     return value
 
 

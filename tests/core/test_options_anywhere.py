@@ -60,6 +60,17 @@ def test_quiet_and_errors_as_json_after_the_command(cli, tenant):
     assert res.error["type"] == "not_found"
 
 
+def test_quiet_after_the_command_silences_messages(cli, tenant):
+    """``data policy delete P -q`` prints no "deleted policy" line on stderr."""
+    for name, cls in (("p1", "pii"), ("p2", "phi")):
+        cli.ok("data", "policy", "create", name, "-c", cls, "--retention-days", "3", tenant="acme")
+    loud = cli("data", "policy", "delete", "p1", tenant="acme")
+    assert loud.exit_code == 0 and "deleted policy p1" in loud.stderr
+    quiet = cli("data", "policy", "delete", "p2", "-q", tenant="acme")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    assert json.loads(quiet.stdout)["name"] == "p2"
+
+
 def test_option_values_that_look_like_options_are_kept(cli, tenant):
     """``--payload "-o json"`` and ``--reason -o`` are values, not output options."""
     res = cli(
