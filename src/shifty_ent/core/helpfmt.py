@@ -10,7 +10,8 @@ its required parameters and the sample values below.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, get_args
 
 from typer.core import TyperArgument
 
@@ -128,8 +129,6 @@ def metavar_of(param: Any) -> str:
     desc = getattr(param, "type_descriptor", None)
     annotation = getattr(desc, "annotation", None)
     if getattr(desc, "is_list", False):
-        from typing import get_args
-
         args = get_args(annotation)
         annotation = args[0] if args else str
     name = (param.name or "value").strip("_").upper()
@@ -161,9 +160,13 @@ def _tidy_param(param: Any) -> None:
     values = choices.static_values(param)
     if values:
         help_text = (param.help or "").strip()
-        if not all(v in help_text for v in values):
+        if not all(_mentions(help_text, v) for v in values):
             sep = " " if help_text else ""
             param.help = f"{help_text}{sep}One of: {', '.join(values)}."
+
+
+def _mentions(text: str, word: str) -> bool:
+    return re.search(rf"(?<![\w-]){re.escape(word)}(?![\w-])", text) is not None
 
 
 def _split_examples(cmd: Any) -> str | None:

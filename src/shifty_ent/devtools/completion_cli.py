@@ -70,9 +70,10 @@ def fish() -> None:
 def values(
     kind: Annotated[Kind, typer.Argument(help="What to list.")],
 ) -> None:
-    """Tenant or user names, one per line, for the completion scripts (tenants you belong to;
-    users of the --tenant one). Prints nothing when the store cannot be read: completion must
-    never show an error.
+    """Tenant or user names for the completion scripts, one per line.
+
+    Tenants you belong to; users of the --tenant one. Prints nothing when the store cannot be
+    read (completion must never show an error) and creates no store.
 
     Examples:
     shifty-ent completion values tenant
