@@ -8,18 +8,21 @@ a traceback only with ``--debug``.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
+from difflib import get_close_matches
+from functools import cache
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
 from shifty_ent import __version__
-from shifty_ent.core import clicklib, inputs, outfiles, secrecy
+from shifty_ent.core import clicklib, helpfmt, inputs, outfiles, secrecy
 from shifty_ent.core.errors import Interrupted, InvalidInput, ShiftyError
 from shifty_ent.core.options import (
     ActorOpt,
@@ -52,7 +55,68 @@ GROUPS: dict[str, tuple[str, str]] = {
     ),
     "report": ("shifty_ent.report.cli:app", "Signed compliance, cost and arcade reports; audit."),
     "quickstart": ("shifty_ent.report.quickstart.cli:app", "Guided tour on a sandbox tenant."),
+    "completion": ("shifty_ent.devtools.completion_cli:app", "Print a shell completion script."),
 }
+
+# Root options a person may also write after the command (``user list -o json``). Each long name
+# here is copied, hidden, onto every command of a group when the group loads (see ``_hoist``);
+# a command's own option of the same name wins. A new root option joins by adding its long name.
+HOISTED_OPTIONS: tuple[str, ...] = (
+    "--output",
+    "--json",
+    "--quiet",
+    "--debug",
+    "--tenant",
+    "--as",
+    "--db",
+)
+_HOISTED_PREFIX = "root__"
+
+
+def _root_flags(params: dict[str, Any]) -> dict[str, Any]:
+    """The root callback's parameters as the flags settings are built from."""
+    output = params.get("output")
+    fmt = "json" if params.get("json_") else (output.value if output else None)
+    return {
+        "database_url": params.get("db"),
+        "tenant": params.get("tenant"),
+        "user": params.get("as_user"),
+        "output": fmt,
+        "debug": bool(params.get("debug")),
+        "quiet": bool(params.get("quiet")),
+    }
+
+
+def _hoisted_value(ctx: Any, param: Any, value: Any) -> Any:
+    """A root option given after the command: it overrides the one given before the group."""
+    if ctx.get_parameter_source(param.name) is not clicklib.ParameterSource.COMMANDLINE:
+        return value
+    root = ctx.find_root()
+    root.params[param.name.removeprefix(_HOISTED_PREFIX)] = value
+    if isinstance(root.obj, RootState):
+        root.obj.replace_flags(_root_flags(root.params))
+    return value
+
+
+def _hoist(cmd: Any, root_params: Sequence[Any]) -> None:
+    """Give ``cmd`` and every command under it hidden copies of the hoisted root options."""
+    taken = {o for p in cmd.params for o in (*p.opts, *getattr(p, "secondary_opts", []))}
+    for param in root_params:
+        if not set(param.opts) & set(HOISTED_OPTIONS):
+            continue
+        opts = [o for o in param.opts if o not in taken]
+        if not any(o in HOISTED_OPTIONS for o in opts):
+            continue  # the command's own option of that long name wins
+        clone = copy.copy(param)
+        clone.opts = opts
+        clone.secondary_opts = []
+        clone.name = _HOISTED_PREFIX + param.name
+        clone.hidden = True
+        clone.expose_value = False
+        clone.callback = _hoisted_value
+        cmd.params.append(clone)
+    for sub in (getattr(cmd, "commands", None) or {}).values():
+        _hoist(sub, root_params)
 
 
 class LazyCommand(TyperGroup):
@@ -69,6 +133,8 @@ class LazyCommand(TyperGroup):
             obj = getattr(importlib.import_module(module_name), attr)
             cmd = typer.main.get_command(obj) if isinstance(obj, typer.Typer) else obj
             cmd.name = self.name
+            helpfmt.tidy(cmd, self.name or "")
+            _hoist(cmd, _root_params())
             self._real = cmd
         return self._real
 
@@ -93,8 +159,30 @@ class LazyCommand(TyperGroup):
         return self.load().shell_complete(ctx, incomplete)
 
 
+@cache
+def _root_params() -> list[Any]:
+    """The root callback's options, built once (each group load copies the hoisted ones)."""
+    return list(typer.main.get_command(app).params)
+
+
 class RootGroup(TyperGroup):
     """Lazy group table plus the error boundary around the whole program."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        helpfmt.tidy(self, "")
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Unknown group: suggest the closest names, as subcommands already do (the group
+        table is lazy, so typer's own suggestion sees no commands here)."""
+        try:
+            return super().resolve_command(ctx, args)
+        except clicklib.UsageError as exc:
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches and "Did you mean" not in exc.message:
+                names = ", ".join(repr(m) for m in matches)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {names}?"
+            raise
 
     def list_commands(self, ctx: Any) -> list[str]:
         eager = [n for n in super().list_commands(ctx) if n not in GROUPS]
@@ -132,9 +220,15 @@ class RootGroup(TyperGroup):
         return code
 
 
+def _options_part(argv: Sequence[str]) -> Sequence[str]:
+    """The words before ``--``: after it nothing is an option (``user remove -- --json``)."""
+    return argv[: list(argv).index("--")] if "--" in argv else argv
+
+
 def _wants_json(argv: Sequence[str]) -> bool:
     env = os.environ.get("SHIFTY_OUTPUT", "").lower()
     fmt = env if env else None
+    argv = _options_part(argv)
     for i, arg in enumerate(argv):
         if arg == "--json":
             fmt = "json"
@@ -148,7 +242,7 @@ def _wants_json(argv: Sequence[str]) -> bool:
 
 
 def _debug_on(argv: Sequence[str]) -> bool:
-    return "--debug" in argv or os.environ.get("SHIFTY_DEBUG") == "1"
+    return "--debug" in _options_part(argv) or os.environ.get("SHIFTY_DEBUG") == "1"
 
 
 def _print_traceback() -> None:
@@ -244,18 +338,9 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """Global options come before the group: shifty-ent [OPTIONS] GROUP COMMAND ..."""
-    fmt = "json" if json_ else (output.value if output else None)
-    ctx.obj = RootState(
-        flags={
-            "database_url": db,
-            "tenant": tenant,
-            "user": as_user,
-            "output": fmt,
-            "debug": debug,
-            "quiet": quiet,
-        }
-    )
+    """Global options go before the group: shifty-ent [OPTIONS] GROUP COMMAND ...; --output,
+    --json, --quiet, --debug, --tenant, --as and --db may also follow the command."""
+    ctx.obj = RootState(flags=_root_flags(ctx.params))
 
 
 def main() -> None:

@@ -56,7 +56,7 @@ def test_section_shows_usage_help_and_defaults():
     assert "- `--max-price USD`: Ceiling per hour, GPU + storage share. `[required]`" in body
     assert re.search(r"- `--disk GB`: .*`\[default: 50; x>=1\]`", body)
     request = _sections(render())["data delete request"]
-    assert "Usage: shifty-ent data delete request [OPTIONS] [assets]..." in request
+    assert "Usage: shifty-ent data delete request [OPTIONS] [ASSETS]..." in request
     assert "Arguments:" in request and "Options:" in request
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from shifty_ent.core.choices import CLASSIFICATIONS, Values
 from shifty_ent.core.options import EndOpt, StartOpt
 from shifty_ent.core.runtime import command, emit, info, make_app, output_format
 
@@ -17,9 +18,26 @@ dataset_app = make_app("Training datasets built from settled missions.")
 app.add_typer(mission_app, name="mission")
 app.add_typer(dataset_app, name="dataset")
 
+# arcade/mission_types.py TYPES, repeated so help needs no import of the type registry
+MISSION_TYPES = Values(
+    (
+        "label_test_output",
+        "validate_selector",
+        "rate_test_quality",
+        "verify_fix",
+        "classify_error",
+        "annotate_ui_element",
+        "review_model_output",
+        "approve_deployment",
+    )
+)
+# arcade/leaderboard.py BOARDS
+BOARDS = Values(("xp_all_time", "xp_weekly", "missions", "accuracy", "streak"))
+
 MissionArg = Annotated[str, typer.Argument(metavar="MISSION", help="Mission id or unique prefix.")]
 TypeOpt = Annotated[
-    str | None, typer.Option("--type", metavar="T", help="Only missions of this type.")
+    str | None,
+    typer.Option("--type", metavar="T", parser=MISSION_TYPES, help="Only missions of this type."),
 ]
 MISSION_COLUMNS = [
     "id",
@@ -82,7 +100,12 @@ def profile_cmd(
 
 @mission_app.command("create")
 def mission_create(
-    type: Annotated[str, typer.Option("--type", metavar="T", help="Mission type (see `types`).")],
+    type: Annotated[
+        str,
+        typer.Option(
+            "--type", metavar="T", parser=MISSION_TYPES, help="Mission type (see `types`)."
+        ),
+    ],
     payload: Annotated[
         str, typer.Option("--payload", metavar="JSON|@FILE", help="The mission's input.")
     ],
@@ -109,10 +132,22 @@ def mission_create(
     ] = None,
     classification: Annotated[
         str | None,
-        typer.Option("--classification", metavar="C", help="Data classification (confidential)."),
+        typer.Option(
+            "--classification",
+            metavar="C",
+            parser=Values(CLASSIFICATIONS),
+            help="Data classification (default: confidential).",
+        ),
     ] = None,
 ) -> None:
-    """Create one mission. Needs operator or admin."""
+    """Create one mission. Needs operator or admin.
+
+    Examples:
+    shifty-ent -t acme arcade mission create --type classify_error \\
+        --payload '{"error": "KeyError: user_id"}'
+    shifty-ent -t acme arcade mission create --type review_model_output \\
+        --payload @case.json --overlap 3
+    """
     from shifty_ent.arcade import missions
 
     body = _payload(payload)
@@ -190,7 +225,13 @@ def mission_cancel(
 @mission_app.command("list")
 def mission_list(
     status: Annotated[
-        str | None, typer.Option("--status", metavar="S", help="open|settled|unresolved.")
+        str | None,
+        typer.Option(
+            "--status",
+            metavar="S",
+            parser=Values(("open", "settled", "unresolved", "cancelled")),
+            help="Only missions in this state.",
+        ),
     ] = None,
     type: TypeOpt = None,
     subject: Annotated[str | None, typer.Option("--subject", metavar="REF")] = None,
@@ -317,7 +358,10 @@ def leaderboard_cmd(
     type: Annotated[
         str,
         typer.Option(
-            "--type", metavar="BOARD", help="xp_all_time|xp_weekly|missions|accuracy|streak."
+            "--type",
+            metavar="BOARD",
+            parser=BOARDS,
+            help="Which board.",
         ),
     ] = "xp_all_time",
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 10,
@@ -326,7 +370,11 @@ def leaderboard_cmd(
         typer.Option("--min-gold", metavar="N", help="accuracy: at least N gold answers."),
     ] = None,
 ) -> None:
-    """Top users of the tenant on one board. Any member."""
+    """Top users of the tenant on one board. Any member.
+
+    Examples:
+    shifty-ent -t acme arcade leaderboard --type xp_weekly --limit 5
+    """
     from shifty_ent.arcade import leaderboard
 
     with command() as ctx:
@@ -339,7 +387,10 @@ def leaderboard_cmd(
 @dataset_app.command("create")
 def dataset_create(
     name: Annotated[str, typer.Argument(metavar="NAME")],
-    mission_type: Annotated[str, typer.Option("--mission-type", metavar="T")],
+    mission_type: Annotated[
+        str,
+        typer.Option("--mission-type", metavar="T", parser=MISSION_TYPES, help="Mission type."),
+    ],
     description: Annotated[str | None, typer.Option("--description", metavar="TEXT")] = None,
     min_agreement: Annotated[
         float, typer.Option("--min-agreement", metavar="F", help="0-1; default 0 (all settled).")

@@ -12,6 +12,7 @@ import typer
 from shifty_ent.core.inputs import install_strict_numbers
 
 try:  # typer >= 0.2x
+    from typer._click.core import ParameterSource
     from typer._click.exceptions import (
         BadParameter,
         ClickException,
@@ -20,6 +21,7 @@ try:  # typer >= 0.2x
     )
     from typer._click.globals import get_current_context
 except ImportError:  # pragma: no cover - older typer on the click package
+    from click.core import ParameterSource  # type: ignore[assignment]  # older home
     from click.exceptions import (  # type: ignore[assignment]  # same names, older home
         BadParameter,
         ClickException,
@@ -40,6 +42,7 @@ __all__ = [
     "ClickException",
     "Exit",
     "NoArgsIsHelpError",
+    "ParameterSource",
     "UsageError",
     "confirm",
     "get_current_context",

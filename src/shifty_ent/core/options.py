@@ -11,6 +11,8 @@ from typing import Annotated
 
 import typer
 
+from shifty_ent.core.choices import StoreValues
+
 
 class OutputFormat(StrEnum):
     table = "table"
@@ -40,7 +42,11 @@ DbOpt = Annotated[
 TenantOpt = Annotated[
     str | None,
     typer.Option(
-        "--tenant", "-t", metavar="TENANT", help="Tenant id, id prefix or name. Env: SHIFTY_TENANT."
+        "--tenant",
+        "-t",
+        metavar="TENANT",
+        parser=StoreValues("tenant"),
+        help="Tenant id, id prefix or name. Env: SHIFTY_TENANT.",
     ),
 ]
 ActorOpt = Annotated[
@@ -48,6 +54,7 @@ ActorOpt = Annotated[
     typer.Option(
         "--as",
         metavar="USER",
+        parser=StoreValues("user"),
         help="Acting user: free only in declared-identity stores; elsewhere it may only name "
         "who you are (the OS account or PostgreSQL login). Env: SHIFTY_USER.",
     ),
@@ -57,6 +64,7 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
+        metavar="FORMAT",
         case_sensitive=False,
         help="Output format. Env: SHIFTY_OUTPUT; default: table on a terminal, json when piped.",
     ),

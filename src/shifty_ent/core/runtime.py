@@ -25,6 +25,11 @@ class RootState:
     flags: dict[str, Any] = field(default_factory=dict)
     _settings: Settings | None = None
 
+    def replace_flags(self, flags: dict[str, Any]) -> None:
+        """New flags (a root option given after the command); settings are rebuilt on use."""
+        self.flags = flags
+        self._settings = None
+
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.flags)

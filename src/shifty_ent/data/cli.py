@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from shifty_ent.core.choices import CLASSIFICATIONS, DELETION_METHODS, Values
 from shifty_ent.core.options import DryRunOpt, ForceOpt, YesOpt
 from shifty_ent.core.runtime import command, emit, info, make_app, settings, show_progress
 
@@ -29,12 +30,28 @@ app.add_typer(cert_app, name="certificate")
 app.add_typer(ws_app, name="workspace")
 app.add_typer(vault_app, name="vault")
 
+# the services' value sets (data/tables.py), repeated so help needs no database import
+ASSET_STATES = ("active", "erasing", "erase_failed", "deleted")
+JOB_STATES = (
+    "pending_approval",
+    "approved",
+    "running",
+    "waiting_for_host",
+    "completed",
+    "failed",
+    "partially_completed",
+)
+WORKSPACE_TYPES = ("training", "evaluation", "scratch")
+CLASSES = Values(CLASSIFICATIONS)
+METHODS = Values(DELETION_METHODS)
+
 ClassOpt = Annotated[
     str,
     typer.Option(
         "--classification",
         "-c",
-        help="public, internal, confidential, restricted, pii or phi.",
+        parser=CLASSES,
+        help="Data classification.",
     ),
 ]
 PolicyOpt = Annotated[
@@ -48,7 +65,8 @@ MethodOpt = Annotated[
     str,
     typer.Option(
         "--method",
-        help="standard | secure_overwrite | cryptographic_erase | dod_5220 | nist_800_88.",
+        parser=METHODS,
+        help="How the data is erased.",
     ),
 ]
 
@@ -84,7 +102,12 @@ def policy_create(
     name: str,
     classification: Annotated[
         list[str],
-        typer.Option("--classification", "-c", help="Classification covered (repeatable)."),
+        typer.Option(
+            "--classification",
+            "-c",
+            parser=CLASSES,
+            help="Classification covered (repeatable).",
+        ),
     ],
     retention_days: Annotated[int, typer.Option("--retention-days", help="Days to keep.")],
     auto_delete: Annotated[
@@ -98,7 +121,8 @@ def policy_create(
         int | None, typer.Option("--notify-days", help="Notify this many days before expiry.")
     ] = None,
     method: Annotated[
-        str, typer.Option("--method", help="Deletion method the sweep uses.")
+        str,
+        typer.Option("--method", parser=METHODS, help="Deletion method the sweep uses."),
     ] = "standard",
     auto_approve: Annotated[
         bool,
@@ -108,7 +132,12 @@ def policy_create(
         ),
     ] = False,
 ) -> None:
-    """Create a retention policy. Needs operator or admin."""
+    """Create a retention policy. Needs operator or admin.
+
+    Examples:
+    shifty-ent -t acme data policy create gdpr-30d -c pii -c phi --retention-days 30 \\
+        --auto-delete --method cryptographic_erase
+    """
     from shifty_ent.data.policies import create_policy
 
     with command() as ctx:
@@ -152,7 +181,10 @@ def policy_update(
     classification: Annotated[
         list[str] | None,
         typer.Option(
-            "--classification", "-c", help="Classifications covered (repeatable; replaces them)."
+            "--classification",
+            "-c",
+            parser=CLASSES,
+            help="Classifications covered (repeatable; replaces them).",
         ),
     ] = None,
     retention_days: Annotated[
@@ -174,7 +206,8 @@ def policy_update(
         typer.Option("--notify-days", help="Notify this many days before expiry (0: never)."),
     ] = None,
     method: Annotated[
-        str | None, typer.Option("--method", help="Deletion method the sweep uses.")
+        str | None,
+        typer.Option("--method", parser=METHODS, help="Deletion method the sweep uses."),
     ] = None,
     auto_approve: Annotated[
         bool | None,
@@ -188,7 +221,11 @@ def policy_update(
 ) -> None:
     """Change a policy and re-derive the expiry of every asset it governs. Needs operator or
     admin. A change that makes assets due at once (the next sweep would erase them) needs --yes;
-    --dry-run lists them."""
+    --dry-run lists them.
+
+    Examples:
+    shifty-ent -t acme data policy update gdpr-30d --retention-days 14 --notify-days 3
+    """
     from shifty_ent.data.policies import update_policy
 
     with command() as ctx:
@@ -253,6 +290,12 @@ def asset_register(
 
     Hashing stops at 64 GiB (give --sha256 or --no-hash), a directory at --max-files files and
     256 levels; system directories (/, /usr, /etc, /home, ...) are refused.
+
+    Examples:
+    shifty-ent -t acme data asset register churn --type dataset -c pii \\
+        --location /srv/acme/churn.csv --policy gdpr-30d
+    shifty-ent -t acme data asset register logs --type log -c internal \\
+        --location s3://acme-logs/2026/ --size 2147483648
     """
     from shifty_ent.data.assets import register_asset
 
@@ -284,6 +327,9 @@ def asset_ingest(
 ) -> None:
     """Copy FILE into the tenant vault, AES-256-GCM encrypted with its own key, so it can
     later be purged by cryptographic erase. The source is left in place. Needs operator or admin.
+
+    Examples:
+    shifty-ent -t acme data asset ingest churn.csv --name churn -c pii --subject customer-42
     """
     from shifty_ent.data.assets import ingest_asset
 
@@ -303,7 +349,8 @@ def asset_ingest(
 @asset_app.command("list")
 def asset_list(
     classification: Annotated[
-        str | None, typer.Option("--classification", "-c", help="Only this classification.")
+        str | None,
+        typer.Option("--classification", "-c", parser=CLASSES, help="Only this classification."),
     ] = None,
     expiring_within: Annotated[
         int | None,
@@ -314,10 +361,18 @@ def asset_list(
     subject: Annotated[
         str | None, typer.Option("--subject", metavar="ID", help="Assets of one data subject.")
     ] = None,
-    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", parser=Values(ASSET_STATES), help="Only this status."),
+    ] = None,
     all_: Annotated[bool, typer.Option("--all", help="Include deleted assets.")] = False,
 ) -> None:
-    """List assets. Any role; listing classified assets is audited."""
+    """List assets. Any role; listing classified assets is audited.
+
+    Examples:
+    shifty-ent -t acme data asset list -c pii --expiring-within 7
+    shifty-ent data asset list -t acme -o csv
+    """
     from shifty_ent.data.assets import list_assets
 
     with command() as ctx:
@@ -410,6 +465,12 @@ def delete_request(
 
     An admin other than the requester must approve (public/internal + standard may be
     auto-approved by an --auto-approve policy).
+
+    Examples:
+    shifty-ent -t acme data delete request churn --method secure_overwrite \\
+        --reason 'retention ended'
+    shifty-ent -t acme data delete request --subject customer-42 --method cryptographic_erase \\
+        --reason 'GDPR Art. 17 request 4711'
     """
     from shifty_ent.data.deletion import request_deletion
 
@@ -497,7 +558,10 @@ def delete_execute(job: str) -> None:
 
 @delete_app.command("list")
 def delete_list(
-    status: Annotated[str | None, typer.Option("--status", help="Only this status.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", parser=Values(JOB_STATES), help="Only this status."),
+    ] = None,
 ) -> None:
     """List deletion jobs. Needs admin, operator or auditor."""
     from shifty_ent.data.deletion import list_jobs
@@ -591,18 +655,27 @@ def cert_export(
 
 @ws_app.command("create")
 def ws_create(
-    type_: Annotated[str, typer.Option("--type", help="training, evaluation or scratch.")],
+    type_: Annotated[
+        str, typer.Option("--type", parser=Values(WORKSPACE_TYPES), help="What it is for.")
+    ],
     size: Annotated[str, typer.Option("--size", help="Allocation, e.g. 10G, 512MiB, 1000000.")],
     ttl: Annotated[str, typer.Option("--ttl", help="Lifetime, e.g. 90m, 2h, 7d.")],
     name: Annotated[str | None, typer.Option("--name", help="Workspace name.")] = None,
     classification: Annotated[
-        str, typer.Option("--classification", "-c", help="Classification of what goes in.")
+        str,
+        typer.Option(
+            "--classification", "-c", parser=CLASSES, help="Classification of what goes in."
+        ),
     ] = "internal",
     method: Annotated[
-        str, typer.Option("--method", help="Erasure method when destroyed.")
+        str, typer.Option("--method", parser=METHODS, help="Erasure method when destroyed.")
     ] = "secure_overwrite",
 ) -> None:
-    """Create a disposable workspace directory (0700). Needs operator or admin."""
+    """Create a disposable workspace directory (0700). Needs operator or admin.
+
+    Examples:
+    shifty-ent -t acme data workspace create --type training --size 10G --ttl 2h
+    """
     from shifty_ent.data.workspaces import create_workspace
 
     with command() as ctx:
@@ -714,6 +787,10 @@ def export(
     """GDPR Art. 20 export: a zip of JSON lines with a manifest and SHA-256 checksums.
 
     Needs admin or auditor (the export contains classified records; it is audited).
+
+    Examples:
+    shifty-ent -t acme data export --out acme-export.zip
+    shifty-ent -t acme data export --subject customer-42 --out customer-42.zip
     """
     from shifty_ent.data.export import export_records
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shifty_ent.core import helpfmt
+
 PROG = "shifty-ent"
 HEADER = f"""# Command reference
 
@@ -22,7 +24,9 @@ HEADER = f"""# Command reference
 `python -m shifty_ent.devtools.reference docs/commands.md`; do not edit by hand. -->
 
 Every command also takes `-h, --help`. Global options (`--db`, `--tenant`, `--as`, `--output`,
-...) go before the group: `{PROG} [OPTIONS] GROUP COMMAND ...`. Exit codes: 0 success, 2 invalid
+...) go before the group: `{PROG} [OPTIONS] GROUP COMMAND ...`; `--output`, `--json`, `--quiet`,
+`--debug`, `--tenant`, `--as` and `--db` may also follow the command
+(`{PROG} user list -o json`). Exit codes: 0 success, 2 invalid
 input, 3 not found, 4 refused or permission denied, 5 conflict, 6 external service error,
 130 interrupted.
 """
@@ -149,6 +153,9 @@ def _section(entry: Entry) -> list[str]:
             rows.append(f"- `{name}`" + (f": {_prose(short)}" if short else ""))
         if rows:
             out += ["Commands:", "", *rows, ""]
+    examples = helpfmt.examples_of(entry.command)
+    if examples:
+        out += ["Examples:", "", "```sh", *examples, "```", ""]
     return out
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from shifty_ent.core.choices import GPU_TYPES, Values
 from shifty_ent.core.options import DryRunOpt, EndOpt, LimitOpt, StartOpt, YesOpt
 from shifty_ent.core.runtime import command, confirm, emit, info, make_app, show_progress
 
@@ -41,12 +42,29 @@ CHARGE_COLUMNS = (
     "verdict",
 )
 
+# gpu/tables.py STATES plus "active", repeated so help needs no database import
+INSTANCE_STATES = (
+    "active",
+    "requested",
+    "loading",
+    "running",
+    "stopped",
+    "frozen",
+    "exited",
+    "offline",
+    "unknown",
+    "terminating",
+    "terminated",
+    "disappeared",
+    "failed",
+)
+
 InstanceArg = Annotated[
     str, typer.Argument(metavar="INSTANCE", help="Instance id, id prefix, vast.ai id or label.")
 ]
 TypeOpt = Annotated[
     str,
-    typer.Option("--type", metavar="T", help="RTX_3090, RTX_4090, A100_40GB, A100_80GB or H100."),
+    typer.Option("--type", metavar="T", parser=Values(GPU_TYPES), help="GPU model."),
 ]
 CountOpt = Annotated[int, typer.Option("--count", min=1, max=16, help="GPUs per machine.")]
 DiskOpt = Annotated[int, typer.Option("--disk", metavar="GB", min=1, help="Container disk (GB).")]
@@ -183,7 +201,12 @@ def status_cmd(
 def list_cmd(
     state: Annotated[
         str | None,
-        typer.Option("--state", metavar="S", help="running, loading, terminated, active, ..."),
+        typer.Option(
+            "--state",
+            metavar="S",
+            parser=Values(INSTANCE_STATES),
+            help="Only this state; active: every state but the final ones.",
+        ),
     ] = None,
     refresh: Annotated[bool, typer.Option("--refresh", help="Sync with vast.ai first.")] = False,
 ) -> None:
@@ -205,10 +228,20 @@ def costs_cmd(
     start: StartOpt = None,
     end: EndOpt = None,
     group_by: Annotated[
-        str, typer.Option("--group-by", metavar="instance|day|type", help="How to group.")
+        str,
+        typer.Option(
+            "--group-by",
+            metavar="BY",
+            parser=Values(("instance", "day", "type")),
+            help="How to group.",
+        ),
     ] = "instance",
 ) -> None:
-    """Spend from the cost ledger, summed in SQL. Role: admin, operator or auditor."""
+    """Spend from the cost ledger, summed in SQL. Role: admin, operator or auditor.
+
+    Examples:
+    shifty-ent -t acme gpu costs --start 2026-11-01 --group-by day
+    """
     from shifty_ent.gpu.costs import cost_rows
 
     with command() as ctx:
@@ -283,7 +316,12 @@ def budget_set(
         str | None, typer.Option("--hourly", metavar="USD", help="USD per hour; 'none' clears.")
     ] = None,
 ) -> None:
-    """Set the tenant's GPU budgets (audited). Role: admin."""
+    """Set the tenant's GPU budgets (audited). Role: admin.
+
+    Examples:
+    shifty-ent -t acme gpu budget set --monthly 500 --hourly 4
+    shifty-ent -t acme gpu budget set --hourly none
+    """
     from shifty_ent.gpu.budget import set_budget
 
     with command() as ctx:
@@ -321,7 +359,12 @@ def autoscale_set(
         int, typer.Option("--cooldown", metavar="S", min=0, help="Seconds between actions.")
     ] = 300,
 ) -> None:
-    """Create or replace the autoscale rule of MODEL (applied by reconcile). Role: operator."""
+    """Create or replace the autoscale rule of MODEL (applied by reconcile). Role: operator.
+
+    Examples:
+    shifty-ent -t acme gpu autoscale set llama-1b --min 0 --max 3 --target-util 0.7 \\
+        --type RTX_4090 --checkpoint meta-llama/Llama-3.2-1B
+    """
     from shifty_ent.gpu import autoscale
 
     with command() as ctx:

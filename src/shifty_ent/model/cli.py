@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from shifty_ent.core.choices import CLASSIFICATIONS, GPU_TYPES, Values
 from shifty_ent.core.options import LimitOpt
 from shifty_ent.core.runtime import command, emit, info, make_app, show_progress
 
@@ -22,6 +23,10 @@ app.add_typer(alias_app, name="alias")
 app.add_typer(approval_app, name="approval")
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
+
+
+# model/tables.py JOB_STATES, repeated so help needs no database import
+TRAIN_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 
 
 class Source(StrEnum):
@@ -136,7 +141,11 @@ def register(
     ] = None,
     classification: Annotated[
         str,
-        typer.Option("--classification", help="Classification of a custom checkpoint's asset."),
+        typer.Option(
+            "--classification",
+            parser=Values(CLASSIFICATIONS),
+            help="Classification of a custom checkpoint's asset.",
+        ),
     ] = "internal",
     pull: Annotated[
         bool, typer.Option("--pull", help="Ollama: pull the model first (streams progress).")
@@ -320,7 +329,12 @@ def deploy(
     ] = None,
     replicas: Annotated[int, typer.Option("--replicas", min=1, max=64, help="Replicas.")] = 1,
     gpu_type: Annotated[
-        str | None, typer.Option("--gpu-type", help="Provision a new instance of this type.")
+        str | None,
+        typer.Option(
+            "--gpu-type",
+            parser=Values(GPU_TYPES),
+            help="Provision a new instance of this type.",
+        ),
     ] = None,
     max_price: Annotated[
         str | None, typer.Option("--max-price", metavar="USD", help="Hourly cap when provisioning.")
@@ -382,7 +396,12 @@ def train_start(
         str | None, typer.Option("--output-name", help="Register the result under this NAME.")
     ] = None,
 ) -> None:
-    """Queue a fine-tune of a base version on a dataset asset. Role: operator or admin."""
+    """Queue a fine-tune of a base version on a dataset asset. Role: operator or admin.
+
+    Examples:
+    shifty-ent -t acme model train start --base llama-1b@prod --dataset churn-labels \\
+        --epochs 2
+    """
     from shifty_ent.model import training
 
     with command() as ctx:
@@ -454,7 +473,10 @@ def train_run(
 
 @train_app.command("list")
 def train_list(
-    status: Annotated[str | None, typer.Option("--status", help="Only jobs in this state.")] = None,
+    status: Annotated[
+        str | None,
+        typer.Option("--status", parser=Values(TRAIN_STATES), help="Only jobs in this state."),
+    ] = None,
     limit: LimitOpt = 100,
 ) -> None:
     """List training jobs, newest first. Role: operator, admin or auditor."""

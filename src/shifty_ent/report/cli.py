@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from shifty_ent.core.choices import Values
 from shifty_ent.core.options import (
     EndOpt,
     ForceOpt,
@@ -30,9 +31,12 @@ class ComplianceType(StrEnum):
     data_inventory = "data_inventory"
 
 
+# report/service.py REPORT_TYPES, repeated so help needs no import of the service
+REPORT_TYPES = (*ComplianceType, "costs", "arcade")
+
 FormatOpt = Annotated[
     ReportFormat,
-    typer.Option("--format", "-f", case_sensitive=False, help="File format: md, html, json, csv."),
+    typer.Option("--format", "-f", case_sensitive=False, help="File format."),
 ]
 REPORT_COLUMNS = [
     "id",
@@ -83,6 +87,12 @@ def compliance(
     data_inventory: assets by classification, type and location. The period defaults to the
     30 days before now; --end is exclusive. Without --out the file goes under the data dir
     (reports/TENANT/). FILE.sig beside it holds the Ed25519 signature.
+
+    Examples:
+    shifty-ent -t acme report compliance --type deletion_audit --format html \\
+        --out deletions.html
+    shifty-ent -t acme report compliance --type data_inventory --start 2026-01-01 \\
+        -f csv
     """
     _generate(type_.value, start, end, fmt, out, force)
 
@@ -99,6 +109,9 @@ def costs(
 
     Spend per day, instance and GPU type from the ledger 'gpu reconcile' accrues, against the
     tenant's monthly and hourly budgets. Signed like every report; admin may run it too.
+
+    Examples:
+    shifty-ent -t acme report costs --start 2026-11-01 --end 2026-12-01 --format md
     """
     _generate("costs", start, end, fmt, out, force)
 
@@ -169,7 +182,10 @@ def verify(
 
 @app.command("list")
 def list_(
-    type_: Annotated[str | None, typer.Option("--type", help="Only reports of this type.")] = None,
+    type_: Annotated[
+        str | None,
+        typer.Option("--type", parser=Values(REPORT_TYPES), help="Only reports of this type."),
+    ] = None,
     limit: LimitOpt = 50,
 ) -> None:
     """Reports generated for the tenant, newest first (operator or auditor).

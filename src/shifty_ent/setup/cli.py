@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from shifty_ent.core.choices import ROLES, StoreValues, Values
+from shifty_ent.core.identity import MODES as IDENTITY_MODES
 from shifty_ent.core.options import YesOpt
 from shifty_ent.core.runtime import command, confirm, emit, info, make_app, settings
 from shifty_ent.setup import roots_cli
@@ -23,7 +25,8 @@ IdentityModeOpt = Annotated[
     str | None,
     typer.Option(
         "--identity",
-        metavar="os|postgres|declared",
+        metavar="MODE",
+        parser=Values(IDENTITY_MODES),
         help="How the store proves who acts, fixed at creation (default: os for SQLite, "
         "postgres for PostgreSQL; declared is for sandboxes and tests).",
     ),
@@ -63,7 +66,11 @@ def admin_list() -> None:
 
 
 @admin_app.command("add")
-def admin_add(user: Annotated[str, typer.Argument(metavar="USER", help="User name.")]) -> None:
+def admin_add(
+    user: Annotated[
+        str, typer.Argument(metavar="USER", parser=StoreValues("user"), help="User name.")
+    ],
+) -> None:
     """Make USER an installation administrator. Needs an installation administrator."""
     from shifty_ent.setup import members
 
@@ -73,7 +80,9 @@ def admin_add(user: Annotated[str, typer.Argument(metavar="USER", help="User nam
 
 @admin_app.command("remove")
 def admin_remove(
-    user: Annotated[str, typer.Argument(metavar="USER", help="User name.")],
+    user: Annotated[
+        str, typer.Argument(metavar="USER", parser=StoreValues("user"), help="User name.")
+    ],
     yes: YesOpt = False,
 ) -> None:
     """Revoke USER's installation administration (never the last one). Needs one."""
@@ -134,7 +143,12 @@ def tenant_create(
     ] = None,
 ) -> None:
     """Create a tenant; the acting user becomes its first admin. No role needed, except that
-    --data-root needs an installation administrator (exit 4 otherwise, nothing created)."""
+    --data-root needs an installation administrator (exit 4 otherwise, nothing created).
+
+    Examples:
+    shifty-ent tenant create acme --gpu-monthly-budget 500
+    shifty-ent tenant create acme --data-root /srv/acme/data
+    """
     from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
@@ -165,7 +179,12 @@ def tenant_list(
 @tenant_app.command("show")
 def tenant_show(
     tenant: Annotated[
-        str | None, typer.Argument(metavar="[TENANT]", help="Id, prefix or name; default --tenant.")
+        str | None,
+        typer.Argument(
+            metavar="[TENANT]",
+            parser=StoreValues("tenant"),
+            help="Id, prefix or name; default --tenant.",
+        ),
     ] = None,
 ) -> None:
     """Show one tenant (default: the --tenant one). Any role of that tenant may look."""
@@ -177,17 +196,24 @@ def tenant_show(
 
 @user_app.command("add")
 def user_add(
-    user: Annotated[str, typer.Argument(metavar="USER", help="User name.")],
+    user: Annotated[
+        str, typer.Argument(metavar="USER", parser=StoreValues("user"), help="User name.")
+    ],
     role: Annotated[
         list[str],
-        typer.Option("--role", "-r", help="admin, operator, labeler or auditor (repeatable)."),
+        typer.Option("--role", "-r", parser=Values(ROLES), help="Role (repeatable)."),
     ],
     timezone: Annotated[
         str | None,
         typer.Option("--timezone", metavar="TZ", help="IANA time zone (streaks count in it)."),
     ] = None,
 ) -> None:
-    """Add a user to the tenant, or grant more roles. Needs admin."""
+    """Add a user to the tenant, or grant more roles. Needs admin.
+
+    Examples:
+    shifty-ent -t acme user add olga --role operator
+    shifty-ent -t acme user add audrey --role auditor --timezone Europe/Berlin
+    """
     from shifty_ent.core import pgroles, tenancy
     from shifty_ent.setup import members
 
@@ -203,7 +229,12 @@ def user_add(
 def user_list(
     removed: Annotated[bool, typer.Option("--removed", help="Include removed users.")] = False,
 ) -> None:
-    """Users of the tenant and their roles. Any role may look."""
+    """Users of the tenant and their roles. Any role may look.
+
+    Examples:
+    shifty-ent -t acme user list
+    shifty-ent user list -t acme -o csv
+    """
     from shifty_ent.core import tenancy
     from shifty_ent.setup import members
 
@@ -214,7 +245,9 @@ def user_list(
 
 @user_app.command("remove")
 def user_remove(
-    user: Annotated[str, typer.Argument(metavar="USER", help="User name.")],
+    user: Annotated[
+        str, typer.Argument(metavar="USER", parser=StoreValues("user"), help="User name.")
+    ],
     yes: YesOpt = False,
 ) -> None:
     """Revoke every role of USER in the tenant (history keeps the name). Needs admin."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from shifty_ent.core.choices import StoreValues
 from shifty_ent.core.runtime import command, emit, make_app, settings
 
 if TYPE_CHECKING:
@@ -18,7 +19,11 @@ PathArg = Annotated[str, typer.Argument(metavar="PATH", help="Absolute directory
 TenantRefOpt = Annotated[
     str | None,
     typer.Option(
-        "--tenant", "-t", metavar="TENANT", help="Tenant id, prefix or name (default: --tenant)."
+        "--tenant",
+        "-t",
+        metavar="TENANT",
+        parser=StoreValues("tenant"),
+        help="Tenant id, prefix or name (default: --tenant).",
     ),
 ]
 ROOT_COLUMNS = ("tenant", "path", "host_name", "host_id", "this_host", "added_by", "added_at")
