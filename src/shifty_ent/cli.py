@@ -23,12 +23,15 @@ from shifty_ent.core import clicklib, inputs, outfiles, secrecy
 from shifty_ent.core.errors import Interrupted, InvalidInput, ShiftyError
 from shifty_ent.core.options import (
     ActorOpt,
+    ColumnsOpt,
     DbOpt,
     DebugOpt,
     JsonOpt,
     OutputOpt,
     QuietOpt,
     TenantOpt,
+    WideOpt,
+    split_columns,
 )
 from shifty_ent.core.runtime import RootState
 
@@ -238,6 +241,8 @@ def root(
     as_user: ActorOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
+    columns: ColumnsOpt = None,
+    wide: WideOpt = False,
     debug: DebugOpt = False,
     quiet: QuietOpt = False,
     version: bool = typer.Option(
@@ -252,6 +257,8 @@ def root(
             "tenant": tenant,
             "user": as_user,
             "output": fmt,
+            "columns": split_columns(columns),
+            "wide": wide,
             "debug": debug,
             "quiet": quiet,
         }

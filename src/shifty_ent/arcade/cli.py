@@ -383,8 +383,13 @@ def stats_cmd(start: StartOpt = None, end: EndOpt = None) -> None:
 
     with command() as ctx:
         result = stats.arcade_stats(ctx, start=start, end=end)
-        if output_format() == "table":
-            emit(result["by_type"] + [{"type": "all", **result["totals"]}])
+        if output_format() in ("table", "csv"):
+            # one row per mission type and one for all of them; CSV keeps the period on each row
+            period = {"start": result["start"], "end": result["end"]}
+            rows = result["by_type"] + [{"type": "all", **result["totals"]}]
+            if output_format() == "csv":
+                rows = [{**period, **row} for row in rows]
+            emit(rows)
         else:
             emit(result)
 
