@@ -8,7 +8,7 @@ _shifty_ent() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$word" in
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--columns|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -155,7 +155,7 @@ _shifty_ent() {
     done
     local words=""
     case "$path" in
-        "") words="init config db tenant user admin gpu model data arcade report quickstart --as --db --debug --help --json --output --quiet --tenant --version -o -q -t" ;;
+        "") words="init config db tenant user admin gpu model data arcade report quickstart --as --columns --db --debug --help --json --output --quiet --tenant --version --wide -o -q -t" ;;
         "admin") words="add list remove --help" ;;
         "admin add") words="--help" ;;
         "admin list") words="--help" ;;

@@ -4,7 +4,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --columns --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -23,7 +23,7 @@ function __shifty_ent_path
 end
 complete -c shifty-ent -f
 complete -c shifty-ent -n 'test (__shifty_ent_path) = ""' -a 'init config db tenant user admin gpu model data arcade report quickstart'
-complete -c shifty-ent -n 'test (__shifty_ent_path) = ""' -l as -l db -l debug -l help -l json -l output -l quiet -l tenant -l version
+complete -c shifty-ent -n 'test (__shifty_ent_path) = ""' -l as -l columns -l db -l debug -l help -l json -l output -l quiet -l tenant -l version -l wide
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "admin"' -a 'add list remove'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "admin"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "admin add"' -l help

@@ -126,6 +126,8 @@ GLOBAL_OPTIONS: dict[tuple[str, ...], str] = {
     ("--as",): "",
     ("--output", "-o"): "table|json|jsonl|csv",
     ("--json",): "",
+    ("--columns",): "",
+    ("--wide",): "",
     ("--debug",): "",
     ("--quiet",): "",
     ("--version",): "",

@@ -2,7 +2,8 @@
 
 Each column gets at least its longest word (a time's date or clock part, an id, a status); a
 word longer than :data:`FOLD_MIN` (a path, a URL) may fold, in pieces of at least that many
-characters. When even those minimums do not fit, the default view leaves out its last columns
+characters (a word up to :data:`WORD_MAX` long stays whole while :data:`KEEP` columns still
+fit). When even those minimums do not fit, the default view leaves out its last columns
 (the caller names them, and ``--wide`` or ``--columns`` shows them); columns the user chose are
 never left out: the table is then wider than the terminal rather than unreadable.
 """
@@ -22,6 +23,8 @@ from rich.text import Text
 from shifty_ent.core import cells
 
 FOLD_MIN = 16  # narrowest piece a long word (path, URL, hash) is folded into
+WORD_MAX = 32  # words up to this long stay whole while at least KEEP columns still fit
+KEEP = 4
 GAP = 2  # characters between two columns (padding and the blank divider)
 UNBROKEN = 12  # a cell this short stays on one line
 HASH_SHOWN = 12  # characters of a long hash in a list table (the full value: --wide or show)
@@ -42,11 +45,16 @@ def print_rows(
     body = [[_list_cell(k, row.get(k), wide) for k in keys] for row in rows]
     limit = width or _terminal_width()
     natural = [_natural(h, [r[i] for r in body]) for i, h in enumerate(headers)]
-    least = [_least(h, [r[i] for r in body], natural[i]) for i, h in enumerate(headers)]
     shown = len(keys)
-    if not wide:
-        while drop and shown > 1 and sum(least[:shown]) + GAP * (shown - 1) > limit:
+    # first try to keep words of up to WORD_MAX characters whole (a name, an object key),
+    # leaving out more columns for it; when that leaves too few, fold long words at FOLD_MIN
+    for fold in (WORD_MAX, FOLD_MIN):
+        least = [_least(h, [r[i] for r in body], natural[i], fold) for i, h in enumerate(headers)]
+        shown = len(keys)
+        while drop and not wide and shown > 1 and sum(least[:shown]) + GAP * (shown - 1) > limit:
             shown -= 1
+        if shown >= min(len(keys), KEEP):
+            break
     natural, least = natural[:shown], least[:shown]
     widths = natural if wide else _fit(natural, least, limit - GAP * (shown - 1))
     table = Table(
@@ -98,13 +106,13 @@ def _natural(header: str, column: list[str]) -> int:
     return max(cell_len(line) for line in lines)
 
 
-def _least(header: str, column: list[str], natural: int) -> int:
+def _least(header: str, column: list[str], natural: int, fold: int) -> int:
     """The narrowest the column may get: its longest header word, and its longest cell word
-    (a word longer than FOLD_MIN may fold into FOLD_MIN-wide pieces). A short cell (``2.0
-    GiB``, ``$1,234.50``) is one word: it never wraps."""
+    (a word longer than ``fold`` may fold into pieces that wide). A short cell (``2.0 GiB``,
+    ``$1,234.50``) is one word: it never wraps."""
     head = max((cell_len(w) for w in header.split()), default=1)
     word = max((_longest_word(c) for c in column), default=0)
-    return min(natural, max(head, min(word, FOLD_MIN)))
+    return min(natural, max(head, min(word, fold)))
 
 
 def _longest_word(text: str) -> int:
