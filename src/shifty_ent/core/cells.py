@@ -42,6 +42,10 @@ _ACRONYMS = {
     "pii": "PII",
     "phi": "PHI",
     "gb": "GB",
+    "mb": "MB",
+    "ram": "RAM",
+    "cpu": "CPU",
+    "sla": "SLA",
     "ttl": "TTL",
 }
 # keys whose Title Case would mislead once the value is rendered (the unit moves into the cell)
