@@ -156,3 +156,30 @@ def test_nested_values_keep_their_booleans(cli: Any, tenant: Any) -> None:
     res = _table(cli, "data", "policy", "update", "p1", "--auto-delete", "--yes", tenant="acme")
     assert "auto_delete: [no, yes]" in res.stdout
     assert "recomputed: 0, covered: 0" in res.stdout and '{"' not in res.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("tenant", "list"),
+        ("user", "list"),
+        ("tenant", "root", "list"),
+        ("data", "policy", "list"),
+        ("arcade", "types"),
+        ("gpu", "types"),
+    ],
+)
+def test_listings_fit_80_columns(cli: Any, tenant: Any, root: Path, command: tuple[str]) -> None:
+    """At ``COLUMNS=80`` ``user list`` and ``data policy list`` broke headers and cells into
+    letters (``classi``/``ficati``/``on``, ``e``); every listing here now fits 80 characters
+    with whole words (the others guard against a regression)."""
+    cli.ok("gpu", "budget", "set", "--monthly", "1500", "--hourly", "2.5", tenant="acme")
+    cli.ok(
+        "data", "policy", "create", "customer-records", "-c", "pii", "-c", "confidential",
+        "--retention-days", "365", "--auto-delete", "--archive-before-delete", tenant="acme",
+    )  # fmt: skip
+    res = _table(cli, *command, columns=80, tenant="acme")
+    lines = res.stdout.rstrip("\n").splitlines()
+    assert len(lines) >= 3 and all(len(line.rstrip()) <= 80 for line in lines), res.stdout
+    letters = [t for line in lines for t in _tokens(line) if len(t) == 1 and t.isalpha()]
+    assert not letters, res.stdout
