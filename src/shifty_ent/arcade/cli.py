@@ -33,6 +33,19 @@ MISSION_COLUMNS = [
     "lease_expires_at",
 ]
 
+# what a person compares first in ``arcade stats``; --wide shows the counts and kappas too
+STATS_COLUMNS = [
+    "type",
+    "missions_settled",
+    "answers",
+    "active_users",
+    "accuracy",
+    "agreement",
+    "fleiss_kappa",
+    "median_seconds",
+    "xp_awarded",
+]
+
 
 def _payload(text: str) -> object:
     import json
@@ -389,7 +402,7 @@ def stats_cmd(start: StartOpt = None, end: EndOpt = None) -> None:
             rows = result["by_type"] + [{"type": "all", **result["totals"]}]
             if output_format() == "csv":
                 rows = [{**period, **row} for row in rows]
-            emit(rows)
+            emit(rows, columns=STATS_COLUMNS)
         else:
             emit(result)
 
