@@ -112,6 +112,20 @@ def test_columns_picks_and_wide_shows_every_field(cli: Any, tenant: Any) -> None
     )
 
 
+def test_unknown_column_on_one_object_is_a_warning(cli: Any, tenant: Any) -> None:
+    """A command that creates one thing has acted before it prints: an unknown ``--columns``
+    name there is a warning (exit 0, the asset is registered), not exit 2 ("nothing
+    changed")."""
+    res = cli(
+        "--columns", "name,colour", "data", "asset", "register", "--type", "dataset",
+        "--classification", "pii", "--location", "s3://b/k", "--", "scans",
+        user="olga", tenant="acme", fmt="table",
+    )  # fmt: skip
+    assert res.exit_code == 0 and "warning: unknown column 'colour'" in res.stderr
+    assert "scans" in res.stdout and "Classification" not in res.stdout
+    assert [a["name"] for a in cli.ok("data", "asset", "list", tenant="acme")] == ["scans"]
+
+
 def test_csv_has_every_json_field_and_lowercase_booleans(cli: Any, tenant: Any) -> None:
     """``-o csv`` kept the 9 table columns of 19 fields and wrote ``False``; it now has every
     field of the JSON, in its order, with ``true``/``false`` and lists as JSON text."""

@@ -59,6 +59,7 @@ def to_text(
     *,
     choose: Sequence[str] | None = None,
     columns: Sequence[str] | None = None,
+    quiet: bool = False,
 ) -> str:
     """The rendered document as a string (tables excluded: they need a console).
 
@@ -78,7 +79,12 @@ def to_text(
         return "".join(encode(i) + "\n" for i in items)
     if fmt == "csv":
         rows = _rows(data) if not _empty(data) else []
-        keys = select(_keys(rows), choose=choose) if rows else list(choose or columns or ())
+        listing = isinstance(data, list | tuple)
+        keys = (
+            select(_keys(rows), choose=choose, listing=listing, quiet=quiet)
+            if rows
+            else list(choose or columns or ())
+        )
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow([csvsafe.neutralise(k) for k in keys])
@@ -109,12 +115,17 @@ def select(
     choose: Sequence[str] | None = None,
     default: Sequence[str] | None = None,
     wide: bool = False,
+    listing: bool = True,
+    quiet: bool = False,
 ) -> list[str]:
     """The columns to show: ``choose`` (``--columns``, checked against ``available``), else all
     with ``wide``, else the command's ``default`` set (those present), else all.
 
     A chosen name may be the JSON key or the header people see (``size`` for ``size_bytes``),
     in any case. With no rows there is nothing to check a name against: the names are kept.
+    An unknown name is exit 2 for a ``listing``; for one object (what a command created,
+    changed or showed: it may already have acted, and exit 2 promises nothing changed) it is a
+    warning on stderr and the object shows its other chosen fields, or all of them.
     """
     if choose:
         if not available:
@@ -127,15 +138,18 @@ def select(
         picked: list[str] = []
         unknown = [c for c in choose if _norm(c) not in by_name]
         if unknown:
-            raise InvalidInput(
+            text = (
                 f"unknown column {', '.join(repr(c) for c in unknown)} for --columns; "
                 f"choose from: {', '.join(available)}"
             )
+            if listing:
+                raise InvalidInput(text)
+            message(f"warning: {text}", quiet=quiet)
         for c in choose:
-            key = by_name[_norm(c)]
-            if key not in picked:
+            key = by_name.get(_norm(c))
+            if key is not None and key not in picked:
                 picked.append(key)
-        return picked
+        return picked or list(available)
     if wide or not default:
         return list(available)
     present = [k for k in default if k in available]
@@ -158,7 +172,7 @@ def render(
     columns the user named (``--columns``).
     """
     if fmt != "table":
-        sys.stdout.write(to_text(data, fmt, choose=choose, columns=columns))
+        sys.stdout.write(to_text(data, fmt, choose=choose, columns=columns, quiet=quiet))
         sys.stdout.flush()
         return
     from shifty_ent.core import tablefit
@@ -182,7 +196,7 @@ def render(
             )
         return
     obj = _rows(plain)[0]
-    keys = select(list(obj), choose=choose, default=columns, wide=wide)
+    keys = select(list(obj), choose=choose, default=columns, wide=wide, listing=False, quiet=quiet)
     tablefit.print_fields(obj, keys, width=width, title=title)
 
 
