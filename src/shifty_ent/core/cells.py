@@ -4,8 +4,8 @@ Values arrive as JSON-ready data (see :func:`shifty_ent.core.canonical.to_jsonab
 time is an ISO 8601 string and money is a decimal string; the key says what a number means:
 
 - times: seconds precision, in the local zone (``TZ``, else the system's), with the offset;
-- sizes (``size_bytes``, ``*_bytes``, ``bytes``): binary units, ``2.0 GiB``;
-- money (``price``, ``cost``, ``budget``, ``amount``, ``spend``, ``*_rate`` keys): ``$`` and two
+- sizes (``size_bytes``, ``*_bytes``, ``size`` of a file): binary units, ``2.0 GiB``;
+- money (``price``, ``cost``, ``budget``, ``amount``, ``spend``, ``gpu_rate`` keys): ``$`` and two
   decimals, or three significant digits below one dollar (``$0.412``), never 30 digits;
 - other fractions: at most two decimals (``0.67``);
 - booleans: ``yes``/``no``, inside nested values too; nested objects: ``key: value, ...``;
@@ -27,6 +27,7 @@ from typing import Any
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")
 _MONEY_WORDS = frozenset({"price", "cost", "budget", "amount", "spend"})
+_MONEY_RATES = frozenset({"gpu_rate", "storage_rate", "bandwidth_rate"})  # not learning_rate
 _ACRONYMS = {
     "id": "ID",
     "ids": "IDs",
@@ -64,13 +65,16 @@ def header(key: str) -> str:
     return " ".join(_ACRONYMS.get(w.lower(), w[:1].upper() + w[1:]) for w in words) or key
 
 
+_SIZE_KEYS = frozenset({"bytes", "size", "total_size", "size_before"})  # not batch_size
+
+
 def is_size(key: str) -> bool:
-    return key == "bytes" or key.endswith("_bytes")
+    return key in _SIZE_KEYS or key.endswith("_bytes")
 
 
 def is_money(key: str) -> bool:
     words = key.lower().split("_")
-    return bool(_MONEY_WORDS.intersection(words)) or (len(words) > 1 and words[-1] == "rate")
+    return bool(_MONEY_WORDS.intersection(words)) or key.lower() in _MONEY_RATES
 
 
 def is_id(key: str) -> bool:
