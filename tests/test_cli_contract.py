@@ -80,7 +80,7 @@ model promote <M> --alias ALIAS
 data policy create NAME --classification C [...] --retention-days N [--auto-delete] [--archive-before-delete] [--notify-days N]
 data policy list
 data policy show <P>
-data asset register NAME --type TYPE --classification C --location URI [--size BYTES] [--policy <P>] [--subject ID ...]
+data asset register NAME --type TYPE --classification C --location URI [--size SIZE] [--policy <P>] [--subject ID ...]
 data asset ingest FILE --name NAME --classification C [--policy <P>]
 data asset list [--classification C] [--expiring-within DAYS]
 data asset show <A>
@@ -126,6 +126,8 @@ GLOBAL_OPTIONS: dict[tuple[str, ...], str] = {
     ("--as",): "",
     ("--output", "-o"): "table|json|jsonl|csv",
     ("--json",): "",
+    ("--columns",): "",
+    ("--wide",): "",
     ("--debug",): "",
     ("--quiet",): "",
     ("--version",): "",

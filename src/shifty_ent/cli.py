@@ -26,12 +26,15 @@ from shifty_ent.core import clicklib, helpfmt, inputs, outfiles, secrecy
 from shifty_ent.core.errors import Interrupted, InvalidInput, ShiftyError
 from shifty_ent.core.options import (
     ActorOpt,
+    ColumnsOpt,
     DbOpt,
     DebugOpt,
     JsonOpt,
     OutputOpt,
     QuietOpt,
     TenantOpt,
+    WideOpt,
+    split_columns,
 )
 from shifty_ent.core.runtime import RootState
 
@@ -64,6 +67,8 @@ GROUPS: dict[str, tuple[str, str]] = {
 HOISTED_OPTIONS: tuple[str, ...] = (
     "--output",
     "--json",
+    "--columns",
+    "--wide",
     "--quiet",
     "--debug",
     "--tenant",
@@ -82,6 +87,8 @@ def _root_flags(params: dict[str, Any]) -> dict[str, Any]:
         "tenant": params.get("tenant"),
         "user": params.get("as_user"),
         "output": fmt,
+        "columns": split_columns(params.get("columns")),
+        "wide": bool(params.get("wide")),
         "debug": bool(params.get("debug")),
         "quiet": bool(params.get("quiet")),
     }
@@ -332,6 +339,8 @@ def root(
     as_user: ActorOpt = None,
     output: OutputOpt = None,
     json_: JsonOpt = False,
+    columns: ColumnsOpt = None,
+    wide: WideOpt = False,
     debug: DebugOpt = False,
     quiet: QuietOpt = False,
     version: bool = typer.Option(
@@ -339,7 +348,7 @@ def root(
     ),
 ) -> None:
     """Global options go before the group: shifty-ent [OPTIONS] GROUP COMMAND ...; --output,
-    --json, --quiet, --debug, --tenant, --as and --db may also follow the command."""
+    --json, --columns, --wide, --quiet, --debug, --tenant, --as and --db may also follow the command."""
     ctx.obj = RootState(flags=_root_flags(ctx.params))
 
 

@@ -51,6 +51,19 @@ MISSION_COLUMNS = [
     "lease_expires_at",
 ]
 
+# what a person compares first in ``arcade stats``; --wide shows the counts and kappas too
+STATS_COLUMNS = [
+    "type",
+    "missions_settled",
+    "answers",
+    "active_users",
+    "accuracy",
+    "agreement",
+    "fleiss_kappa",
+    "median_seconds",
+    "xp_awarded",
+]
+
 
 def _payload(text: str) -> object:
     import json
@@ -434,8 +447,13 @@ def stats_cmd(start: StartOpt = None, end: EndOpt = None) -> None:
 
     with command() as ctx:
         result = stats.arcade_stats(ctx, start=start, end=end)
-        if output_format() == "table":
-            emit(result["by_type"] + [{"type": "all", **result["totals"]}])
+        if output_format() in ("table", "csv"):
+            # one row per mission type and one for all of them; CSV keeps the period on each row
+            period = {"start": result["start"], "end": result["end"]}
+            rows = result["by_type"] + [{"type": "all", **result["totals"]}]
+            if output_format() == "csv":
+                rows = [{**period, **row} for row in rows]
+            emit(rows, columns=STATS_COLUMNS)
         else:
             emit(result)
 

@@ -70,6 +70,28 @@ OutputOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Shorthand for --output json.")]
+
+
+def split_columns(value: str | None) -> list[str] | None:
+    """``--columns a,b,c`` -> ``["a", "b", "c"]`` (blanks dropped; None when not given)."""
+    if value is None:
+        return None
+    names = [part.strip() for part in value.split(",") if part.strip()]
+    if not names:
+        raise typer.BadParameter("name at least one column, e.g. --columns id,name")
+    return names
+
+
+ColumnsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--columns",
+        metavar="A,B,C",
+        help="Table and CSV columns, by JSON field name (JSON always has every field).",
+        show_default=False,
+    ),
+]
+WideOpt = Annotated[bool, typer.Option("--wide", help="Table: every field, as wide as it takes.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or messages.")]
 

@@ -1,8 +1,10 @@
 """Render results as table (people), json, jsonl or csv (scripts).
 
-JSON keeps full UUIDs, ISO 8601 times with offset and money as decimal strings. Tables shorten ids
-to 8 characters (any unique prefix is accepted back) and flatten lists. Messages for people go to
-stderr so that stdout stays parseable.
+JSON keeps full UUIDs, ISO 8601 times with offset and money as decimal strings. Tables are for
+people: readable values (:mod:`shifty_ent.core.cells`) in columns that fit the terminal
+(:mod:`shifty_ent.core.tablefit`). CSV holds every field, safe to open in a spreadsheet
+(:mod:`shifty_ent.core.csvsafe`). Messages for people go to stderr so that stdout stays
+parseable.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from shifty_ent.core import cells, csvsafe
 from shifty_ent.core.canonical import to_jsonable
+from shifty_ent.core.errors import InvalidInput
 
 
 def default_format() -> str:
@@ -28,21 +32,6 @@ def _rows(data: Any) -> list[dict[str, Any]]:
     if isinstance(plain, list):
         return [r if isinstance(r, dict) else {"value": r} for r in plain]
     return [plain if isinstance(plain, dict) else {"value": plain}]
-
-
-def _cell(key: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
-        return ", ".join(_cell(key, v) for v in value)
-    if isinstance(value, dict):
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    text = str(value)
-    if (key == "id" or key.endswith("_id")) and len(text) == 36 and text.count("-") == 4:
-        return text[:8]
-    return text
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, default=to_jsonable)
@@ -64,11 +53,20 @@ def encode(value: Any, *, indent: int | None = None) -> str:
         return json.dumps(to_jsonable(value), ensure_ascii=False, indent=indent)
 
 
-def to_text(data: Any, fmt: str, *, columns: Sequence[str] | None = None) -> str:
+def to_text(
+    data: Any,
+    fmt: str,
+    *,
+    choose: Sequence[str] | None = None,
+    columns: Sequence[str] | None = None,
+    quiet: bool = False,
+) -> str:
     """The rendered document as a string (tables excluded: they need a console).
 
     A JSON list puts one compact object per line (quick to write, still easy to read and to
-    ``grep``); a single object is indented.
+    ``grep``); a single object is indented. JSON and JSONL always carry every field. CSV carries
+    every field too (nested values as JSON text), or the ``choose`` columns (``--columns``); with
+    no rows its header is the command's default ``columns``.
     """
     if fmt == "json":
         if isinstance(data, list | tuple):
@@ -80,31 +78,82 @@ def to_text(data: Any, fmt: str, *, columns: Sequence[str] | None = None) -> str
         items = data if isinstance(data, list | tuple) else [data]
         return "".join(encode(i) + "\n" for i in items)
     if fmt == "csv":
-        rows = _rows(data)
-        keys = list(columns) if columns else _keys(rows)
+        rows = _rows(data) if not _empty(data) else []
+        listing = isinstance(data, list | tuple)
+        keys = (
+            select(_keys(rows), choose=choose, listing=listing, quiet=quiet)
+            if rows
+            else list(choose or columns or ())
+        )
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(keys)
+        writer.writerow([csvsafe.neutralise(k) for k in keys])
         for row in rows:
-            writer.writerow(
-                [
-                    json.dumps(row.get(k), ensure_ascii=False)
-                    if isinstance(row.get(k), dict | list)
-                    else ("" if row.get(k) is None else row.get(k))
-                    for k in keys
-                ]
-            )
+            writer.writerow([csvsafe.cell(row.get(k)) for k in keys])
         return buf.getvalue()
     raise ValueError(fmt)
 
 
+def _empty(data: Any) -> bool:
+    return isinstance(data, list | tuple) and not data
+
+
 def _keys(rows: list[dict[str, Any]]) -> list[str]:
-    keys: list[str] = []
+    keys: dict[str, None] = {}
     for row in rows:
-        for k in row:
-            if k not in keys:
-                keys.append(k)
-    return keys
+        keys.update(dict.fromkeys(row))
+    return list(keys)
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def select(
+    available: Sequence[str],
+    *,
+    choose: Sequence[str] | None = None,
+    default: Sequence[str] | None = None,
+    wide: bool = False,
+    listing: bool = True,
+    quiet: bool = False,
+) -> list[str]:
+    """The columns to show: ``choose`` (``--columns``, checked against ``available``), else all
+    with ``wide``, else the command's ``default`` set (those present), else all.
+
+    A chosen name may be the JSON key or the header people see (``size`` for ``size_bytes``),
+    in any case. With no rows there is nothing to check a name against: the names are kept.
+    An unknown name is exit 2 for a ``listing``; for one object (what a command created,
+    changed or showed: it may already have acted, and exit 2 promises nothing changed) it is a
+    warning on stderr and the object shows its other chosen fields, or all of them.
+    """
+    if choose:
+        if not available:
+            return list(choose)
+        by_name: dict[str, str] = {}
+        for k in available:
+            by_name.setdefault(_norm(k), k)
+        for k in available:
+            by_name.setdefault(_norm(cells.header(k)), k)
+        picked: list[str] = []
+        unknown = [c for c in choose if _norm(c) not in by_name]
+        if unknown:
+            text = (
+                f"unknown column {', '.join(repr(c) for c in unknown)} for --columns; "
+                f"choose from: {', '.join(available)}"
+            )
+            if listing:
+                raise InvalidInput(text)
+            message(f"warning: {text}", quiet=quiet)
+        for c in choose:
+            key = by_name.get(_norm(c))
+            if key is not None and key not in picked:
+                picked.append(key)
+        return picked or list(available)
+    if wide or not default:
+        return list(available)
+    present = [k for k in default if k in available]
+    return present or list(available)
 
 
 def render(
@@ -113,38 +162,42 @@ def render(
     *,
     columns: Sequence[str] | None = None,
     title: str | None = None,
+    choose: Sequence[str] | None = None,
+    wide: bool = False,
+    quiet: bool = False,
 ) -> None:
-    """Write ``data`` (an object or a list of objects) to stdout in ``fmt``."""
+    """Write ``data`` (an object or a list of objects) to stdout in ``fmt``.
+
+    ``columns`` is the command's default table columns (the rest: ``--wide``); ``choose`` the
+    columns the user named (``--columns``).
+    """
     if fmt != "table":
-        sys.stdout.write(to_text(data, fmt, columns=columns))
+        sys.stdout.write(to_text(data, fmt, choose=choose, columns=columns, quiet=quiet))
         sys.stdout.flush()
         return
-    from rich.console import Console
-    from rich.table import Table
+    from shifty_ent.core import tablefit
 
-    console = Console(file=sys.stdout, width=_width(), highlight=False, soft_wrap=False)
     plain = to_jsonable(data)
+    width = _width()
     if isinstance(plain, list):
         rows = _rows(plain)
         if not rows:
-            console.print("(none)")
+            sys.stdout.write("(none)\n")
             return
-        keys = list(columns) if columns else _keys(rows)
-        table = Table(title=title, show_lines=False, header_style="bold")
-        for key in keys:
-            table.add_column(key, overflow="fold")
-        for row in rows:
-            table.add_row(*[_cell(k, row.get(k)) for k in keys])
-        console.print(table)
+        keys = select(_keys(rows), choose=choose, default=columns, wide=wide)
+        hidden = tablefit.print_rows(
+            rows, keys, width=width, title=title, wide=wide, drop=not (choose or wide)
+        )
+        if hidden:
+            message(
+                f"({len(hidden)} more column{'s' if len(hidden) > 1 else ''} at this width: "
+                f"{', '.join(hidden)}; see --wide or --columns)",
+                quiet=quiet,
+            )
         return
     obj = _rows(plain)[0]
-    table = Table(title=title, show_header=False, box=None, pad_edge=False)
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
-    for key in columns or obj.keys():
-        value = obj.get(key)
-        table.add_row(key, value if isinstance(value, str) else _cell("", value))
-    console.print(table)
+    keys = select(list(obj), choose=choose, default=columns, wide=wide, listing=False, quiet=quiet)
+    tablefit.print_fields(obj, keys, width=width, title=title)
 
 
 def _width() -> int | None:

@@ -93,7 +93,18 @@ def command(*, tenant: str = "required", readonly: bool | None = None) -> Iterat
 
 
 def emit(data: Any, *, columns: Sequence[str] | None = None, title: str | None = None) -> None:
-    output.render(data, output_format(), columns=columns, title=title)
+    """Write a result; ``columns`` is the command's default table columns (``--wide`` shows
+    every field, ``--columns`` the ones the user names; CSV and JSON carry every field)."""
+    flags = _state().flags
+    output.render(
+        data,
+        output_format(),
+        columns=columns,
+        title=title,
+        choose=flags.get("columns") or None,
+        wide=bool(flags.get("wide")),
+        quiet=settings().quiet,
+    )
 
 
 def info(text: str) -> None:

@@ -275,7 +275,12 @@ def asset_register(
     location: Annotated[
         str, typer.Option("--location", help="Path, file://, s3://BUCKET/KEY or another URI.")
     ],
-    size: Annotated[int | None, typer.Option("--size", help="Size in bytes.")] = None,
+    size: Annotated[
+        str | None,
+        typer.Option(
+            "--size", metavar="SIZE", help="Size: bytes, or binary units (2G = 2 GiB, 512M)."
+        ),
+    ] = None,
     policy: PolicyOpt = None,
     subject: SubjectsOpt = None,
     sha256: Annotated[str | None, typer.Option("--sha256", help="Known SHA-256 (hex).")] = None,
@@ -298,7 +303,9 @@ def asset_register(
         --location s3://acme-logs/2026/ --size 2147483648
     """
     from shifty_ent.data.assets import register_asset
+    from shifty_ent.data.workspaces import parse_size
 
+    size_bytes = None if size is None else 0 if size.strip() == "0" else parse_size(size)
     with command() as ctx:
         asset = register_asset(
             ctx,
@@ -306,7 +313,7 @@ def asset_register(
             type=type_,
             classification=classification,
             location=location,
-            size_bytes=size,
+            size_bytes=size_bytes,
             policy=policy,
             subjects=subject or (),
             sha256=sha256,

@@ -214,13 +214,7 @@ def list_cmd(
     from shifty_ent.gpu.instances import list_instances
 
     with command() as ctx:
-        emit(list_instances(ctx, state=state, refresh=refresh), columns=_cols())
-
-
-def _cols() -> tuple[str, ...] | None:
-    from shifty_ent.core.runtime import output_format
-
-    return INSTANCE_COLUMNS if output_format() in ("table", "csv") else None
+        emit(list_instances(ctx, state=state, refresh=refresh), columns=INSTANCE_COLUMNS)
 
 
 @app.command("costs")

@@ -23,6 +23,7 @@ from typing import IO, Any
 
 import orjson
 
+from shifty_ent.core import csvsafe
 from shifty_ent.core.types import money_str
 from shifty_ent.report.document import SIGNED_META_KEYS, Chart, Column, ReportBuilder, Section
 
@@ -407,9 +408,17 @@ class JsonRenderer(_Rows):
 # ---------------------------------------------------------------- CSV
 
 
+def _csv_cell(value: Any) -> Any:
+    """A report value as a CSV cell, by the same rule as ``-o csv`` (:mod:`~shifty_ent.core.
+    csvsafe`): ``true``/``false``, numbers as numbers, lists and objects as JSON text, and text
+    that a spreadsheet would evaluate (``=HYPERLINK(...)``) neutralised with a leading quote."""
+    return csvsafe.cell(plain(value))
+
+
 class CsvRenderer(_Rows):
     """Comment lines (``#``) carry metadata and separate sections: pandas reads a section with
-    ``comment='#'`` and spreadsheets show them as text rows."""
+    ``comment='#'`` and spreadsheets show them as text rows. Cells are neutralised against
+    formula injection before they are written, so the signature covers what a reader opens."""
 
     ext = "csv"
 
@@ -417,7 +426,7 @@ class CsvRenderer(_Rows):
         writer = csv.writer(fh, lineterminator="\n")
 
         def write(values: Sequence[Any]) -> None:
-            writer.writerow([cell_text(v) for v in values])
+            writer.writerow([_csv_cell(v) for v in values])
 
         return write
 
@@ -437,13 +446,13 @@ class CsvRenderer(_Rows):
         for chart in builder.charts:
             out.write("\n")
             comment(f"chart: {chart.id}: {chart.title}")
-            writer.writerow(["label", chart.unit])
+            writer.writerow(["label", csvsafe.neutralise(chart.unit)])
             for label, amount in chart.points:
-                writer.writerow([label, cell_text(amount)])
+                writer.writerow([_csv_cell(label), _csv_cell(amount)])
         for section in builder.sections:
             out.write("\n")
             comment(f"section: {section.id}: {section.title} ({section.row_count} rows)")
-            writer.writerow([c.key for c in section.columns])
+            writer.writerow([csvsafe.neutralise(c.key) for c in section.columns])
             _copy(section, out)
 
 
