@@ -348,7 +348,8 @@ def root(
     ),
 ) -> None:
     """Global options go before the group: shifty-ent [OPTIONS] GROUP COMMAND ...; --output,
-    --json, --columns, --wide, --quiet, --debug, --tenant, --as and --db may also follow the command."""
+    --json, --columns, --wide, --quiet, --debug, --tenant, --as and --db may also follow the
+    command."""
     ctx.obj = RootState(flags=_root_flags(ctx.params))
 
 
