@@ -8,12 +8,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shifty_ent.core.options import DryRunOpt, ForceOpt, YesOpt
-from shifty_ent.core.runtime import command, emit, info, make_app, settings, show_progress
+
+if TYPE_CHECKING:
+    from shifty_ent.core.progress import Progress
+from shifty_ent.core.runtime import asker, command, emit, info, make_app, settings
 
 app = make_app("Retention, certified deletion, workspaces, cron sweep and GDPR export.")
 policy_app = make_app("Retention policies per classification.")
@@ -217,12 +220,14 @@ def policy_update(
 @policy_app.command("delete")
 def policy_delete(
     policy: Annotated[str, typer.Argument(metavar="POLICY", help="Policy id, prefix or name.")],
+    yes: YesOpt = False,
 ) -> None:
     """Delete a policy no asset (active or erased) refers to. Needs operator or admin."""
     from shifty_ent.data.policies import delete_policy
 
     with command() as ctx:
-        row = delete_policy(ctx, policy).public()
+        ask = asker(f"Delete retention policy {policy}?", yes=yes)
+        row = delete_policy(ctx, policy, confirm=ask).public()
     info(f"deleted policy {row['name']}")
     emit(row)
 
@@ -448,31 +453,19 @@ def delete_cancel(
 
 
 @contextmanager
-def _byte_progress(label: str) -> Iterator[Any]:
-    """A rich progress display on a terminal; a no-op callback otherwise."""
-    if not show_progress():
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TransferSpeedColumn,
-    )
+def _progress(verb: str) -> Iterator[Progress]:
+    """A progress line on stderr when it is a terminal (even with stdout piped), else silent."""
+    from shifty_ent.core.progress import for_terminal
 
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda n: bar.advance(task, n)
+    shown = for_terminal(verb, quiet=settings().quiet)
+    try:
+        yield shown
+    finally:
+        shown.close()
 
 
 @delete_app.command("execute")
-def delete_execute(job: str) -> None:
+def delete_execute(job: str, yes: YesOpt = False) -> None:
     """Execute an approved job (or resume one whose executor died). Needs operator or admin.
 
     Exit 0 when every asset was erased, 5 when some failed (see the job's items). Items whose
@@ -483,8 +476,9 @@ def delete_execute(job: str) -> None:
     from shifty_ent.data.deletion import execute, show_job
     from shifty_ent.data.tables import WAITING
 
-    with command() as ctx, _byte_progress("erasing") as progress:
-        row = execute(ctx, job, progress=progress)
+    with command() as ctx, _progress("erasing") as progress:
+        ask = asker(f"Erase the assets of deletion job {job} now?", yes=yes)
+        row = execute(ctx, job, progress=progress, confirm=ask)
         shown = show_job(ctx, str(row.id))
     emit(shown)
     if row.status == WAITING:
@@ -654,12 +648,14 @@ def ws_show(workspace: str) -> None:
 
 
 @ws_app.command("destroy")
-def ws_destroy(workspace: str) -> None:
-    """Erase a workspace now, with a certificate. Needs operator or admin."""
+def ws_destroy(workspace: str, yes: YesOpt = False) -> None:
+    """Erase a workspace now, with a certificate. Needs operator or admin; asks first (--yes
+    to skip the question; without a terminal --yes is required)."""
     from shifty_ent.data.workspaces import destroy_workspace
 
-    with command() as ctx:
-        row = destroy_workspace(ctx, workspace)
+    with command() as ctx, _progress("destroying") as progress:
+        ask = asker(f"Erase workspace {workspace} and everything in it?", yes=yes)
+        row = destroy_workspace(ctx, workspace, confirm=ask, progress=progress)
     emit(row)
 
 
@@ -696,8 +692,8 @@ def sweep(
             rows = owed.by_host(ctx, ctx.now())
         emit(rows, columns=owed.COLUMNS)
         return
-    with command() as ctx:
-        summary = run_sweep(ctx, dry_run=dry_run)
+    with command() as ctx, _progress("sweep") as progress:
+        summary = run_sweep(ctx, dry_run=dry_run, progress=progress)
     emit(summary)
     if summary["failures"]:
         raise Conflict(f"sweep finished with {len(summary['failures'])} failure(s)")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shifty_ent.core.errors import ExternalServiceError, Refused
+from shifty_ent.core.progress import Progress
 from shifty_ent.data import medium, overwrite
 from shifty_ent.data.pathsafety import (
     COW_FILESYSTEMS,
@@ -33,7 +34,6 @@ from shifty_ent.data.pathsafety import (
 )
 
 Save = Callable[..., None]
-Progress = Callable[[int], None]
 
 CLEAR_NOTE = (
     "File-level overwrite reaches only the blocks the file system maps to the file now; "
@@ -227,12 +227,15 @@ def _erase_file(
             f"{item['passes_done']}; every pass was run again from the start."
         )
     passes = overwrite.plan(method)
+    progress = progress or Progress()
+    progress.plan(target.name, size=overwrite.aligned(target.st.st_size), passes=len(passes))
     records = overwrite.overwrite_fd(
         fd,
         target.st.st_size,
         passes,
         on_pass=lambda i, _r: save(passes_done=i),
-        on_bytes=progress,
+        on_bytes=progress.advance,
+        on_pass_start=progress.begin_pass,
     )
     if passes:
         os.ftruncate(fd, 0)
@@ -322,6 +325,12 @@ def _erase_tree(
         item["sha256_before"], item["size_before"] = tree.hexdigest(), size
         save(sha256_before=item["sha256_before"], size_before=size)
     passes_layout = overwrite.plan(method)
+    progress = progress or Progress()
+    progress.plan(
+        target.name,
+        size=sum(overwrite.aligned(e.size) for e in entries if e.kind == "file"),
+        passes=len(passes_layout),
+    )
     files, verified_passes, o_direct = 0, 0, False
     for entry in entries:
         fds = list(open_parent(target.fd, entry.rel))
@@ -340,7 +349,13 @@ def _erase_tree(
                     if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino) or fst.st_nlink > 1:
                         raise Refused(f"{target.path}/{'/'.join(entry.rel)} changed; stopped")
                     passes = overwrite.plan(method)
-                    records = overwrite.overwrite_fd(ffd, fst.st_size, passes, on_bytes=progress)
+                    records = overwrite.overwrite_fd(
+                        ffd,
+                        fst.st_size,
+                        passes,
+                        on_bytes=progress.advance,
+                        on_pass_start=progress.begin_pass,
+                    )
                     verified_passes += sum(1 for r in records if r.get("verified"))
                     o_direct = o_direct or any(r.get("o_direct") for r in records)
                     if passes:

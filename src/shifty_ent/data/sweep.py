@@ -29,6 +29,7 @@ from shifty_ent.core import checkpoint, hosts
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, ShiftyError
+from shifty_ent.core.progress import Progress
 from shifty_ent.data import notify, permissions
 from shifty_ent.data.due import due_query
 from shifty_ent.data.tables import (
@@ -150,7 +151,11 @@ def _brief(asset: Asset) -> dict[str, Any]:
     }
 
 
-def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
+def run_sweep(
+    ctx: Context, *, dry_run: bool = False, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run the phases; ``progress`` hears of each asset and workspace erased, and its bytes."""
+    progress = progress or Progress()
     authorize(ctx, permissions.SWEEP)
     now = ctx.now()
     summary: dict[str, Any] = {
@@ -174,11 +179,11 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
     _notices(ctx, now, summary, dry_run)
     if not dry_run:
         _resume(ctx, summary)
-    _expired_assets(ctx, now, summary, dry_run)
+    _expired_assets(ctx, now, summary, dry_run, progress)
     from shifty_ent.data.deletion import sweep_archives  # archives past their retention
 
     sweep_archives(ctx, now, summary, dry_run, SYSTEM_ACTOR)
-    _workspaces(ctx, now, summary, dry_run)
+    _workspaces(ctx, now, summary, dry_run, progress)
     _orphans(ctx, summary, dry_run)
     if not dry_run:
         ctx.audit(
@@ -368,7 +373,9 @@ def _settle_workspace_of(ctx: Context, job: DeletionJob) -> None:
         ctx.session.commit()
 
 
-def _expired_assets(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool) -> None:
+def _expired_assets(
+    ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool, progress: Progress
+) -> None:
     from shifty_ent.data.deletion import execute_job, request_deletion
 
     due = select_due(ctx, now)
@@ -384,7 +391,7 @@ def _expired_assets(ctx: Context, now: datetime, summary: dict[str, Any], dry_ru
             summary["deleted"].append({**entry, "would_delete": True})
         return
     ctx.session.commit()
-    for d in due:
+    for rank, d in enumerate(due, 1):
         asset = ctx.session.get(Asset, d.asset_uuid)
         policy = ctx.session.get(RetentionPolicy, d.policy_uuid)
         if asset is None or policy is None:
@@ -413,11 +420,12 @@ def _expired_assets(ctx: Context, now: datetime, summary: dict[str, Any], dry_ru
                 {"asset_id": asset.id, "step": "request", "error": exc.message}
             )
             continue
+        progress.item(f"asset {asset.name}", rank, len(due))
         needs_archive = policy.archive_before_delete and asset.archived_at is None
         if needs_archive and not _archive(ctx, asset, job, summary):
             continue
         try:
-            done = execute_job(ctx, job, system_actor=SYSTEM_ACTOR)
+            done = execute_job(ctx, job, system_actor=SYSTEM_ACTOR, progress=progress)
         except Conflict:
             ctx.session.rollback()
             continue
@@ -468,7 +476,9 @@ def _archive(ctx: Context, asset: Asset, job: DeletionJob, summary: dict[str, An
 # ------------------------------------------------------------------ workspaces
 
 
-def _workspaces(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool) -> None:
+def _workspaces(
+    ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool, progress: Progress
+) -> None:
     from shifty_ent.data.workspaces import destroy_workspace, over_allocated, refresh_usage
 
     active = list(
@@ -504,11 +514,13 @@ def _workspaces(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: b
         ]
         return
     ctx.session.commit()
-    for ws in expired:
+    for rank, ws in enumerate(expired, 1):
+        progress.item(f"workspace {ws.name}", rank, len(expired))
         try:
             result = destroy_workspace(
                 ctx,
                 ws,
+                progress=progress,
                 system_actor=SYSTEM_ACTOR,
                 reason=f"workspace TTL expired at {ws.expires_at.isoformat()}",
             )

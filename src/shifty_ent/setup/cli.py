@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from shifty_ent.core.options import YesOpt
-from shifty_ent.core.runtime import command, confirm, emit, info, make_app, settings
+from shifty_ent.core.runtime import asker, command, confirm, emit, info, make_app, settings
 from shifty_ent.setup import roots_cli
 
 init_app = typer.Typer(add_completion=False)
@@ -221,7 +221,8 @@ def user_remove(
     from shifty_ent.core import tenancy
     from shifty_ent.setup import members
 
-    confirm(f"Remove {user} from the tenant?", yes=yes)
     with command() as ctx:
-        removed = members.remove_user(ctx, user)
+        removed = members.remove_user(
+            ctx, user, confirm=asker(f"Remove {user} from the tenant?", yes=yes)
+        )
         emit(tenancy.user_view(ctx.session, removed))

@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shifty_ent.core.runtime import command, emit, make_app, settings
+from shifty_ent.core.options import YesOpt
+from shifty_ent.core.runtime import asker, command, emit, make_app, settings
 
 if TYPE_CHECKING:
     from shifty_ent.core.context import Context
@@ -59,6 +60,7 @@ def root_remove(
         str | None,
         typer.Option("--host", metavar="HOST_ID", help="Host the root is on (default: this one)."),
     ] = None,
+    yes: YesOpt = False,
 ) -> None:
     """Withdraw a data root. Needs an installation administrator.
 
@@ -69,7 +71,8 @@ def root_remove(
     with command(tenant="none") as ctx:
         target = _tenant(ctx, tenant)
         assert target is not None
-        emit(members.remove_root(ctx, target, path, host=host))
+        ask = asker(f"Withdraw data root {path} of tenant {target.name}?", yes=yes)
+        emit(members.remove_root(ctx, target, path, host=host, confirm=ask))
 
 
 @root_app.command("list")
