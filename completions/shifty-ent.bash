@@ -188,7 +188,7 @@ _shifty_ent() {
         "data asset hold") words="--help --reason" ;;
         "data asset ingest") words="--classification --help --name --policy --subject --type -c" ;;
         "data asset list") words="--all --classification --expiring-within --help --status --subject -c" ;;
-        "data asset register") words="--classification --help --location --max-files --no-hash --policy --sha256 --size --subject --type -c" ;;
+        "data asset register") words="--classification --help --location --max-files --no-hash --policy --sha256 --size --strict-roots --subject --type -c" ;;
         "data asset release") words="--help" ;;
         "data asset restore") words="--help --reason --to" ;;
         "data asset show") words="--help" ;;

@@ -53,7 +53,7 @@ gpu health <I>
 gpu reconcile [--dry-run]
 gpu budget set [--monthly USD] [--hourly USD]
 gpu budget show
-gpu autoscale set <MODEL> --min N --max N --target-util F
+gpu autoscale set <MODEL> --min N --max N --target-util F [--checkpoint CHECKPOINT]
 gpu autoscale show
 gpu autoscale clear <MODEL>
 
@@ -80,7 +80,7 @@ model promote <M> --alias ALIAS
 data policy create NAME --classification C [...] --retention-days N [--auto-delete] [--archive-before-delete] [--notify-days N]
 data policy list
 data policy show <P>
-data asset register NAME --type TYPE --classification C --location URI [--size BYTES] [--policy <P>] [--subject ID ...]
+data asset register NAME --type TYPE --classification C --location URI [--size BYTES] [--policy <P>] [--subject ID ...] [--strict-roots]
 data asset ingest FILE --name NAME --classification C [--policy <P>]
 data asset list [--classification C] [--expiring-within DAYS]
 data asset show <A>

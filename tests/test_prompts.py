@@ -39,7 +39,7 @@ def test_every_destructive_command_takes_yes() -> None:
             opts = {o for p in entry.command.params for o in getattr(p, "opts", [])}
             if "--yes" not in opts:
                 missing.append(entry.path)
-    assert ERASING <= seen and "user remove" in seen
+    assert seen >= ERASING and "user remove" in seen
     assert missing == []
 
 

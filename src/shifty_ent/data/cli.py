@@ -253,12 +253,22 @@ def asset_register(
     max_files: Annotated[
         int, typer.Option("--max-files", help="Most files a directory may hold.")
     ] = 100_000,
+    strict_roots: Annotated[
+        bool,
+        typer.Option(
+            "--strict-roots",
+            help="Refuse (exit 2) a local location outside every data root (default: warn).",
+        ),
+    ] = False,
 ) -> None:
     """Register an asset; local files are measured (size, SHA-256). Needs operator or admin.
 
     Hashing stops at 64 GiB (give --sha256 or --no-hash), a directory at --max-files files and
-    256 levels; system directories (/, /usr, /etc, /home, ...) are refused.
+    256 levels; system directories (/, /usr, /etc, /home, ...) are refused. A local location
+    outside every data root of the tenant on this host gets a warning (it could not be erased
+    here), or exit 2 with --strict-roots.
     """
+    from shifty_ent.core.output import message
     from shifty_ent.data.assets import register_asset
 
     with command() as ctx:
@@ -274,6 +284,8 @@ def asset_register(
             sha256=sha256,
             hash=not no_hash,
             max_files=max_files,
+            strict_roots=strict_roots,
+            warn=lambda text: message(f"warning: {text}"),
         )
     emit(asset)
 
@@ -680,7 +692,8 @@ def sweep(
     every host that holds data. A host erases only its own local files, vault copies and
     workspaces; those of other hosts are listed under waiting_for_host. Exit 0 when everything
     due here was handled, 5 when anything failed. With SHIFTY_NOW and --dry-run it previews a
-    future date and changes nothing.
+    future date and changes nothing; what a real run would be refused (a file outside the data
+    roots, an S3 object without credentials here) is listed under failures (exit 5).
     """
     from shifty_ent.core.errors import Conflict
     from shifty_ent.data.sweep import run_sweep
@@ -695,6 +708,8 @@ def sweep(
     with command() as ctx, _progress("sweep") as progress:
         summary = run_sweep(ctx, dry_run=dry_run, progress=progress)
     emit(summary)
+    if summary["failures"] and dry_run:
+        raise Conflict(f"dry run: a real sweep would fail on {len(summary['failures'])} item(s)")
     if summary["failures"]:
         raise Conflict(f"sweep finished with {len(summary['failures'])} failure(s)")
 

@@ -391,6 +391,24 @@ def _erase_tree(
 # ------------------------------------------------------------------ S3
 
 
+def s3_credentials_missing(bucket: str, key: str) -> str | None:
+    """Why an S3 deletion would fail before sending anything (no credentials resolve here), or
+    None. Looks only at this machine's configuration; nothing goes over the network."""
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        found = boto3.Session().get_credentials()
+    except BotoCoreError as exc:
+        return f"S3 credentials for s3://{bucket}/{key} cannot be loaded: {exc}"
+    if found is None:
+        return (
+            f"no S3 credentials on this host for s3://{bucket}/{key} (AWS_ACCESS_KEY_ID, "
+            "AWS_PROFILE, a shared credentials file or an instance role); it cannot be deleted"
+        )
+    return None
+
+
 def s3_client(endpoint_url: str | None) -> Any:
     import boto3
     from botocore.config import Config

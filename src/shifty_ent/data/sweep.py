@@ -385,6 +385,13 @@ def _expired_assets(
             policy = ctx.session.get(RetentionPolicy, d.policy_uuid)
             if asset is None or policy is None:
                 continue
+            refusal = _predicted_refusal(ctx, asset, policy.method)
+            if refusal is not None:
+                step, error = refusal
+                summary["failures"].append(
+                    {"asset_id": asset.id, "step": step, "error": error, "predicted": True}
+                )
+                continue
             entry = {**_brief(asset), "policy": policy.name, "method": policy.method}
             if policy.archive_before_delete and asset.archived_at is None:
                 summary["archived"].append({**entry, "would_archive": True})
@@ -444,6 +451,28 @@ def _expired_assets(
         summary["deleted"].append(entry)
         if done.status != "completed":
             summary["failures"].append({"asset_id": asset.id, "step": "erase", "error": done.error})
+
+
+def _predicted_refusal(ctx: Context, asset: Asset, method: str) -> tuple[str, str] | None:
+    """(step, error) of the failure a real sweep would meet for this asset, or None.
+
+    The same checks a real sweep makes before erasing (the request's preflight: data roots,
+    links, devices; S3 credentials), made read-only, so a dry run never promises a deletion
+    that every real run then fails.
+    """
+    from shifty_ent.data import erasure
+    from shifty_ent.data.deletion import preflight
+
+    try:
+        preflight(ctx, asset, method)
+    except (ShiftyError, OSError) as exc:
+        return "request", getattr(exc, "message", None) or str(exc)
+    if asset.scheme == "s3":
+        bucket, _, key = asset.location[len("s3://") :].partition("/")
+        missing = erasure.s3_credentials_missing(bucket, key)
+        if missing is not None:
+            return "erase", missing
+    return None
 
 
 def _archive(ctx: Context, asset: Asset, job: DeletionJob, summary: dict[str, Any]) -> bool:
