@@ -88,10 +88,12 @@ def test_cross_tenant_erasure_is_refused(cli: Any, tenant: Any, tmp_path: Path) 
 
 
 def test_root_rules(cli: Any, tenant: Any, tmp_path: Path) -> None:
-    """Absolute, existing, no symlink; own overlap is a conflict; list and add are admin-only."""
+    """Absolute, a directory (created when missing), no symlink; own overlap is a conflict; list
+    and add are admin-only."""
     root = _dir(tmp_path / "r")
     assert cli("tenant", "root", "add", "rel/dir", "-t", "acme").exit_code == 2
-    assert cli("tenant", "root", "add", str(tmp_path / "missing"), "-t", "acme").exit_code == 2
+    (tmp_path / "file").write_text("x")
+    assert cli("tenant", "root", "add", str(tmp_path / "file"), "-t", "acme").exit_code == 2
     link = tmp_path / "link"
     link.symlink_to(root)
     res = cli("tenant", "root", "add", str(link), "-t", "acme")

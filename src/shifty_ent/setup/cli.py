@@ -138,15 +138,16 @@ def tenant_create(
     from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
-        emit(
-            members.create_tenant(
-                ctx,
-                name,
-                monthly_budget=gpu_monthly_budget,
-                hourly_budget=gpu_hourly_budget,
-                data_roots=data_root or [],
-            )
+        row = members.create_tenant(
+            ctx,
+            name,
+            monthly_budget=gpu_monthly_budget,
+            hourly_budget=gpu_hourly_budget,
+            data_roots=data_root or [],
         )
+    for path in row["data_roots_created"]:
+        info(f"created the data root directory {path} (mode 0700)")
+    emit(row)
 
 
 @tenant_app.command("list")

@@ -96,7 +96,11 @@ def create_tenant(
         hourly_budget=hourly_budget,
     )
     added = [data_api.add_root(ctx, tenant, path) for path in data_roots]
-    return {**tenant.public(), "data_roots": [r["path"] for r in added]}
+    return {
+        **tenant.public(),
+        "data_roots": [r["path"] for r in added],
+        "data_roots_created": [r["path"] for r in added if r["created"]],
+    }
 
 
 def add_root(ctx: Context, tenant: Tenant, path: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shifty_ent.core.options import YesOpt
-from shifty_ent.core.runtime import asker, command, emit, make_app, settings
+from shifty_ent.core.runtime import asker, command, emit, info, make_app, settings
 
 if TYPE_CHECKING:
     from shifty_ent.core.context import Context
@@ -41,15 +41,19 @@ def _tenant(ctx: Context, ref: str | None, *, required: bool = True) -> Tenant |
 def root_add(path: PathArg, tenant: TenantRefOpt = None) -> None:
     """Give the tenant the directory PATH on this host. Needs an installation administrator.
 
-    PATH must be an existing absolute directory with no symbolic link on it. A root equal to,
-    inside or above another tenant's root on this host is refused (exit 4).
+    PATH must be an absolute directory path with no symbolic link on it; a missing directory
+    is created (mode 0700). A root equal to, inside or above another tenant's root on this host
+    is refused (exit 4).
     """
     from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
         target = _tenant(ctx, tenant)
         assert target is not None
-        emit(members.add_root(ctx, target, path))
+        row = members.add_root(ctx, target, path)
+    if row["created"]:
+        info(f"created the data root directory {row['path']} (mode 0700)")
+    emit(row)
 
 
 @root_app.command("remove")
