@@ -6,9 +6,12 @@ pipe, as when a person runs ``shifty-ent ... | jq`` in a terminal.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import struct
 import subprocess
 import sys
+import termios
 import threading
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,7 @@ def _run(
         )
         return done.returncode, done.stdout, done.stderr
     master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 160, 0, 0))
     proc = subprocess.Popen(
         [*cmd, *args],
         env=full_env,

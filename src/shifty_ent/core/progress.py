@@ -10,6 +10,7 @@ estimate of the time left; with several items (a sweep) it names the item and it
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -124,12 +125,20 @@ class TerminalProgress(Progress):
                 parts.append("ETA --:--:--")
         return "  ".join(parts)
 
+    def _columns(self) -> int:
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            columns = 0
+        return columns or 200  # a terminal that reports no width
+
     def _draw(self, *, force: bool) -> None:
         now = self._now()
         if not force and now - self._drawn < REDRAW_S:
             return
         self._drawn = now
-        text = self.line()
+        # one row only: a line wider than the terminal would wrap, and "\r" redraws the last row
+        text = self.line()[: max(20, self._columns() - 1)]
         pad = max(0, self._width - len(text))
         self.stream.write("\r" + text + " " * pad)
         self.stream.flush()

@@ -696,7 +696,7 @@ def _run_item(
                 progress=tick,
             )
         elif asset.scheme == "vault":
-            result = _erase_vault(ctx, beat, asset, job.method)
+            result = _erase_vault(ctx, beat, asset, job.method, progress=tick)
         elif asset.scheme == "s3":
             bucket, _, key = asset.location[len("s3://") :].partition("/")
             result = erasure.erase_s3(ctx.settings.s3_endpoint_url, bucket, key)
@@ -881,7 +881,9 @@ def _fail_item(
     beat()
 
 
-def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> dict[str, Any]:
+def _erase_vault(
+    ctx: Context, beat: _Heartbeat, asset: Asset, method: str, *, progress: Progress
+) -> dict[str, Any]:
     """Destroy the data key (the Purge), then overwrite and unlink the ciphertext."""
     now = ctx.now()
     key = ctx.session.get(VaultKey, asset.id)
@@ -942,7 +944,7 @@ def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> d
         )
     root = vault.tenant_vault_dir(ctx.settings, ctx.tenant_id)
     path = vault.vault_file(ctx.settings, ctx.tenant_id, asset.id)
-    cipher = erasure.remove_ciphertext(path, Path(os.path.realpath(root)))
+    cipher = erasure.remove_ciphertext(path, Path(os.path.realpath(root)), progress=progress)
     return {
         "technique": "cryptographic erase (data key destroyed) + ciphertext overwrite and unlink",
         "nist_category": category,

@@ -513,14 +513,23 @@ def attest(location: str, scheme: str) -> dict[str, Any]:
     }
 
 
-def remove_ciphertext(path: Path, root: Path) -> dict[str, Any]:
+def remove_ciphertext(
+    path: Path, root: Path, *, progress: Progress | None = None
+) -> dict[str, Any]:
     """After key destruction: one verified random pass over the ciphertext, then unlink."""
     with open_target(path, [root]) as target:
         if not target.exists:
             return {"ciphertext": "absent (already removed)"}
         assert target.fd is not None and target.st is not None and target.inode is not None
+        passes = overwrite.plan("nist_800_88")
+        progress = progress or Progress()
+        progress.plan(target.name, size=overwrite.aligned(target.st.st_size), passes=len(passes))
         records = overwrite.overwrite_fd(
-            target.fd, target.st.st_size, overwrite.plan("nist_800_88")
+            target.fd,
+            target.st.st_size,
+            passes,
+            on_bytes=progress.advance,
+            on_pass_start=progress.begin_pass,
         )
         os.ftruncate(target.fd, 0)
         os.fsync(target.fd)
