@@ -188,7 +188,7 @@ _shifty_ent() {
         "data asset hold") words="--help --reason" ;;
         "data asset ingest") words="--classification --help --name --policy --subject --type -c" ;;
         "data asset list") words="--all --classification --expiring-within --help --status --subject -c" ;;
-        "data asset register") words="--classification --help --location --max-files --no-hash --policy --sha256 --size --subject --type -c" ;;
+        "data asset register") words="--classification --help --location --max-files --no-hash --policy --sha256 --size --strict-roots --subject --type -c" ;;
         "data asset release") words="--help" ;;
         "data asset restore") words="--help --reason --to" ;;
         "data asset show") words="--help" ;;
@@ -200,14 +200,14 @@ _shifty_ent() {
         "data delete") words="approve cancel execute list request show --help" ;;
         "data delete approve") words="--help" ;;
         "data delete cancel") words="--help --reason" ;;
-        "data delete execute") words="--help" ;;
+        "data delete execute") words="--help --yes -y" ;;
         "data delete list") words="--help --status" ;;
         "data delete request") words="--help --include-archives --method --reason --subject" ;;
         "data delete show") words="--help" ;;
         "data export") words="--force --help --out --subject" ;;
         "data policy") words="create delete list show update --help" ;;
         "data policy create") words="--archive-before-delete --auto-approve --auto-delete --classification --help --method --notify-days --retention-days -c" ;;
-        "data policy delete") words="--help" ;;
+        "data policy delete") words="--help --yes -y" ;;
         "data policy list") words="--help" ;;
         "data policy show") words="--help" ;;
         "data policy update") words="--archive-before-delete --auto-approve --auto-delete --classification --dry-run --help --method --no-archive-before-delete --no-auto-approve --no-auto-delete --notify-days --retention-days --yes -c -y" ;;
@@ -216,7 +216,7 @@ _shifty_ent() {
         "data vault rotate-key") words="--help" ;;
         "data workspace") words="create destroy list show --help" ;;
         "data workspace create") words="--classification --help --method --name --size --ttl --type -c" ;;
-        "data workspace destroy") words="--help" ;;
+        "data workspace destroy") words="--help --yes -y" ;;
         "data workspace list") words="--all --help" ;;
         "data workspace show") words="--help" ;;
         "db") words="check current upgrade --help" ;;
@@ -281,7 +281,7 @@ _shifty_ent() {
         "report trust") words="add list remove --help" ;;
         "report trust add") words="--help --label" ;;
         "report trust list") words="--help" ;;
-        "report trust remove") words="--help" ;;
+        "report trust remove") words="--help --yes -y" ;;
         "report verify") words="--fingerprint --help --public-key --sig" ;;
         "tenant") words="create list root show --help" ;;
         "tenant create") words="--data-root --gpu-hourly-budget --gpu-monthly-budget --help" ;;
@@ -289,7 +289,7 @@ _shifty_ent() {
         "tenant root") words="add list remove --help" ;;
         "tenant root add") words="--help --tenant -t" ;;
         "tenant root list") words="--help --removed --tenant -t" ;;
-        "tenant root remove") words="--help --host --tenant -t" ;;
+        "tenant root remove") words="--help --host --tenant --yes -t -y" ;;
         "tenant show") words="--help" ;;
         "user") words="add list remove --help" ;;
         "user add") words="--help --role --timezone -r" ;;

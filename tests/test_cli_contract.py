@@ -40,7 +40,7 @@ tenant list
 tenant show [<T>]
 user add USER --role admin|operator|labeler|auditor [--role ...]
 user list
-user remove USER
+user remove USER [--yes]
 
 gpu types
 gpu offers --type T [--count N] [--disk GB] [--region R] [--max-price USD] [--limit N]
@@ -53,7 +53,7 @@ gpu health <I>
 gpu reconcile [--dry-run]
 gpu budget set [--monthly USD] [--hourly USD]
 gpu budget show
-gpu autoscale set <MODEL> --min N --max N --target-util F
+gpu autoscale set <MODEL> --min N --max N --target-util F [--checkpoint CHECKPOINT]
 gpu autoscale show
 gpu autoscale clear <MODEL>
 
@@ -80,7 +80,7 @@ model promote <M> --alias ALIAS
 data policy create NAME --classification C [...] --retention-days N [--auto-delete] [--archive-before-delete] [--notify-days N]
 data policy list
 data policy show <P>
-data asset register NAME --type TYPE --classification C --location URI [--size SIZE] [--policy <P>] [--subject ID ...]
+data asset register NAME --type TYPE --classification C --location URI [--size SIZE] [--policy <P>] [--subject ID ...] [--strict-roots]
 data asset ingest FILE --name NAME --classification C [--policy <P>]
 data asset list [--classification C] [--expiring-within DAYS]
 data asset show <A>
@@ -88,7 +88,7 @@ data asset hold <A> --reason TEXT
 data asset release <A>
 data delete request [<A>...] [--subject ID] --method standard|secure_overwrite|cryptographic_erase|dod_5220|nist_800_88 --reason TEXT
 data delete approve <J>
-data delete execute <J>
+data delete execute <J> [--yes]
 data delete list
 data delete show <J>
 data certificate show <C>
@@ -96,7 +96,7 @@ data certificate verify <C-or-FILE>
 data certificate export <C> --out FILE
 data workspace create --type training|evaluation|scratch --size SIZE --ttl DURATION
 data workspace list
-data workspace destroy <W>
+data workspace destroy <W> [--yes]
 data sweep [--dry-run]
 data export --out FILE [--subject ID]
 
@@ -581,14 +581,14 @@ def test_json_deletion_job(cli: Any, tenant: Any, data_root: Path) -> None:
     assert_list_keys(cli.ok("data", "delete", "list", tenant="acme"), "deletion job", job["id"])
     approved = cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
     assert_keys(approved, "deletion job")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert_keys(done, "deletion job")
 
 
 def test_json_certificate(cli: Any, tenant: Any, data_root: Path) -> None:
     job = _request_deletion(cli, _register_asset(cli, data_root)["id"])
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     cert = cli.ok("data", "certificate", "show", done["certificate_id"][:8], tenant="acme")
     assert_keys(cert, "certificate")
     assert cert["id"] == done["certificate_id"] and cert["job_id"] == job["id"]

@@ -27,7 +27,7 @@ def test_dataset_of_tenant_without_roots_is_erasable(arcade, cli):
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert done["status"] == "completed" and done["certificate_id"]
     assert not folder.exists()
     asset = cli.ok("data", "asset", "show", ds["asset_id"], user="alice", tenant="acme")

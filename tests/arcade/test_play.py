@@ -79,3 +79,46 @@ def test_play_flags_too_fast_answers(arcade):
 def test_play_needs_membership(arcade):
     res = arcade.cli("arcade", "play", user="stranger", tenant="acme", input="q\n")
     assert res.exit_code == 4
+
+
+def test_ctrl_c_gives_the_lease_back_at_once(arcade, no_dwell, make_context, monkeypatch):
+    """On main Ctrl-C in ``arcade play`` ended with "your lease expires by itself": the mission
+    stayed leased to lars for 15 minutes and nobody else could take it."""
+    import typer
+
+    mission = arcade.create(overlap=1)
+
+    def interrupted(*_args, **_kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(typer, "prompt", interrupted)
+    res = _play(arcade, "")
+    assert res.exit_code == 130
+    assert "given back" in res.stderr
+    with make_context(tenant="acme") as ctx:
+        slots = ctx.session.execute(select(Slot.mission_id, Slot.state, Slot.holder)).all()
+    assert [(s.state, s.holder) for s in slots if str(s.mission_id) == mission["id"]] == [
+        ("free", None)
+    ]
+    assert arcade.ok("next", user="lena")["id"] == mission["id"]
+
+
+def test_card_fits_shows_code_lines_and_local_lease_time(arcade, cli, no_dwell):
+    """On main a narrow payload cut the card's footer ("mission 1a2b3c4d  up to 100 XP
+    lease…"), code showed as one JSON string with literal ``\\n``, and the lease time was UTC
+    with no zone for a labeller in New York."""
+    cli.ok(
+        "user", "add", "lars", "--role", "labeler", "--timezone", "America/New_York", tenant="acme"
+    )
+    arcade.create(type="rate_test_quality", payload={"test_code": "def t():\n  1"}, overlap=1)
+    res = _play(arcade, "q\n")
+    assert res.exit_code == 0, res.stderr
+    out = res.stdout
+    lines = out.splitlines()
+    assert any(line.strip("│ ").rstrip() == "def t():" for line in lines)
+    assert any(line.strip("│").rstrip().endswith("  1") for line in lines)
+    assert "\\n" not in out
+    footer = next(line for line in lines if "lease until" in line)
+    assert "…" not in footer
+    # T0 is 09:00 UTC; the lease runs to a time in New York's zone (EST, UTC-5 on 2 March)
+    assert "EST (UTC-05:00)" in footer and " UTC " not in footer.replace("(UTC-", "")

@@ -88,12 +88,15 @@ def test_invalid_names_and_roles(cli, tenant):
     assert "bob" not in [u["user"] for u in cli.ok("user", "list", tenant="acme")]
 
 
-def test_data_root_must_exist(cli, tmp_path):
-    res = cli("tenant", "create", "acme", "--data-root", str(tmp_path / "missing"))
+def test_data_root_must_be_a_directory_and_is_created_when_missing(cli, tmp_path):
+    (tmp_path / "file").write_text("x")
+    res = cli("tenant", "create", "acme", "--data-root", str(tmp_path / "file"))
     assert res.exit_code == 2
     assert cli.ok("tenant", "list", "--all") == []
-    ok = cli.ok("tenant", "create", "acme", "--data-root", str(tmp_path))
-    assert ok["data_roots"] == [str(tmp_path.resolve())]
+    missing = tmp_path / "missing" / "acme"
+    ok = cli.ok("tenant", "create", "acme", "--data-root", str(missing))
+    assert ok["data_roots"] == [str(missing)] and ok["data_roots_created"] == [str(missing)]
+    assert missing.is_dir() and (missing.stat().st_mode & 0o777) == 0o700
     relative = cli("tenant", "create", "beta", "--data-root", "relative/dir")
     assert relative.exit_code == 2 and "absolute" in relative.error["message"]
 

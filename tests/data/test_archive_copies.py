@@ -72,7 +72,7 @@ def test_include_archives_erases_the_archive_of_a_deleted_asset(
         "--reason", "subject asked", "--include-archives", user="olga", tenant="acme",
     )  # fmt: skip
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert done["status"] == "completed" and not archive.exists()
     media = _cert(cli, done["certificate_id"], tmp_path / "c.json")["media"][0]
     (copy,) = media["copies"]

@@ -30,7 +30,7 @@ def exported(
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     out = tmp_path / "cert.json"
     cli.ok(
         "data",
@@ -227,7 +227,7 @@ def _erase(cli: Any, asset_id: str, out_dir: Path, method: str = "nist_800_88") 
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     out = out_dir / "cert.json"
     cli.ok(
         "data",

@@ -72,7 +72,7 @@ def test_killed_execute_resumes_with_one_certificate(
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
 
-    killed = _run(db_url, "data", "delete", "execute", job["id"], extra_env=fault)
+    killed = _run(db_url, "data", "delete", "execute", job["id"], "--yes", extra_env=fault)
     assert killed.returncode == -9, killed.stderr
 
     mid = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
@@ -82,7 +82,7 @@ def test_killed_execute_resumes_with_one_certificate(
     leftovers = list(root.iterdir())
     assert len(leftovers) == 1 and leftovers[0].read_bytes() != original
 
-    resumed = _run(db_url, "data", "delete", "execute", job["id"], extra_env={})
+    resumed = _run(db_url, "data", "delete", "execute", job["id"], "--yes", extra_env={})
     assert resumed.returncode == 0, resumed.stderr
     assert list(root.iterdir()) == []
     done = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
@@ -94,7 +94,7 @@ def test_killed_execute_resumes_with_one_certificate(
         == "deleted"
     )
     # a third run neither erases nor certifies again
-    again = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    again = cli("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert again.exit_code == 5 and "already completed" in again.error["message"]
     assert len(cli.ok("data", "certificate", "list", user="alice", tenant="acme")) == 1
 
@@ -133,7 +133,7 @@ def test_live_executor_is_not_taken_over(
                 lease_expires_at=datetime.now(UTC) + timedelta(minutes=5),
             )
         )
-    res = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    res = cli("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert res.exit_code == 5 and "already running" in res.error["message"]
     assert (root / "a.bin").exists()
 
@@ -195,7 +195,7 @@ def test_resume_refuses_a_file_moved_or_replaced_after_the_crash(
     f.rename(elsewhere / "victim.bin")
     if swap == "replaced":
         f.write_bytes(b"a different file")
-    res = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    res = cli("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert res.exit_code == 5 and "inode" in res.error["message"]
     shown = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
     item = shown["items"][0]

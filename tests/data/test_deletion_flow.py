@@ -24,7 +24,7 @@ def _flow(cli: Any, asset_id: str, method: str) -> dict[str, Any]:
     assert job["status"] == "pending_approval" and job["requested_by"] == "olga"
     approved = cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
     assert approved["approved_by"] == "alice"
-    return cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    return cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
 
 
 def test_secure_overwrite_erases_and_certifies(

@@ -27,7 +27,7 @@ def _run_job(cli: Any, ref: str, method: str) -> Any:
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    return cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    return cli("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
 
 
 def test_pass_plans() -> None:
@@ -212,7 +212,10 @@ def test_cancel_frees_the_asset(cli: Any, tenant: Any, root: Path, register: Any
         "data", "delete", "cancel", job["id"], "--reason", "wrong file", user="olga", tenant="acme"
     )
     assert done["status"] == "cancelled"
-    assert cli("data", "delete", "execute", job["id"], user="olga", tenant="acme").exit_code == 5
+    assert (
+        cli("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme").exit_code
+        == 5
+    )
     assert f.exists()
     again = cli.ok(
         "data",

@@ -91,7 +91,7 @@ def _cert(cli: Any, asset_id: str, out: Path, method: str = "secure_overwrite") 
         user="olga", tenant="acme",
     )  # fmt: skip
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     cli.ok(
         "data", "certificate", "export", done["certificate_id"], "--out", str(out),
         user="audrey", tenant="acme",

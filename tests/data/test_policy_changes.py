@@ -161,10 +161,12 @@ def test_delete_only_an_unused_policy(
     unused = _policy(cli, "typo", "-c", "restricted", "--retention-days", "1")
     _policy(cli, "conf", "-c", "confidential", "--retention-days", "30")
     register("a", make_file(root / "a.bin"))
-    res = cli("data", "policy", "delete", "conf", user="olga", tenant="acme")
+    res = cli("data", "policy", "delete", "conf", "--yes", user="olga", tenant="acme")
     assert res.exit_code == 5 and "governs 1 asset(s)" in res.error["message"]
-    assert cli("data", "policy", "delete", "typo", user="lars", tenant="acme").exit_code == 4
-    gone = cli.ok("data", "policy", "delete", "typo", user="olga", tenant="acme")
+    assert (
+        cli("data", "policy", "delete", "typo", "--yes", user="lars", tenant="acme").exit_code == 4
+    )
+    gone = cli.ok("data", "policy", "delete", "typo", "--yes", user="olga", tenant="acme")
     assert gone["id"] == unused["id"]
     assert cli("data", "policy", "show", "typo", tenant="acme").exit_code == 3
     assert [p["name"] for p in cli.ok("data", "policy", "list", tenant="acme")] == ["conf"]

@@ -161,7 +161,7 @@ def test_legal_hold_refused_everywhere(cli: Any, tenant: Any, root: Path, regist
     job = _request(cli, asset["id"]).json
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
     cli.ok("data", "asset", "hold", asset["id"], "--reason", "case 43", user="olga", tenant="acme")
-    res = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    res = cli("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert res.exit_code == 5
     shown = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
     assert shown["status"] == "failed" and shown["certificate_id"] is None
@@ -178,7 +178,7 @@ def test_self_approval_refused(cli: Any, tenant: Any, root: Path, register: Any)
     res = cli("data", "delete", "approve", job["id"], user="alice", tenant="acme")
     assert res.exit_code == 4 and "four-eyes" in res.error["message"]
     assert cli("data", "delete", "approve", job["id"], user="olga", tenant="acme").exit_code == 4
-    res = cli("data", "delete", "execute", job["id"], user="alice", tenant="acme")
+    res = cli("data", "delete", "execute", job["id"], "--yes", user="alice", tenant="acme")
     assert res.exit_code == 4 and "approval" in res.error["message"]
     shown = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
     assert shown["status"] == "pending_approval" and shown["approved_by"] is None
@@ -233,7 +233,7 @@ def test_swapped_for_symlink_after_approval_is_not_followed(
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
     f.unlink()
     f.symlink_to(victim)
-    res = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    res = cli("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert res.exit_code == 5
     assert _digest(victim) == before and f.is_symlink()
     shown = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")

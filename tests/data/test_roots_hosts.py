@@ -88,10 +88,12 @@ def test_cross_tenant_erasure_is_refused(cli: Any, tenant: Any, tmp_path: Path) 
 
 
 def test_root_rules(cli: Any, tenant: Any, tmp_path: Path) -> None:
-    """Absolute, existing, no symlink; own overlap is a conflict; list and add are admin-only."""
+    """Absolute, a directory (created when missing), no symlink; own overlap is a conflict; list
+    and add are admin-only."""
     root = _dir(tmp_path / "r")
     assert cli("tenant", "root", "add", "rel/dir", "-t", "acme").exit_code == 2
-    assert cli("tenant", "root", "add", str(tmp_path / "missing"), "-t", "acme").exit_code == 2
+    (tmp_path / "file").write_text("x")
+    assert cli("tenant", "root", "add", str(tmp_path / "file"), "-t", "acme").exit_code == 2
     link = tmp_path / "link"
     link.symlink_to(root)
     res = cli("tenant", "root", "add", str(link), "-t", "acme")
@@ -101,7 +103,10 @@ def test_root_rules(cli: Any, tenant: Any, tmp_path: Path) -> None:
     assert cli("tenant", "root", "add", str(root), "-t", "acme").exit_code == 5
     assert cli("tenant", "root", "add", str(_dir(root / "in")), "-t", "acme").exit_code == 5
     assert cli("tenant", "root", "list", "-t", "acme", user="olga").exit_code == 4
-    assert cli("tenant", "root", "remove", str(root), "-t", "acme", user="olga").exit_code == 4
+    assert (
+        cli("tenant", "root", "remove", str(root), "--yes", "-t", "acme", user="olga").exit_code
+        == 4
+    )
     listed = cli.ok("tenant", "root", "list", "-t", "acme")
     assert [r["path"] for r in listed] == [str(root)] and listed[0]["tenant"] == "acme"
     # the same path on another host is another directory
@@ -113,15 +118,15 @@ def test_root_remove_waits_for_live_assets(cli: Any, tenant: Any, tmp_path: Path
     root = _dir(tmp_path / "r")
     cli.ok("tenant", "root", "add", str(root), "-t", "acme")
     asset = _register(cli, "a", make_file(root / "a.bin", 64)).json
-    res = cli("tenant", "root", "remove", str(root), "-t", "acme")
+    res = cli("tenant", "root", "remove", str(root), "--yes", "-t", "acme")
     assert res.exit_code == 5 and "a.bin" in res.error["message"]
     job = cli.ok(
         "data", "delete", "request", asset["id"], "--method", "standard", "--reason", "done",
         user="olga", tenant="acme",
     )  # fmt: skip
     cli.ok("data", "delete", "approve", job["id"], tenant="acme")
-    cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
-    removed = cli.ok("tenant", "root", "remove", str(root), "-t", "acme")
+    cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    removed = cli.ok("tenant", "root", "remove", str(root), "--yes", "-t", "acme")
     assert removed["removed_by"] == "alice"
     assert cli.ok("tenant", "root", "list", "-t", "acme") == []
     assert len(cli.ok("tenant", "root", "list", "--removed", "-t", "acme")) == 1
@@ -262,7 +267,9 @@ def test_execute_erases_this_hosts_items_only(cli: Any, two_hosts: dict[str, Pat
     )  # fmt: skip
     cli.ok("data", "delete", "approve", job["id"], tenant="acme")
 
-    on_a = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme", env=A)
+    on_a = cli.ok(
+        "data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme", env=A
+    )
     assert on_a["status"] == "waiting_for_host" and on_a["certificate_id"] is None
     assert [w["host_name"] for w in on_a["waiting_for_host"]] == ["host-b"]
     items = {i["asset_id"]: i["status"] for i in on_a["items"]}
@@ -270,14 +277,18 @@ def test_execute_erases_this_hosts_items_only(cli: Any, two_hosts: dict[str, Pat
     assert not fa.exists() and fb.exists()
     assert _status(cli, a["id"]) == "deleted" and _status(cli, b["id"]) == "active"
     # A again: nothing of its own left, nothing changes
-    again = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme", env=A)
+    again = cli.ok(
+        "data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme", env=A
+    )
     assert again["status"] == "waiting_for_host"
     assert fb.exists()
     # cannot be cancelled half done
     res = cli("data", "delete", "cancel", job["id"], "--reason", "x", tenant="acme")
     assert res.exit_code == 5
 
-    on_b = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme", env=B)
+    on_b = cli.ok(
+        "data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme", env=B
+    )
     assert on_b["status"] == "completed" and on_b["certificate_id"]
     assert not fb.exists() and _status(cli, b["id"]) == "deleted"
     cert = cli.ok("data", "certificate", "show", on_b["certificate_id"], tenant="acme")
@@ -295,7 +306,7 @@ def test_workspace_belongs_to_its_host(cli: Any, tenant: Any) -> None:
         user="olga", tenant="acme", env=B,
     )  # fmt: skip
     assert ws["host_id"] == "host-b"
-    res = cli("data", "workspace", "destroy", ws["id"], user="olga", tenant="acme", env=A)
+    res = cli("data", "workspace", "destroy", ws["id"], "--yes", user="olga", tenant="acme", env=A)
     assert res.exit_code == 4 and "host-b" in res.error["message"]
     swept = cli.ok("data", "sweep", user="olga", tenant="acme", env={**A, "SHIFTY_NOW": LATER})
     assert swept["workspaces_destroyed"] == []

@@ -76,7 +76,7 @@ def test_versioned_object_fully_deleted(cli: Any, tenant: Any, s3: Any) -> None:
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert done["status"] == "completed"
     result = done["items"][0]["result"]
     assert result["versions_deleted"] == 3 and result["delete_markers_deleted"] == 1
@@ -115,7 +115,7 @@ def test_missing_bucket_fails_and_keeps_asset(cli: Any, tenant: Any, s3: Any) ->
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    res = cli("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    res = cli("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert res.exit_code == 5
     shown = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
     assert shown["status"] == "failed" and "NoSuchBucket" in shown["items"][0]["error"]

@@ -61,7 +61,7 @@ def test_ingest_encrypts_and_crypto_erase_is_clear_while_the_kek_file_exists(
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert done["status"] == "completed"
     result = done["items"][0]["result"]
     # the tenant key file that wrapped the destroyed key is still here: Clear, and why
@@ -148,5 +148,5 @@ def test_nist_on_vault_asset_is_clear_with_a_local_kek(
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert done["items"][0]["result"]["nist_category"] == "Clear"

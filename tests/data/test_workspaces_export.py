@@ -35,7 +35,7 @@ def test_workspace_lifecycle(cli: Any, tenant: Any) -> None:
     swept = cli.ok("data", "sweep", "--dry-run", user="olga", tenant="acme")
     assert swept["over_allocation"][0]["workspace_id"] == ws["id"]
     assert swept["workspaces_destroyed"] == []
-    gone = cli.ok("data", "workspace", "destroy", ws["id"], user="olga", tenant="acme")
+    gone = cli.ok("data", "workspace", "destroy", ws["id"], "--yes", user="olga", tenant="acme")
     assert gone["status"] == "destroyed" and gone["job"]["certificate_id"]
     assert not path.exists() and Path("/etc/passwd").exists()
     cert = cli.ok(
@@ -43,7 +43,7 @@ def test_workspace_lifecycle(cli: Any, tenant: Any) -> None:
     )
     media = cert["certificate"]["media"][0]
     assert media["type"] == "workspace" and "1 file(s)" in media["post_sanitization_state"]
-    again = cli("data", "workspace", "destroy", ws["id"], user="olga", tenant="acme")
+    again = cli("data", "workspace", "destroy", ws["id"], "--yes", user="olga", tenant="acme")
     assert again.exit_code == 5
 
 
@@ -123,7 +123,7 @@ def test_subject_erasure_and_export(
         and "legal hold" in job["exceptions"][0]["exception"]
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert not (root / "a.bin").exists() and (root / "b.bin").exists() and (root / "c.bin").exists()
 
     out = tmp_path / "p1.zip"
@@ -303,7 +303,7 @@ def test_auto_approved_standard_for_internal(
         tenant="acme",
     )
     assert job["status"] == "approved" and job["approved_by"] == "policy:int"
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     assert done["status"] == "completed"
     assert done["items"][0]["result"]["nist_category"] == "none"
 

@@ -260,7 +260,7 @@ def test_whole_tenant_lifecycle_through_the_installed_cli(
     )
     sh("data", "delete", "approve", job["id"], user="olga", code=4)  # not an admin
     sh("data", "delete", "approve", job["id"], user="bob")
-    done = sh("data", "delete", "execute", job["id"], user="olga")
+    done = sh("data", "delete", "execute", job["id"], "--yes", user="olga")
     assert done["status"] == "completed" and done["certificate_id"]
     sh.at(T0 + timedelta(days=35))
     sh("data", "sweep", user="olga")

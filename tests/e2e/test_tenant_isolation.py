@@ -156,7 +156,9 @@ class World:
         job = res.json
         self.add(t, "job", job["id"])
         self.run(t, "data", "delete", "approve", job["id"], user=PEOPLE[t]["admin2"])
-        done = self.run(t, "data", "delete", "execute", job["id"], user=PEOPLE[t]["operator"])
+        done = self.run(
+            t, "data", "delete", "execute", job["id"], "--yes", user=PEOPLE[t]["operator"]
+        )
         if done.get("certificate_id"):
             self.add(t, "certificate", done["certificate_id"])
 
@@ -267,7 +269,7 @@ class World:
             ],
             "job": [
                 (["data", "delete", "approve", ref], p["admin"]),
-                (["data", "delete", "execute", ref], p["operator"]),
+                (["data", "delete", "execute", ref, "--yes"], p["operator"]),
                 (["data", "delete", "show", ref], p["auditor"]),
             ],
             "certificate": [

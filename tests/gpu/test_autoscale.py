@@ -138,3 +138,20 @@ def test_reconcile_scales_up_and_down_once_per_cooldown(gpu, vast, monkeypatch):
     active = gpu("list", "--state", "active").json
     assert len(active) == 2
     assert vast.method_count("DELETE", "/api/v0/instances/") == 2
+
+
+def test_new_rule_without_checkpoint_is_refused(gpu, vast):
+    """On main ``gpu autoscale set chat --min 1 ...`` without ``--checkpoint`` stored a rule whose
+    replicas were told to serve ``chat`` (a deployment name, not a checkpoint): reconcile then
+    rented GPUs that served nothing."""
+    res = gpu("autoscale", "set", "chat", "--min", "1", "--max", "2", "--target-util", "0.5")
+    assert res.exit_code == 2
+    line = res.stderr.strip()
+    assert "\n" not in line and "--checkpoint" in line
+    assert gpu("autoscale", "show").json == []
+    # an existing rule keeps its checkpoint when replaced without one
+    args = ("autoscale", "set", "chat", "--min", "1", "--max", "2", "--target-util", "0.5")
+    assert gpu(*args, "--checkpoint", "org/chat-7b").exit_code == 0
+    again = gpu(*args[:-1], "0.6")
+    assert again.exit_code == 0, again.stderr
+    assert again.json["checkpoint"] == "org/chat-7b" and again.json["target_util"] == 0.6

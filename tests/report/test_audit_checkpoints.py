@@ -355,7 +355,7 @@ def test_commands_write_checkpoints_after_commit(
     )  # fmt: skip
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
     before = len(list(folder.glob("*.json")))
-    cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     seq, head = _rows(cli.db_url, tenant["id"])[-1]
     assert len(list(folder.glob("*.json"))) == before + 1
     assert newest()["seq"] == seq and newest()["head_hash"] == head

@@ -41,7 +41,7 @@ def _erase(cli, asset_id, method="nist_800_88"):
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    return cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    return cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
 
 
 @pytest.fixture

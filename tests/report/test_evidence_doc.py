@@ -270,7 +270,7 @@ def test_certificate_report_export_and_key_wrapping_verify_from_the_documentatio
         user="olga", tenant="acme",
     )  # fmt: skip
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
     cert_file = tmp_path / "cert.json"
     cli.ok(
         "data", "certificate", "export", done["certificate_id"], "--out", str(cert_file),

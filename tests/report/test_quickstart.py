@@ -94,3 +94,32 @@ def test_quickstart_human_output_lists_next_commands(cli):
     assert res.exit_code == 0, res.stderr
     assert "Try next:" in res.stdout and "report verify" in res.stdout
     assert "4. Signed evidence for the auditor" in res.stdout
+
+
+def test_next_commands_work_with_a_configured_store(db_url, tmp_path, isolated_env, backend):
+    """On main, with ``SHIFTY_DATABASE_URL`` set (to the person's real store), the suggested
+    ``SHIFTY_HOME=<sandbox> shifty-ent -t quickstart --as olga data asset list`` went to that
+    store, not the sandbox: exit 3 (no tenant quickstart) or 4 (--as refused)."""
+    import shlex
+
+    from tests.conftest import Cli
+    from tests.shell import base_env, command_dir, run_bash
+
+    if backend != "sqlite":
+        import pytest
+
+        pytest.skip("the configured store's kind does not change the hints")
+    env = {"SHIFTY_DATABASE_URL": db_url}
+    res = Cli(None)("quickstart", user=None, env=env)
+    assert res.exit_code == 0, res.stderr
+    hints = [c for c in res.json["next_commands"] if not c.startswith("open ")]
+    assert len(hints) >= 6
+    shell_env = {
+        **base_env(isolated_env, command_dir(tmp_path)),
+        "SHIFTY_DATABASE_URL": db_url,
+    }
+    for line in hints:
+        done = run_bash(line + " >/dev/null", cwd=tmp_path, env=shell_env)
+        assert done.returncode == 0, f"{line}\nexit {done.returncode}: {done.stderr}"
+    assert "quickstart" not in _tenants(db_url)
+    assert all(shlex.split(h) for h in hints)

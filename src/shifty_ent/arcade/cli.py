@@ -330,7 +330,8 @@ def complete_cmd(
 def play_cmd(type: TypeOpt = None) -> None:
     """Interactive loop: see a mission, answer by key, watch XP, levels and badges. Any member.
 
-    Keys: 1-9 answer, s skip, q quit (the lease is given back).
+    Keys: 1-9 answer, s skip, q quit; q and Ctrl-C give the lease back at once. Lease times
+    show in your time zone ('user add USER --timezone ZONE').
     """
     import sys
 
@@ -358,7 +359,7 @@ def play_cmd(type: TypeOpt = None) -> None:
     try:
         summary = play.run(command, console, read_key, type=type)
     except KeyboardInterrupt:
-        raise Interrupted("interrupted; your lease expires by itself") from None
+        raise Interrupted("interrupted; the mission you held was given back") from None
     s = summary.public()
     console.print(
         f"Session: {s['answered']} answered, {s['skipped']} skipped, +{s['xp_awarded']} XP"

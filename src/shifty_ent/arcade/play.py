@@ -13,7 +13,9 @@ import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from shifty_ent.arcade import missions, permissions, progression
 from shifty_ent.arcade.mission_types import get_type
@@ -49,11 +51,36 @@ class Session:
 
 
 def _payload_text(payload: dict[str, Any]) -> str:
-    text = json.dumps(payload, indent=2, ensure_ascii=False)
+    """The payload as a person reads it: ``key: value`` lines, and text that spans lines (code,
+    logs, stack traces) printed with its real line breaks, indented under its key, rather than
+    as one JSON string full of ``\\n``."""
+    lines: list[str] = []
+    for key, value in payload.items():
+        if isinstance(value, str) and "\n" in value:
+            lines.append(f"{key}:")
+            lines.extend(f"    {line}" for line in value.rstrip("\n").split("\n"))
+        elif isinstance(value, str):
+            lines.append(f"{key}: {value}")
+        else:
+            shown = json.dumps(value, indent=2, ensure_ascii=False)
+            lines.append(f"{key}: {shown}")
+    text = "\n".join(lines)
     return text if len(text) <= MAX_PAYLOAD_CHARS else text[:MAX_PAYLOAD_CHARS] + "\n..."
 
 
+def local_time(at: datetime, zone: str | None) -> str:
+    """``at`` in the labeller's own time zone, named: ``04:15:00 EST (UTC-05:00)``."""
+    try:
+        tz = ZoneInfo(zone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    local = at.astimezone(tz)
+    offset = local.strftime("%z")
+    return f"{local:%H:%M:%S} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
+
+
 def _show_mission(console: Console, view: dict[str, Any], profile: dict[str, Any]) -> None:
+    from rich.cells import cell_len
     from rich.panel import Panel
     from rich.text import Text
 
@@ -66,9 +93,13 @@ def _show_mission(console: Console, view: dict[str, Any], profile: dict[str, Any
     title = f"{mtype.name}: {mtype.description}"
     sub = (
         f"mission {str(view['id'])[:8]}  up to {view['reward']} XP  "
-        f"lease until {view['lease_expires_at']:%H:%M:%S}"
+        f"lease until {local_time(view['lease_expires_at'], profile.get('timezone'))}"
     )
-    console.print(Panel(body, title=title, subtitle=sub, expand=False))
+    # a narrow payload must not cut the title or the footer: the card is as wide as the
+    # widest of the three (plus borders and padding), within the terminal
+    widest = max(cell_len(line) for line in [*body.plain.split("\n"), title, sub])
+    width = min(console.width, widest + 6)
+    console.print(Panel(body, title=title, subtitle=sub, expand=False, width=width))
     keys = "  ".join(f"[bold]{i}[/bold] {opt}" for i, opt in enumerate(view["options"], 1))
     console.print(f"{keys}   [bold]s[/bold] skip   [bold]q[/bold] quit")
 
@@ -99,19 +130,14 @@ def run(
         if view is None:
             console.print("No missions available right now. Come back later!")
             break
-        _show_mission(console, view, profile)
-        options: list[str] = view["options"]
-        while True:
-            key = read_key(f"answer 1-{len(options)}, s or q").strip().lower()
-            if key in ("q", "s") or (key.isdigit() and 1 <= int(key) <= len(options)):
-                break
-            console.print(f"Press 1-{len(options)} to answer, s to skip, q to quit.")
+        try:
+            key = _ask(console, view, profile, read_key)
+        except KeyboardInterrupt:
+            # Ctrl-C: give the mission back at once, not when the lease runs out
+            _release(open_ctx, view)
+            raise
         if key in ("q", "s"):
-            try:
-                with open_ctx() as ctx:
-                    missions.release(ctx, str(view["id"]))
-            except ShiftyError:
-                pass  # the lease had already expired: nothing to give back
+            _release(open_ctx, view)
             if key == "q":
                 console.print("Lease released. See you next time!")
                 break
@@ -119,7 +145,7 @@ def run(
             state.skipped += 1
             console.print("Skipped.")
             continue
-        option = options[int(key) - 1]
+        option = view["options"][int(key) - 1]
         try:
             with open_ctx() as ctx:
                 done = missions.complete(ctx, str(view["id"]), option=option).public()
@@ -129,6 +155,25 @@ def run(
         state.answered += 1
         _show_result(console, done, state)
     return state
+
+
+def _ask(console: Console, view: dict[str, Any], profile: dict[str, Any], read_key: ReadKey) -> str:
+    """Show the card and read keys until one is an answer, ``s`` or ``q``."""
+    _show_mission(console, view, profile)
+    options: list[str] = view["options"]
+    while True:
+        key = read_key(f"answer 1-{len(options)}, s or q").strip().lower()
+        if key in ("q", "s") or (key.isdigit() and 1 <= int(key) <= len(options)):
+            return key
+        console.print(f"Press 1-{len(options)} to answer, s to skip, q to quit.")
+
+
+def _release(open_ctx: OpenContext, view: dict[str, Any]) -> None:
+    try:
+        with open_ctx() as ctx:
+            missions.release(ctx, str(view["id"]))
+    except ShiftyError:
+        pass  # the lease had already expired: nothing to give back
 
 
 def _show_result(console: Console, done: dict[str, Any], state: Session) -> None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from shifty_ent.core import clicklib, output
+from shifty_ent.core.asking import Confirm
 from shifty_ent.core.config import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -128,6 +129,11 @@ def confirm(prompt: str, *, yes: bool) -> None:
         raise InvalidInput(f"{prompt.rstrip('?')}: pass --yes to confirm without a terminal")
     if not clicklib.confirm(prompt, default=False, err=True):
         raise Interrupted("cancelled; nothing changed")
+
+
+def asker(prompt: str, *, yes: bool) -> Confirm:
+    """A confirmation for a service to run once it has checked the role (see core/asking.py)."""
+    return lambda: confirm(prompt, yes=yes)
 
 
 def make_app(help_text: str) -> Any:

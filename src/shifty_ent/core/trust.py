@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from shifty_ent.core import outfiles
+from shifty_ent.core.asking import Confirm, ask
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import InvalidInput, NotFound
 from shifty_ent.core.signing import b64decode_strict, fingerprint_of
@@ -103,13 +104,15 @@ def add(settings: Settings, source: str, *, label: str | None = None) -> dict[st
     return {**entries[fp], "trust_file": str(path)}
 
 
-def remove(settings: Settings, source: str) -> dict[str, Any]:
+def remove(settings: Settings, source: str, *, confirm: Confirm | None = None) -> dict[str, Any]:
+    """Drop a key from the trust file; ``confirm`` runs once the key is found there."""
     key = public_key_from(source)
     fp = fingerprint_of(key) if key else normalize_fingerprint(source)
     path = trust_path(settings)
     entries = _read(path)
     if fp not in entries:
         raise NotFound(f"{fp} is not in the trust file {path}")
+    ask(confirm)
     gone = entries.pop(fp)
     _write(path, entries)
     return {**gone, "removed": True}

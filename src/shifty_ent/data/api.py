@@ -127,11 +127,15 @@ def root_paths_here(ctx: Context) -> list[str]:
 
 
 def add_root(ctx: Context, tenant: Tenant, path: str) -> dict[str, Any]:
-    """Give ``tenant`` the directory ``path`` on this host (the caller checked the permission)."""
+    """Give ``tenant`` the directory ``path`` on this host (the caller checked the permission);
+    ``created`` says whether the directory was made for it (mode 0700)."""
+    import os
+
     from shifty_ent.data import roots
 
+    existed = os.path.lexists(roots.normalize(path, must_exist=False))
     row = roots.add_root(ctx.session, tenant, path, actor=ctx.actor, host=ctx.host)
-    return {"tenant": tenant.name, **row.public(), "this_host": True}
+    return {"tenant": tenant.name, **row.public(), "this_host": True, "created": not existed}
 
 
 def remove_root(ctx: Context, tenant: Tenant, path: str, *, host: str | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import hashlib
 import os
 import stat
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -134,6 +134,29 @@ HASH_MAX = 64 * 1024**3  # bytes hashed at registration without --no-hash (appar
 
 
 # whole system trees: registering one would claim (and a sweep might erase) the machine itself
+def outside_roots(ctx: Context, path: Path, type_: str) -> str | None:
+    """Why ``path`` lies outside every place this tenant's files may be erased on this host (its
+    data roots, and its managed workspace or dataset area), or None when it lies inside one."""
+    from shifty_ent.data import pathsafety, roots
+
+    allowed = pathsafety.allowed_roots(roots.paths_on(ctx.session, ctx.tenant_id, ctx.host.id))
+    managed = {
+        "workspace": ctx.settings.workspace_dir / str(ctx.tenant_id),
+        "dataset": ctx.settings.data_dir / "datasets" / str(ctx.tenant_id),
+    }.get(type_)
+    if managed is not None:
+        allowed += pathsafety.allowed_roots([managed])
+    for form in {Path(os.path.abspath(path)), Path(os.path.realpath(path))}:
+        if any(form != r and form.is_relative_to(r) for r in allowed):
+            return None
+    tenant = ctx.tenant.name if ctx.tenant else str(ctx.tenant_id)
+    return (
+        f"{path} is outside every data root of tenant {tenant} on this host, so this tool cannot "
+        "erase it until an installation administrator adds a root covering it "
+        f"('tenant root add PATH -t {tenant}')"
+    )
+
+
 def refuse_system_root(path: Path) -> None:
     """Refuse (exit 4) a system tree such as ``/``, ``/usr`` or ``/home`` as a location."""
     from shifty_ent.data import roots
@@ -257,8 +280,13 @@ def register_asset(
     asset_id: uuid.UUID | None = None,
     hash: bool = True,
     max_files: int = MAX_FILES,
+    strict_roots: bool = False,
+    warn: Callable[[str], None] | None = None,
 ) -> Asset:
     """Register an asset of the tenant (operator or admin); audited.
+
+    A local location outside every data root of the tenant on this host could never be erased
+    by this tool: ``warn`` hears why, and with ``strict_roots`` it is refused (exit 2).
 
     The size and SHA-256 of a readable local file or directory are measured when not given
     (the SHA-256 not with ``hash=False``; see :func:`measure_local` for the limits). Its
@@ -282,6 +310,11 @@ def register_asset(
     if loc.scheme == "file" and loc.path is not None:
         infiles.refuse_special(loc.path, "--location", allow_dir=True)
         refuse_system_root(loc.path)
+        outside = outside_roots(ctx, loc.path, type_)
+        if outside is not None and strict_roots:
+            raise InvalidInput(f"{outside}; --strict-roots refuses it")
+        if outside is not None and warn is not None:
+            warn(outside)
     if loc.scheme == "file" and loc.path is not None and (size_bytes is None or sha256 is None):
         measured_size, measured_sha = measure_local(
             loc.path, hash=hash and sha256 is None, max_files=max_files

@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shifty_ent.core.choices import CLASSIFICATIONS, DELETION_METHODS, Values
 from shifty_ent.core.options import DryRunOpt, ForceOpt, YesOpt
-from shifty_ent.core.runtime import command, emit, info, make_app, settings, show_progress
+
+if TYPE_CHECKING:
+    from shifty_ent.core.progress import Progress
+from shifty_ent.core.runtime import asker, command, emit, info, make_app, settings
 
 app = make_app("Retention, certified deletion, workspaces, cron sweep and GDPR export.")
 policy_app = make_app("Retention policies per classification.")
@@ -254,12 +257,14 @@ def policy_update(
 @policy_app.command("delete")
 def policy_delete(
     policy: Annotated[str, typer.Argument(metavar="POLICY", help="Policy id, prefix or name.")],
+    yes: YesOpt = False,
 ) -> None:
     """Delete a policy no asset (active or erased) refers to. Needs operator or admin."""
     from shifty_ent.data.policies import delete_policy
 
     with command() as ctx:
-        row = delete_policy(ctx, policy).public()
+        ask = asker(f"Delete retention policy {policy}?", yes=yes)
+        row = delete_policy(ctx, policy, confirm=ask).public()
     info(f"deleted policy {row['name']}")
     emit(row)
 
@@ -290,11 +295,20 @@ def asset_register(
     max_files: Annotated[
         int, typer.Option("--max-files", help="Most files a directory may hold.")
     ] = 100_000,
+    strict_roots: Annotated[
+        bool,
+        typer.Option(
+            "--strict-roots",
+            help="Refuse (exit 2) a local location outside every data root (default: warn).",
+        ),
+    ] = False,
 ) -> None:
     """Register an asset; local files are measured (size, SHA-256). Needs operator or admin.
 
     Hashing stops at 64 GiB (give --sha256 or --no-hash), a directory at --max-files files and
-    256 levels; system directories (/, /usr, /etc, /home, ...) are refused.
+    256 levels; system directories (/, /usr, /etc, /home, ...) are refused. A local location
+    outside every data root of the tenant on this host gets a warning (it could not be erased
+    here), or exit 2 with --strict-roots.
 
     Examples:
     shifty-ent -t acme data asset register churn --type dataset -c pii \\
@@ -302,6 +316,7 @@ def asset_register(
     shifty-ent -t acme data asset register logs --type log -c internal \\
         --location s3://acme-logs/2026/ --size 2147483648
     """
+    from shifty_ent.core.output import message
     from shifty_ent.data.assets import register_asset
     from shifty_ent.data.workspaces import parse_size
 
@@ -319,6 +334,8 @@ def asset_register(
             sha256=sha256,
             hash=not no_hash,
             max_files=max_files,
+            strict_roots=strict_roots,
+            warn=lambda text: message(f"warning: {text}"),
         )
     emit(asset)
 
@@ -516,31 +533,19 @@ def delete_cancel(
 
 
 @contextmanager
-def _byte_progress(label: str) -> Iterator[Any]:
-    """A rich progress display on a terminal; a no-op callback otherwise."""
-    if not show_progress():
-        yield None
-        return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TransferSpeedColumn,
-    )
+def _progress(verb: str) -> Iterator[Progress]:
+    """A progress line on stderr when it is a terminal (even with stdout piped), else silent."""
+    from shifty_ent.core.progress import for_terminal
 
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda n: bar.advance(task, n)
+    shown = for_terminal(verb, quiet=settings().quiet)
+    try:
+        yield shown
+    finally:
+        shown.close()
 
 
 @delete_app.command("execute")
-def delete_execute(job: str) -> None:
+def delete_execute(job: str, yes: YesOpt = False) -> None:
     """Execute an approved job (or resume one whose executor died). Needs operator or admin.
 
     Exit 0 when every asset was erased, 5 when some failed (see the job's items). Items whose
@@ -551,8 +556,9 @@ def delete_execute(job: str) -> None:
     from shifty_ent.data.deletion import execute, show_job
     from shifty_ent.data.tables import WAITING
 
-    with command() as ctx, _byte_progress("erasing") as progress:
-        row = execute(ctx, job, progress=progress)
+    with command() as ctx, _progress("erasing") as progress:
+        ask = asker(f"Erase the assets of deletion job {job} now?", yes=yes)
+        row = execute(ctx, job, progress=progress, confirm=ask)
         shown = show_job(ctx, str(row.id))
     emit(shown)
     if row.status == WAITING:
@@ -734,12 +740,14 @@ def ws_show(workspace: str) -> None:
 
 
 @ws_app.command("destroy")
-def ws_destroy(workspace: str) -> None:
-    """Erase a workspace now, with a certificate. Needs operator or admin."""
+def ws_destroy(workspace: str, yes: YesOpt = False) -> None:
+    """Erase a workspace now, with a certificate. Needs operator or admin; asks first (--yes
+    to skip the question; without a terminal --yes is required)."""
     from shifty_ent.data.workspaces import destroy_workspace
 
-    with command() as ctx:
-        row = destroy_workspace(ctx, workspace)
+    with command() as ctx, _progress("destroying") as progress:
+        ask = asker(f"Erase workspace {workspace} and everything in it?", yes=yes)
+        row = destroy_workspace(ctx, workspace, confirm=ask, progress=progress)
     emit(row)
 
 
@@ -764,7 +772,8 @@ def sweep(
     every host that holds data. A host erases only its own local files, vault copies and
     workspaces; those of other hosts are listed under waiting_for_host. Exit 0 when everything
     due here was handled, 5 when anything failed. With SHIFTY_NOW and --dry-run it previews a
-    future date and changes nothing.
+    future date and changes nothing; what a real run would be refused (a file outside the data
+    roots, an S3 object without credentials here) is listed under failures (exit 5).
     """
     from shifty_ent.core.errors import Conflict
     from shifty_ent.data.sweep import run_sweep
@@ -776,9 +785,11 @@ def sweep(
             rows = owed.by_host(ctx, ctx.now())
         emit(rows, columns=owed.COLUMNS)
         return
-    with command() as ctx:
-        summary = run_sweep(ctx, dry_run=dry_run)
+    with command() as ctx, _progress("sweep") as progress:
+        summary = run_sweep(ctx, dry_run=dry_run, progress=progress)
     emit(summary)
+    if summary["failures"] and dry_run:
+        raise Conflict(f"dry run: a real sweep would fail on {len(summary['failures'])} item(s)")
     if summary["failures"]:
         raise Conflict(f"sweep finished with {len(summary['failures'])} failure(s)")
 

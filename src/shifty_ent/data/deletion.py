@@ -19,7 +19,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from sqlalchemy import and_, or_, update
 from sqlmodel import col, select
 
 from shifty_ent.core import checkpoint, hosts
+from shifty_ent.core.asking import Confirm, ask
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import (
@@ -39,6 +40,7 @@ from shifty_ent.core.errors import (
 )
 from shifty_ent.core.identity import same_person
 from shifty_ent.core.ids import resolve
+from shifty_ent.core.progress import Progress
 from shifty_ent.data import erasure, pathsafety, permissions, vault
 from shifty_ent.data import roots as tenant_roots
 from shifty_ent.data.assets import CLASSIFIED, get_asset
@@ -58,7 +60,6 @@ from shifty_ent.data.tables import (
 
 LEASE = timedelta(seconds=120)
 ERASABLE_STATES = ("active", "erase_failed")
-Progress = Callable[[int], None]
 
 
 def _wall() -> datetime:
@@ -540,17 +541,42 @@ class _Heartbeat:
         self.ctx.session.commit()
 
 
+class _BeatingProgress(Progress):
+    """Passes progress on, and keeps the job's lease alive while long passes write."""
+
+    def __init__(self, inner: Progress, beat: _Heartbeat) -> None:
+        self.inner, self.beat, self.last = inner, beat, time.monotonic()
+
+    def item(self, label: str, index: int, count: int) -> None:
+        self.inner.item(label, index, count)
+
+    def plan(self, label: str, *, size: int, passes: int) -> None:
+        self.inner.plan(label, size=size, passes=passes)
+
+    def begin_pass(self, number: int) -> None:
+        self.inner.begin_pass(number)
+
+    def advance(self, nbytes: int) -> None:
+        self.inner.advance(nbytes)
+        if time.monotonic() - self.last > LEASE.total_seconds() / 4:
+            self.last = time.monotonic()
+            self.beat.beat()
+
+
 def execute(
     ctx: Context,
     ref: str,
     *,
     progress: Progress | None = None,
     system_actor: str | None = None,
+    confirm: Confirm | None = None,
 ) -> DeletionJob:
-    """Run an approved job (operator or admin), or resume one whose executor died."""
+    """Run an approved job (operator or admin), or resume one whose executor died; the caller's
+    ``confirm`` runs once the role is checked and the job found."""
     authorize(ctx, permissions.DELETE_EXECUTE)
     checkpoint.after_commit(ctx, ctx.tenant_id)  # with a witness configured, once committed
     job = get_job(ctx, ref)
+    ask(confirm)
     return execute_job(ctx, job, progress=progress, system_actor=system_actor)
 
 
@@ -570,14 +596,15 @@ def execute_job(
     token = _claim_job(ctx, job)
     performer = f"{system_actor} (as {ctx.actor})" if system_actor else ctx.actor
     items = {str(i.asset_id): i for i in job_items(ctx, job)}
-    for asset_id in job.asset_ids:
+    todo = [a for a in job.asset_ids if items[a].status not in ("erased", "failed")]
+    for rank, asset_id in enumerate(todo, 1):
         item = items[asset_id]
-        if item.status in ("erased", "failed"):
-            continue
         asset = ctx.session.get(Asset, item.asset_id)
         if asset is not None and not is_here(ctx, asset):
             _wait_item(ctx, job, token, item, asset)
             continue
+        if progress is not None and len(todo) > 1:
+            progress.item(asset.name if asset else asset_id, rank, len(todo))
         _run_item(ctx, job, token, item, progress=progress, system_actor=system_actor)
     return _finish(ctx, job, token, list(items.values()), performer, system_actor)
 
@@ -657,16 +684,7 @@ def _run_item(
         "sha256_before": item.sha256_before,
         "size_before": item.size_before,
     }
-    last_beat = [time.monotonic()]
-
-    def tick(n: int) -> None:
-        """Bytes written: feed the progress bar, and keep the lease alive during long passes."""
-        if progress is not None:
-            progress(n)
-        if time.monotonic() - last_beat[0] > LEASE.total_seconds() / 4:
-            last_beat[0] = time.monotonic()
-            beat.beat()
-
+    tick = _BeatingProgress(progress or Progress(), beat)
     try:
         if asset.scheme == "file":
             result = erasure.erase_local(
@@ -678,7 +696,7 @@ def _run_item(
                 progress=tick,
             )
         elif asset.scheme == "vault":
-            result = _erase_vault(ctx, beat, asset, job.method)
+            result = _erase_vault(ctx, beat, asset, job.method, progress=tick)
         elif asset.scheme == "s3":
             bucket, _, key = asset.location[len("s3://") :].partition("/")
             result = erasure.erase_s3(ctx.settings.s3_endpoint_url, bucket, key)
@@ -863,7 +881,9 @@ def _fail_item(
     beat()
 
 
-def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> dict[str, Any]:
+def _erase_vault(
+    ctx: Context, beat: _Heartbeat, asset: Asset, method: str, *, progress: Progress
+) -> dict[str, Any]:
     """Destroy the data key (the Purge), then overwrite and unlink the ciphertext."""
     now = ctx.now()
     key = ctx.session.get(VaultKey, asset.id)
@@ -924,7 +944,7 @@ def _erase_vault(ctx: Context, beat: _Heartbeat, asset: Asset, method: str) -> d
         )
     root = vault.tenant_vault_dir(ctx.settings, ctx.tenant_id)
     path = vault.vault_file(ctx.settings, ctx.tenant_id, asset.id)
-    cipher = erasure.remove_ciphertext(path, Path(os.path.realpath(root)))
+    cipher = erasure.remove_ciphertext(path, Path(os.path.realpath(root)), progress=progress)
     return {
         "technique": "cryptographic erase (data key destroyed) + ciphertext overwrite and unlink",
         "nist_category": category,

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from shifty_ent.core.errors import ExternalServiceError, Refused
+from shifty_ent.core.progress import Progress
 from shifty_ent.data import medium, overwrite
 from shifty_ent.data.pathsafety import (
     COW_FILESYSTEMS,
@@ -33,7 +34,6 @@ from shifty_ent.data.pathsafety import (
 )
 
 Save = Callable[..., None]
-Progress = Callable[[int], None]
 
 CLEAR_NOTE = (
     "File-level overwrite reaches only the blocks the file system maps to the file now; "
@@ -227,12 +227,15 @@ def _erase_file(
             f"{item['passes_done']}; every pass was run again from the start."
         )
     passes = overwrite.plan(method)
+    progress = progress or Progress()
+    progress.plan(target.name, size=overwrite.aligned(target.st.st_size), passes=len(passes))
     records = overwrite.overwrite_fd(
         fd,
         target.st.st_size,
         passes,
         on_pass=lambda i, _r: save(passes_done=i),
-        on_bytes=progress,
+        on_bytes=progress.advance,
+        on_pass_start=progress.begin_pass,
     )
     if passes:
         os.ftruncate(fd, 0)
@@ -322,6 +325,12 @@ def _erase_tree(
         item["sha256_before"], item["size_before"] = tree.hexdigest(), size
         save(sha256_before=item["sha256_before"], size_before=size)
     passes_layout = overwrite.plan(method)
+    progress = progress or Progress()
+    progress.plan(
+        target.name,
+        size=sum(overwrite.aligned(e.size) for e in entries if e.kind == "file"),
+        passes=len(passes_layout),
+    )
     files, verified_passes, o_direct = 0, 0, False
     for entry in entries:
         fds = list(open_parent(target.fd, entry.rel))
@@ -340,7 +349,13 @@ def _erase_tree(
                     if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino) or fst.st_nlink > 1:
                         raise Refused(f"{target.path}/{'/'.join(entry.rel)} changed; stopped")
                     passes = overwrite.plan(method)
-                    records = overwrite.overwrite_fd(ffd, fst.st_size, passes, on_bytes=progress)
+                    records = overwrite.overwrite_fd(
+                        ffd,
+                        fst.st_size,
+                        passes,
+                        on_bytes=progress.advance,
+                        on_pass_start=progress.begin_pass,
+                    )
                     verified_passes += sum(1 for r in records if r.get("verified"))
                     o_direct = o_direct or any(r.get("o_direct") for r in records)
                     if passes:
@@ -374,6 +389,24 @@ def _erase_tree(
 
 
 # ------------------------------------------------------------------ S3
+
+
+def s3_credentials_missing(bucket: str, key: str) -> str | None:
+    """Why an S3 deletion would fail before sending anything (no credentials resolve here), or
+    None. Looks only at this machine's configuration; nothing goes over the network."""
+    import boto3
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        found = boto3.Session().get_credentials()
+    except BotoCoreError as exc:
+        return f"S3 credentials for s3://{bucket}/{key} cannot be loaded: {exc}"
+    if found is None:
+        return (
+            f"no S3 credentials on this host for s3://{bucket}/{key} (AWS_ACCESS_KEY_ID, "
+            "AWS_PROFILE, a shared credentials file or an instance role); it cannot be deleted"
+        )
+    return None
 
 
 def s3_client(endpoint_url: str | None) -> Any:
@@ -480,14 +513,23 @@ def attest(location: str, scheme: str) -> dict[str, Any]:
     }
 
 
-def remove_ciphertext(path: Path, root: Path) -> dict[str, Any]:
+def remove_ciphertext(
+    path: Path, root: Path, *, progress: Progress | None = None
+) -> dict[str, Any]:
     """After key destruction: one verified random pass over the ciphertext, then unlink."""
     with open_target(path, [root]) as target:
         if not target.exists:
             return {"ciphertext": "absent (already removed)"}
         assert target.fd is not None and target.st is not None and target.inode is not None
+        passes = overwrite.plan("nist_800_88")
+        progress = progress or Progress()
+        progress.plan(target.name, size=overwrite.aligned(target.st.st_size), passes=len(passes))
         records = overwrite.overwrite_fd(
-            target.fd, target.st.st_size, overwrite.plan("nist_800_88")
+            target.fd,
+            target.st.st_size,
+            passes,
+            on_bytes=progress.advance,
+            on_pass_start=progress.begin_pass,
         )
         os.ftruncate(target.fd, 0)
         os.fsync(target.fd)

@@ -157,6 +157,11 @@ def _pread_into(fd: int, view: memoryview, offset: int) -> None:
         got += n
 
 
+def aligned(size: int) -> int:
+    """The bytes one pass writes over a file of ``size`` bytes (whole 4 KiB blocks)."""
+    return -(-size // ALIGN) * ALIGN
+
+
 def overwrite_fd(
     fd: int,
     size: int,
@@ -165,6 +170,7 @@ def overwrite_fd(
     start_pass: int = 0,
     on_pass: Callable[[int, dict[str, Any]], None] | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    on_pass_start: Callable[[int], None] | None = None,
     direct: bool = True,
 ) -> list[dict[str, Any]]:
     """Run ``passes[start_pass:]`` over ``size`` bytes (rounded up to 4 KiB) of ``fd``.
@@ -172,7 +178,7 @@ def overwrite_fd(
     Returns one record per pass run: pattern, bytes written, verification result. Raises
     :class:`VerificationFailed` when a read-back differs.
     """
-    length = -(-size // ALIGN) * ALIGN
+    length = aligned(size)
     results: list[dict[str, Any]] = []
     if length == 0:
         return results
@@ -182,6 +188,8 @@ def overwrite_fd(
     try:
         for index in range(start_pass, len(passes)):
             p = passes[index]
+            if on_pass_start:
+                on_pass_start(index + 1)
             if p.pattern is None:
                 p.key, p.nonce = secrets.token_bytes(32), secrets.token_bytes(16)
                 enc = _keystream(p)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import col, func, select
 
+from shifty_ent.core.asking import Confirm, ask
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput
@@ -335,7 +336,7 @@ def update_policy(
     return result
 
 
-def delete_policy(ctx: Context, ref: str) -> RetentionPolicy:
+def delete_policy(ctx: Context, ref: str, *, confirm: Confirm | None = None) -> RetentionPolicy:
     """Delete a policy that no asset refers to, active or erased (one made by mistake, say).
 
     A policy an asset is under, or was under when it was erased, is part of that asset's record
@@ -354,6 +355,7 @@ def delete_policy(ctx: Context, ref: str) -> RetentionPolicy:
             f"policy {policy.name!r} governs {used} asset(s) and stays part of their record; "
             "change it with 'data policy update' instead"
         )
+    ask(confirm)
     ctx.audit(
         "data.policy.delete",
         target_type="retention_policy",

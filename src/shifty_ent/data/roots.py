@@ -85,6 +85,29 @@ def normalize(raw: str, *, must_exist: bool = True) -> str:
     return path
 
 
+def _refuse_links_above(raw: str, path: str) -> None:
+    """A root that does not exist yet may not be reached through a symbolic link either."""
+    real = os.path.realpath(path)
+    if real != path:
+        raise InvalidInput(
+            f"data root {raw!r} goes through a symbolic link; give the real path {real}"
+        )
+
+
+def _create_private(path: str) -> None:
+    """Create a missing root (and missing parents) readable by its owner only."""
+    try:
+        os.makedirs(path, mode=0o700, exist_ok=False)
+        os.chmod(path, 0o700)
+    except FileExistsError:
+        if not os.path.isdir(path) or os.path.realpath(path) != path:
+            raise InvalidInput(
+                f"data root {path} appeared meanwhile and is not a directory"
+            ) from None
+    except OSError as exc:
+        raise InvalidInput(f"data root {path} cannot be created: {exc.strerror}") from None
+
+
 def _nested(a: str, b: str) -> bool:
     """Equal, or one inside the other."""
     pa, pb = Path(a), Path(b)
@@ -140,11 +163,21 @@ def add_root(
     actor: str,
     host: hosts.HostInfo,
 ) -> DataRoot:
-    """Give ``tenant`` the directory ``raw`` on this host (installation administrator only)."""
+    """Give ``tenant`` the directory ``raw`` on this host (installation administrator only).
+
+    A directory that does not exist yet is created (mode 0700, owned by the caller) once every
+    check has passed, so a first ``tenant create --data-root ~/acme-data`` works as written; a
+    path through a symbolic link is refused either way.
+    """
     from shifty_ent.data.tables import Asset
 
     installation.require_admin(session, actor, "tenant root add")
-    path = normalize(raw)
+    path = normalize(raw, must_exist=False)
+    missing = not os.path.lexists(path)
+    if missing:
+        _refuse_links_above(raw, path)
+    else:
+        path = normalize(raw)
     lock(session)
     for other in live_roots(session, host_id=host.id):
         if not _nested(path, other.path):
@@ -169,6 +202,8 @@ def add_root(
             f"{path} holds {foreign.location}, a live asset of tenant "
             f"{_tenant_name(session, foreign.tenant_id)!r}; refused"
         )
+    if missing:
+        _create_private(path)
     hosts.remember(session, host)
     row = DataRoot(
         tenant_id=tenant.id,

@@ -29,6 +29,7 @@ from shifty_ent.core import checkpoint, hosts
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, ShiftyError
+from shifty_ent.core.progress import Progress
 from shifty_ent.data import notify, permissions
 from shifty_ent.data.due import due_query
 from shifty_ent.data.tables import (
@@ -150,7 +151,11 @@ def _brief(asset: Asset) -> dict[str, Any]:
     }
 
 
-def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
+def run_sweep(
+    ctx: Context, *, dry_run: bool = False, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run the phases; ``progress`` hears of each asset and workspace erased, and its bytes."""
+    progress = progress or Progress()
     authorize(ctx, permissions.SWEEP)
     now = ctx.now()
     summary: dict[str, Any] = {
@@ -174,11 +179,11 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
     _notices(ctx, now, summary, dry_run)
     if not dry_run:
         _resume(ctx, summary)
-    _expired_assets(ctx, now, summary, dry_run)
+    _expired_assets(ctx, now, summary, dry_run, progress)
     from shifty_ent.data.deletion import sweep_archives  # archives past their retention
 
     sweep_archives(ctx, now, summary, dry_run, SYSTEM_ACTOR)
-    _workspaces(ctx, now, summary, dry_run)
+    _workspaces(ctx, now, summary, dry_run, progress)
     _orphans(ctx, summary, dry_run)
     if not dry_run:
         ctx.audit(
@@ -368,7 +373,9 @@ def _settle_workspace_of(ctx: Context, job: DeletionJob) -> None:
         ctx.session.commit()
 
 
-def _expired_assets(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool) -> None:
+def _expired_assets(
+    ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool, progress: Progress
+) -> None:
     from shifty_ent.data.deletion import execute_job, request_deletion
 
     due = select_due(ctx, now)
@@ -378,13 +385,20 @@ def _expired_assets(ctx: Context, now: datetime, summary: dict[str, Any], dry_ru
             policy = ctx.session.get(RetentionPolicy, d.policy_uuid)
             if asset is None or policy is None:
                 continue
+            refusal = _predicted_refusal(ctx, asset, policy.method)
+            if refusal is not None:
+                step, error = refusal
+                summary["failures"].append(
+                    {"asset_id": asset.id, "step": step, "error": error, "predicted": True}
+                )
+                continue
             entry = {**_brief(asset), "policy": policy.name, "method": policy.method}
             if policy.archive_before_delete and asset.archived_at is None:
                 summary["archived"].append({**entry, "would_archive": True})
             summary["deleted"].append({**entry, "would_delete": True})
         return
     ctx.session.commit()
-    for d in due:
+    for rank, d in enumerate(due, 1):
         asset = ctx.session.get(Asset, d.asset_uuid)
         policy = ctx.session.get(RetentionPolicy, d.policy_uuid)
         if asset is None or policy is None:
@@ -413,11 +427,12 @@ def _expired_assets(ctx: Context, now: datetime, summary: dict[str, Any], dry_ru
                 {"asset_id": asset.id, "step": "request", "error": exc.message}
             )
             continue
+        progress.item(f"asset {asset.name}", rank, len(due))
         needs_archive = policy.archive_before_delete and asset.archived_at is None
         if needs_archive and not _archive(ctx, asset, job, summary):
             continue
         try:
-            done = execute_job(ctx, job, system_actor=SYSTEM_ACTOR)
+            done = execute_job(ctx, job, system_actor=SYSTEM_ACTOR, progress=progress)
         except Conflict:
             ctx.session.rollback()
             continue
@@ -436,6 +451,28 @@ def _expired_assets(ctx: Context, now: datetime, summary: dict[str, Any], dry_ru
         summary["deleted"].append(entry)
         if done.status != "completed":
             summary["failures"].append({"asset_id": asset.id, "step": "erase", "error": done.error})
+
+
+def _predicted_refusal(ctx: Context, asset: Asset, method: str) -> tuple[str, str] | None:
+    """(step, error) of the failure a real sweep would meet for this asset, or None.
+
+    The same checks a real sweep makes before erasing (the request's preflight: data roots,
+    links, devices; S3 credentials), made read-only, so a dry run never promises a deletion
+    that every real run then fails.
+    """
+    from shifty_ent.data import erasure
+    from shifty_ent.data.deletion import preflight
+
+    try:
+        preflight(ctx, asset, method)
+    except (ShiftyError, OSError) as exc:
+        return "request", getattr(exc, "message", None) or str(exc)
+    if asset.scheme == "s3":
+        bucket, _, key = asset.location[len("s3://") :].partition("/")
+        missing = erasure.s3_credentials_missing(bucket, key)
+        if missing is not None:
+            return "erase", missing
+    return None
 
 
 def _archive(ctx: Context, asset: Asset, job: DeletionJob, summary: dict[str, Any]) -> bool:
@@ -468,7 +505,9 @@ def _archive(ctx: Context, asset: Asset, job: DeletionJob, summary: dict[str, An
 # ------------------------------------------------------------------ workspaces
 
 
-def _workspaces(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool) -> None:
+def _workspaces(
+    ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool, progress: Progress
+) -> None:
     from shifty_ent.data.workspaces import destroy_workspace, over_allocated, refresh_usage
 
     active = list(
@@ -504,11 +543,13 @@ def _workspaces(ctx: Context, now: datetime, summary: dict[str, Any], dry_run: b
         ]
         return
     ctx.session.commit()
-    for ws in expired:
+    for rank, ws in enumerate(expired, 1):
+        progress.item(f"workspace {ws.name}", rank, len(expired))
         try:
             result = destroy_workspace(
                 ctx,
                 ws,
+                progress=progress,
                 system_actor=SYSTEM_ACTOR,
                 reason=f"workspace TTL expired at {ws.expires_at.isoformat()}",
             )

@@ -19,10 +19,12 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from shifty_ent.core import hosts, outfiles
+from shifty_ent.core.asking import Confirm, ask
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, Refused
 from shifty_ent.core.ids import resolve
+from shifty_ent.core.progress import Progress
 from shifty_ent.core.tenancy import validate_name
 from shifty_ent.data import permissions
 from shifty_ent.data.assets import register_asset
@@ -199,8 +201,11 @@ def destroy_workspace(
     *,
     system_actor: str | None = None,
     reason: str | None = None,
+    confirm: Confirm | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Erase the workspace with its method and a certificate (operator or admin)."""
+    """Erase the workspace with its method and a certificate (operator or admin); the caller's
+    ``confirm`` runs once the role is checked and the workspace found on this host."""
     from shifty_ent.data.deletion import execute_job, request_deletion
 
     authorize(ctx, permissions.WORKSPACE_WRITE)
@@ -211,6 +216,9 @@ def destroy_workspace(
         raise Refused(
             f"workspace {ws.name!r} lives on host {name} ({ws.host_id}); destroy it there"
         )
+    if ws.status != "active":
+        raise Conflict(f"workspace {ws.name!r} is {ws.status}; it is destroyed only once")
+    ask(confirm)
     refresh_usage(ctx, ws)
     claimed = ctx.session.execute(
         update(Workspace)
@@ -244,7 +252,7 @@ def destroy_workspace(
         },
     )
     ctx.session.commit()
-    job = execute_job(ctx, job, system_actor=system_actor)
+    job = execute_job(ctx, job, system_actor=system_actor, progress=progress)
     settle(ctx, ws)
     ctx.session.commit()
     return {**ws.public(), "job": job.public()}

@@ -124,7 +124,12 @@ def set_rule(
     checkpoint: str | None = None,
     cooldown_seconds: int = 300,
 ) -> GpuAutoscaleRule:
-    """Create or replace the rule for ``model``; audited."""
+    """Create or replace the rule for ``model``; audited.
+
+    A new rule needs the ``checkpoint`` its replicas serve: MODEL is a deployment name, and a
+    replica told to serve it would be a rented GPU serving nothing. A replaced rule keeps its
+    checkpoint unless a new one is given.
+    """
     authorize(ctx, permissions.AUTOSCALE_SET)
     model = (model or "").strip()
     if not model or len(model) > 128:
@@ -144,12 +149,17 @@ def set_rule(
         raise InvalidInput("--max-price must be more than 0 USD per hour")
     from shifty_ent.gpu.serving import spec_for
 
-    spec_for(checkpoint or model, None)  # validates the checkpoint name
     rule = ctx.session.scalars(
         select(GpuAutoscaleRule).where(
             col(GpuAutoscaleRule.tenant_id) == ctx.tenant_id, col(GpuAutoscaleRule.model) == model
         )
     ).first()
+    if rule is None and not (checkpoint or "").strip():
+        raise InvalidInput(
+            f"a new autoscale rule for {model!r} needs --checkpoint (the Hugging Face id or "
+            "Ollama name:tag its replicas serve); without it they would rent GPUs serving nothing"
+        )
+    spec_for(checkpoint or (rule.checkpoint if rule else model), None)  # validates the name
     created = rule is None
     if rule is None:
         rule = GpuAutoscaleRule(

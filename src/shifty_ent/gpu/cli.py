@@ -347,7 +347,10 @@ def autoscale_set(
     region: RegionOpt = None,
     checkpoint: Annotated[
         str | None,
-        typer.Option("--checkpoint", help="Checkpoint replicas serve (default: MODEL)."),
+        typer.Option(
+            "--checkpoint",
+            help="Checkpoint replicas serve (HF id or Ollama name:tag); needed for a new rule.",
+        ),
     ] = None,
     cooldown: Annotated[
         int, typer.Option("--cooldown", metavar="S", min=0, help="Seconds between actions.")

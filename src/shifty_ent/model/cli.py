@@ -85,6 +85,15 @@ DEPLOYMENT_COLUMNS = [
 EVAL_COLUMNS = ["id", "type", "method", "status", "metrics", "created_by", "created_at"]
 
 
+def _stderr_console() -> Any:
+    """Bars go to stderr, so they show on a terminal while stdout is piped (and never mix in)."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(file=sys.stderr)
+
+
 @contextmanager
 def _bar(label: str) -> Iterator[Callable[..., None] | None]:
     """A rich progress bar on a terminal (None when piped or quiet)."""
@@ -94,7 +103,11 @@ def _bar(label: str) -> Iterator[Callable[..., None] | None]:
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), DownloadColumn(), transient=True
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        transient=True,
+        console=_stderr_console(),
     ) as bar:
         task = bar.add_task(label, total=None)
 
@@ -447,7 +460,11 @@ def train_run(
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
         bar_ctx = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            transient=True,
+            console=_stderr_console(),
         )
         bar_ctx.start()
         task = bar_ctx.add_task("training", total=None)

@@ -16,8 +16,9 @@ from shifty_ent.core.options import (
     OutFileOpt,
     ReportFormat,
     StartOpt,
+    YesOpt,
 )
-from shifty_ent.core.runtime import command, emit, info, make_app, settings
+from shifty_ent.core.runtime import asker, command, emit, info, make_app, settings
 
 app = make_app("Signed compliance, cost and arcade reports; offline verification; audit chain.")
 audit_app = make_app("The hash-chained audit log.")
@@ -284,11 +285,12 @@ def trust_remove(
     source: Annotated[
         str, typer.Argument(metavar="FILE_OR_FP", help="Fingerprint, key or file to distrust.")
     ],
+    yes: YesOpt = False,
 ) -> None:
-    """Stop trusting a key from the trust file."""
+    """Stop trusting a key from the trust file (asks first; --yes to skip the question)."""
     from shifty_ent.core import trust
 
-    emit(trust.remove(settings(), source))
+    emit(trust.remove(settings(), source, confirm=asker(f"Distrust {source}?", yes=yes)))
 
 
 @trust_app.command("list")

@@ -9,7 +9,7 @@ import typer
 from shifty_ent.core.choices import ROLES, StoreValues, Values
 from shifty_ent.core.identity import MODES as IDENTITY_MODES
 from shifty_ent.core.options import YesOpt
-from shifty_ent.core.runtime import command, confirm, emit, info, make_app, settings
+from shifty_ent.core.runtime import asker, command, confirm, emit, info, make_app, settings
 from shifty_ent.setup import roots_cli
 
 init_app = typer.Typer(add_completion=False)
@@ -152,15 +152,16 @@ def tenant_create(
     from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
-        emit(
-            members.create_tenant(
-                ctx,
-                name,
-                monthly_budget=gpu_monthly_budget,
-                hourly_budget=gpu_hourly_budget,
-                data_roots=data_root or [],
-            )
+        row = members.create_tenant(
+            ctx,
+            name,
+            monthly_budget=gpu_monthly_budget,
+            hourly_budget=gpu_hourly_budget,
+            data_roots=data_root or [],
         )
+    for path in row["data_roots_created"]:
+        info(f"created the data root directory {path} (mode 0700)")
+    emit(row)
 
 
 @tenant_app.command("list")
@@ -254,7 +255,8 @@ def user_remove(
     from shifty_ent.core import tenancy
     from shifty_ent.setup import members
 
-    confirm(f"Remove {user} from the tenant?", yes=yes)
     with command() as ctx:
-        removed = members.remove_user(ctx, user)
+        removed = members.remove_user(
+            ctx, user, confirm=asker(f"Remove {user} from the tenant?", yes=yes)
+        )
         emit(tenancy.user_view(ctx.session, removed))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from shifty_ent.core import installation, tenancy
+from shifty_ent.core.asking import Confirm, ask
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput
@@ -40,9 +41,10 @@ def list_users(ctx: Context, *, include_removed: bool = False) -> list[TenantUse
     return tenancy.list_users(ctx.session, ctx.tenant, include_removed=include_removed)
 
 
-def remove_user(ctx: Context, username: str) -> TenantUser:
-    """Revoke every role of ``username`` in the context's tenant."""
+def remove_user(ctx: Context, username: str, *, confirm: Confirm | None = None) -> TenantUser:
+    """Revoke every role of ``username`` in the context's tenant (asking after the role check)."""
     authorize(ctx, permissions.USER_REMOVE)
+    ask(confirm)
     assert ctx.tenant is not None
     return tenancy.remove_user(ctx.session, ctx.tenant, username=username, actor=ctx.actor)
 
@@ -94,7 +96,11 @@ def create_tenant(
         hourly_budget=hourly_budget,
     )
     added = [data_api.add_root(ctx, tenant, path) for path in data_roots]
-    return {**tenant.public(), "data_roots": [r["path"] for r in added]}
+    return {
+        **tenant.public(),
+        "data_roots": [r["path"] for r in added],
+        "data_roots_created": [r["path"] for r in added if r["created"]],
+    }
 
 
 def add_root(ctx: Context, tenant: Tenant, path: str) -> dict[str, Any]:
@@ -104,10 +110,13 @@ def add_root(ctx: Context, tenant: Tenant, path: str) -> dict[str, Any]:
     return data_api.add_root(ctx, tenant, path)
 
 
-def remove_root(ctx: Context, tenant: Tenant, path: str, *, host: str | None) -> dict[str, Any]:
+def remove_root(
+    ctx: Context, tenant: Tenant, path: str, *, host: str | None, confirm: Confirm | None = None
+) -> dict[str, Any]:
     from shifty_ent.data import api as data_api
 
     authorize(ctx, permissions.TENANT_ROOTS)
+    ask(confirm)
     return data_api.remove_root(ctx, tenant, path, host=host)
 
 

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shifty_ent.core.choices import StoreValues
-from shifty_ent.core.runtime import command, emit, make_app, settings
+from shifty_ent.core.options import YesOpt
+from shifty_ent.core.runtime import asker, command, emit, info, make_app, settings
 
 if TYPE_CHECKING:
     from shifty_ent.core.context import Context
@@ -45,15 +46,19 @@ def _tenant(ctx: Context, ref: str | None, *, required: bool = True) -> Tenant |
 def root_add(path: PathArg, tenant: TenantRefOpt = None) -> None:
     """Give the tenant the directory PATH on this host. Needs an installation administrator.
 
-    PATH must be an existing absolute directory with no symbolic link on it. A root equal to,
-    inside or above another tenant's root on this host is refused (exit 4).
+    PATH must be an absolute directory path with no symbolic link on it; a missing directory
+    is created (mode 0700). A root equal to, inside or above another tenant's root on this host
+    is refused (exit 4).
     """
     from shifty_ent.setup import members
 
     with command(tenant="none") as ctx:
         target = _tenant(ctx, tenant)
         assert target is not None
-        emit(members.add_root(ctx, target, path))
+        row = members.add_root(ctx, target, path)
+    if row["created"]:
+        info(f"created the data root directory {row['path']} (mode 0700)")
+    emit(row)
 
 
 @root_app.command("remove")
@@ -64,6 +69,7 @@ def root_remove(
         str | None,
         typer.Option("--host", metavar="HOST_ID", help="Host the root is on (default: this one)."),
     ] = None,
+    yes: YesOpt = False,
 ) -> None:
     """Withdraw a data root. Needs an installation administrator.
 
@@ -74,7 +80,8 @@ def root_remove(
     with command(tenant="none") as ctx:
         target = _tenant(ctx, tenant)
         assert target is not None
-        emit(members.remove_root(ctx, target, path, host=host))
+        ask = asker(f"Withdraw data root {path} of tenant {target.name}?", yes=yes)
+        emit(members.remove_root(ctx, target, path, host=host, confirm=ask))
 
 
 @root_app.command("list")

@@ -266,8 +266,14 @@ def _reason(checked: Any) -> str:
 
 
 def next_commands(result: dict[str, Any], own_home: bool) -> list[str]:
+    """Commands to try on the tour's tenant, as a person types them into a shell.
+
+    They name the tour's store with ``--db`` (which outranks ``SHIFTY_DATABASE_URL`` and the
+    config file), so they reach the sandbox whatever store the shell has configured.
+    """
     prefix = f"SHIFTY_HOME={shlex.quote(result['sandbox'])} " if own_home else ""
-    base = f"{prefix}shifty-ent -t {result['tenant']}"
+    store = f" --db {shlex.quote(result['database_url'])}" if own_home else ""
+    base = f"{prefix}shifty-ent{store} -t {result['tenant']}"
     # an offline check trusts only a pinned (or otherwise trusted) key: pin the sandbox's
     pin = f" --fingerprint {result['key_fingerprint']}" if result.get("key_fingerprint") else ""
     return [
