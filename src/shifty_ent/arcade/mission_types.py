@@ -13,6 +13,7 @@ from typing import Any
 
 from shifty_ent.core.canonical import canonical_json
 from shifty_ent.core.errors import InvalidInput
+from shifty_ent.core.storable import refuse_unstorable
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_OVERLAP = 15
@@ -207,6 +208,7 @@ def validate_payload(mtype: MissionType, payload: Any) -> dict[str, Any]:
     """Check a payload against its type's schema; return it unchanged or raise InvalidInput."""
     if not isinstance(payload, dict):
         raise InvalidInput(f"{mtype.name} payload must be a JSON object")
+    refuse_unstorable(payload, f"{mtype.name} payload")
     for key in mtype.required:
         if key not in payload:
             raise InvalidInput(f"{mtype.name} payload needs {key!r}")
@@ -264,3 +266,4 @@ def validate_result(
         raise InvalidInput("--confidence must be between 0 and 1")
     if notes is not None and len(notes) > 2000:
         raise InvalidInput("--notes must be at most 2000 characters")
+    refuse_unstorable(notes, "--notes")

@@ -36,6 +36,7 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import sha256_hex
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
 from shifty_ent.core.ids import resolve
+from shifty_ent.core.storable import refuse_unstorable
 
 if TYPE_CHECKING:
     from shifty_ent.core.context import Context
@@ -200,7 +201,7 @@ def import_missions(ctx: Context, path: Path) -> dict[str, Any]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = refuse_unstorable(json.loads(line), None)
             if not isinstance(obj, dict):
                 raise InvalidInput("each line must be a JSON object")
             unknown = sorted(set(obj) - IMPORT_KEYS)

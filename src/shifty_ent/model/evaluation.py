@@ -29,6 +29,7 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput
 from shifty_ent.core.inputs import strict_float
+from shifty_ent.core.storable import escape_unstorable
 from shifty_ent.data import api as data_api
 from shifty_ent.model import permissions, training
 from shifty_ent.model.tables import EVAL_TYPES, Evaluation, ModelVersion
@@ -407,7 +408,8 @@ def human(
         output = rec.get(output_field)
         if not isinstance(output, str):
             assert generate is not None
-            output = generate(rec[text_field])
+            # the model's text is kept, a NUL or lone surrogate in it escaped (core.storable)
+            output = escape_unstorable(generate(rec[text_field]))
         payload: dict[str, Any] = {
             "input": rec[text_field],
             "output": output,
