@@ -8,7 +8,7 @@ _shifty_ent() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$word" in
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--require|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -100,9 +100,13 @@ _shifty_ent() {
             "init") path="init" ;;
             "model") path="model" ;;
             "model alias") path="model alias" ;;
+            "model alias gate") path="model alias gate" ;;
             "model alias history") path="model alias history" ;;
+            "model alias list") path="model alias list" ;;
+            "model alias protect") path="model alias protect" ;;
             "model alias rollback") path="model alias rollback" ;;
             "model alias set") path="model alias set" ;;
+            "model alias unprotect") path="model alias unprotect" ;;
             "model approval") path="model approval" ;;
             "model approval request") path="model approval request" ;;
             "model deploy") path="model deploy" ;;
@@ -243,10 +247,14 @@ _shifty_ent() {
         "gpu types") words="--help" ;;
         "init") words="--help --identity" ;;
         "model") words="alias approval deploy deployments eval list promote register rollback show train undeploy versions --help" ;;
-        "model alias") words="history rollback set --help" ;;
+        "model alias") words="gate history list protect rollback set unprotect --help" ;;
+        "model alias gate") words="--clear --dataset --help --require" ;;
         "model alias history") words="--help" ;;
+        "model alias list") words="--help" ;;
+        "model alias protect") words="--help" ;;
         "model alias rollback") words="--alias --help --reason --to" ;;
         "model alias set") words="--help" ;;
+        "model alias unprotect") words="--help" ;;
         "model approval") words="request --help" ;;
         "model approval request") words="--alias --help" ;;
         "model deploy") words="--gpu-type --help --instance --max-price --replicas" ;;

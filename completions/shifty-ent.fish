@@ -4,7 +4,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --require --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -128,11 +128,15 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "gpu types"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "init"' -l help -l identity
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model"' -a 'alias approval deploy deployments eval list promote register rollback show train undeploy versions'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model"' -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias"' -a 'history rollback set'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias"' -a 'gate history list protect rollback set unprotect'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias gate"' -l clear -l dataset -l help -l require
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias history"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias list"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias protect"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias rollback"' -l alias -l help -l reason -l to
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias set"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias unprotect"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model approval"' -a 'request'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model approval"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model approval request"' -l alias -l help

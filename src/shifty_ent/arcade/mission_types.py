@@ -42,6 +42,8 @@ class MissionType:
     min_dwell_seconds: float = 3.0
     lease_minutes: int = 15
     min_level: int = 1
+    # four eyes: the person who opened such a mission (an approval's requester) cannot answer it
+    creator_may_answer: bool = True
 
     def allowed_keys(self) -> list[str]:
         return sorted([*self.required, *self.optional, "meta"])
@@ -60,6 +62,7 @@ class MissionType:
             "min_dwell_seconds": self.min_dwell_seconds,
             "lease_minutes": self.lease_minutes,
             "min_level": self.min_level,
+            "creator_may_answer": self.creator_may_answer,
         }
 
 
@@ -183,9 +186,14 @@ TYPES: dict[str, MissionType] = {
             min_dwell_seconds=20,
             lease_minutes=60,
             min_level=5,
+            creator_may_answer=False,
         ),
     )
 }
+
+
+# types whose creator may not answer them (see ``MissionType.creator_may_answer``)
+FOUR_EYES_TYPES = tuple(t.name for t in TYPES.values() if not t.creator_may_answer)
 
 
 def get_type(name: str) -> MissionType:

@@ -70,7 +70,8 @@ def parse_metrics(pairs: Sequence[str]) -> dict[str, float]:
 def record(
     ctx: Context, ref: str, type: str, pairs: Sequence[str], *, dataset: str | None = None
 ) -> Evaluation:
-    """Store metrics measured elsewhere (operator or admin); audited."""
+    """Store metrics measured elsewhere (operator or admin); audited. They are shown as
+    ``claimed`` everywhere and never meet a promotion gate: nothing here checked them."""
     authorize(ctx, permissions.EVAL)
     if type not in EVAL_TYPES:
         raise InvalidInput(f"--type must be one of {', '.join(EVAL_TYPES)}")
@@ -101,6 +102,7 @@ def _save(ctx: Context, ev: Evaluation, version: ModelVersion) -> Evaluation:
         details={
             "version": version.ref,
             "type": ev.type,
+            "evidence": ev.evidence,
             "metrics": {k: v for k, v in ev.metrics.items() if not isinstance(v, dict | list)},
             "dataset_id": str(ev.dataset_id) if ev.dataset_id else None,
         },
