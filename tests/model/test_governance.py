@@ -312,6 +312,12 @@ def test_gates_need_measured_evaluations(
         "SELECT details FROM audit_events WHERE action = 'model.promote.refused' ORDER BY seq",
     )
     assert len(refusals) == 3
+    # an unprotected alias with gates: 'alias set' meets them too
+    cli.ok("model", "alias", "gate", "clf", "canary", "--require", "accuracy>=0.8",
+           "--dataset", data, tenant="acme")  # fmt: skip
+    res = cli("model", "alias", "set", "clf", "canary", "3", user="olga", tenant="acme")
+    assert res.exit_code == 4 and "no measured accuracy" in res.error["message"]
+    cli.ok("model", "alias", "set", "clf", "canary", "2", user="olga", tenant="acme")
     # clearing the gates is an admin's recorded act
     cleared = cli.ok("model", "alias", "gate", "clf", "production", "--clear", tenant="acme")
     assert cleared["gates"] == []

@@ -158,7 +158,24 @@ def set_alias(ctx: Context, name: str, alias: str, version: int | str) -> AliasE
             f"alias {alias!r} of {name} is protected: it moves only through 'model promote' "
             "(an approval) or 'model rollback'"
         )
+    refuse_failed_gates(ctx, target, alias)
     return move_alias(ctx, target, alias, action="set")
+
+
+def refuse_failed_gates(ctx: Context, version: ModelVersion, alias: str) -> list[Any]:
+    """The alias' gate results for ``version``; Refused naming each gate it does not meet."""
+    from shifty_ent.model import gates as gate_rules
+
+    policy = policy_of(ctx, version.model_id, alias)
+    results = gate_rules.check(ctx, version, policy.gates if policy else [])
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise Refused(
+            f"{version.ref} does not meet the gates of {alias!r}: "
+            + "; ".join(f"{gate_rules.describe(r.gate)}: {r.reason}" for r in failed),
+            gates=[r.public() for r in results],
+        )
+    return results
 
 
 def _save_policy(

@@ -294,9 +294,9 @@ def alias_gate(
         bool, typer.Option("--clear", help="Drop the gates (on --dataset, or all).")
     ] = False,
 ) -> None:
-    """Gate ALIAS: 'promote' checks each --require against the version's newest measured
-    evaluation on --dataset (claimed 'eval record' results never count). Replaces the gates on
-    that dataset. Role: admin."""
+    """Gate ALIAS: 'promote' (and 'alias set') checks each --require against the version's
+    newest measured evaluation on --dataset (claimed 'eval record' results never count).
+    Replaces the gates on that dataset. Role: admin."""
     from shifty_ent.model.aliases import set_gates
 
     with command() as ctx:

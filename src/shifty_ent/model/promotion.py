@@ -18,7 +18,13 @@ from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, Refused
 from shifty_ent.core.identity import same_person
 from shifty_ent.model import gates, permissions
-from shifty_ent.model.aliases import PRODUCTION, move_alias, policy_of, validate_alias
+from shifty_ent.model.aliases import (
+    PRODUCTION,
+    move_alias,
+    policy_of,
+    refuse_failed_gates,
+    validate_alias,
+)
 from shifty_ent.model.approvals import approval_for, requester
 from shifty_ent.model.tables import AliasEvent, Evaluation, ModelVersion
 from shifty_ent.model.versions import get_version, subject_ref
@@ -89,18 +95,10 @@ def promote(
                 "promote on it; another operator or admin promotes",
                 mission_id=str(mission.id),
             )
-    policy = policy_of(ctx, version.model_id, alias)
-    results = gates.check(ctx, version, policy.gates if policy else [])
-    failed = [r for r in results if not r.passed]
-    if failed:
-        raise _refuse(
-            ctx,
-            version,
-            alias,
-            f"{version.ref} does not meet the gates of {alias!r}: "
-            + "; ".join(f"{gates.describe(r.gate)}: {r.reason}" for r in failed),
-            gates=[r.public() for r in results],
-        )
+    try:
+        refuse_failed_gates(ctx, version, alias)
+    except Refused as refused:
+        raise _refuse(ctx, version, alias, refused.message, **refused.details) from None
     return move_alias(
         ctx,
         version,
