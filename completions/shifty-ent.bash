@@ -116,6 +116,7 @@ _shifty_ent() {
             "model eval list") path="model eval list" ;;
             "model eval record") path="model eval record" ;;
             "model eval run") path="model eval run" ;;
+            "model eval show") path="model eval show" ;;
             "model list") path="model list" ;;
             "model promote") path="model promote" ;;
             "model register") path="model register" ;;
@@ -259,11 +260,12 @@ _shifty_ent() {
         "model approval request") words="--alias --help" ;;
         "model deploy") words="--gpu-type --help --instance --max-price --replicas" ;;
         "model deployments") words="--all --check --help" ;;
-        "model eval") words="human list record run --help" ;;
+        "model eval") words="human list record run show --help" ;;
         "model eval human") words="--dataset --help --output-field --sample --seed --text-field" ;;
         "model eval list") words="--help" ;;
         "model eval record") words="--dataset --help --metric --type" ;;
         "model eval run") words="--dataset --endpoint --help --label-field --labels --limit --text-field" ;;
+        "model eval show") words="--help" ;;
         "model list") words="--alias --help --latest --limit --name --source" ;;
         "model promote") words="--alias --help --override --reason" ;;
         "model register") words="--classification --config --description --help --max-tokens --pull --revision --source --source-id --temperature" ;;

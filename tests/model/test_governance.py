@@ -273,6 +273,8 @@ def test_gates_need_measured_evaluations(
     assert claimed["evidence"] == "claimed"
     [listed] = cli.ok("model", "eval", "list", "clf:2", tenant="acme")
     assert listed["evidence"] == "claimed"
+    shown = cli.ok("model", "eval", "show", claimed["id"][:8], user="audrey", tenant="acme")
+    assert shown["evidence"] == "claimed" and shown["metrics"] == {"accuracy": 0.99}
     table = cli("model", "eval", "list", "clf:2", tenant="acme", fmt="table")
     assert "claimed" in table.stdout
     mission = cli.ok("model", "approval", "request", "clf:2", user="olga", tenant="acme")

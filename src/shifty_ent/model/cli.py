@@ -667,3 +667,16 @@ def eval_list(ref: VersionArg) -> None:
     with command() as ctx:
         rows = [e.public() for e in evaluation.list_evals(ctx, ref)]
     emit(rows, columns=EVAL_COLUMNS)
+
+
+@eval_app.command("show")
+def eval_show(
+    evaluation: Annotated[str, typer.Argument(metavar="EVAL", help="Evaluation id or prefix.")],
+) -> None:
+    """One evaluation with its metrics and details; 'evidence' says claimed (eval record) or
+    measured. Role: operator, admin or auditor."""
+    from shifty_ent.model import evaluation as service
+
+    with command() as ctx:
+        row = service.show_eval(ctx, evaluation).public()
+    emit(row)

@@ -505,3 +505,24 @@ def list_evals(ctx: Context, ref: str) -> list[Evaluation]:
             aggregate_human(ctx, ev, missions)
         ctx.session.flush()
     return evals
+
+
+def show_eval(ctx: Context, ref: str) -> Evaluation:
+    """One evaluation by id or prefix (its ``evidence`` says claimed or measured); a pending
+    human one is refreshed from its missions first."""
+    from shifty_ent.core.ids import resolve
+
+    authorize(ctx, permissions.EVAL_READ)
+    ev = resolve(
+        ctx.session, Evaluation, ref, what="evaluation", tenant_id=ctx.tenant_id, name_attr=None
+    )
+    if ev.type == "human" and ev.status == "pending" and ev.mission_ids:
+        missions = {
+            str(m.id): m
+            for m in arcade_api.missions_for_subject(
+                ctx, subject_ref(ev.version_id), type="review_model_output"
+            )
+        }
+        if aggregate_human(ctx, ev, missions):
+            ctx.session.flush()
+    return ev

@@ -72,4 +72,5 @@ COMMANDS: dict[str, Permission | None] = {
     "model eval run": EVAL,
     "model eval human": EVAL,
     "model eval list": EVAL_READ,
+    "model eval show": EVAL_READ,
 }
