@@ -596,7 +596,8 @@ class FakeVast:
     # charges -------------------------------------------------------------
 
     def _charges(self, req: Request) -> Response:
-        """Per-instance charges of the days whose midnights lie in ``select_filters.day``;
+        """Per-instance charges of the days stamped within ``select_filters.day`` (a day is
+        stamped at its last billed second);
         ``limit`` up to 500, an opaque ``after_token``; the current interval billed first."""
         filters = _param(req, "select_filters", None)
         if not isinstance(filters, dict) or not isinstance(filters.get("day"), dict):
@@ -616,8 +617,13 @@ class FakeVast:
                 after = int(base64.urlsafe_b64decode(str(token).encode()).decode().split(":")[1])
             except (ValueError, IndexError, UnicodeDecodeError):
                 return err(400, "invalid_token", "invalid after_token")
+        # a day's charges are stamped at its last billed second (its end, or now for today):
+        # ``lte`` at a day's midnight leaves that day out
         first = -(-low // 86400) * 86400  # the first midnight at or after gte
-        start, end = first, (high // 86400) * 86400 + 86400
+        last = (high // 86400) * 86400
+        if min(last + 86399, self.clock()) > high:
+            last -= 86400
+        start, end = first, last + 86400
         results = []
         everyone = {**self.destroyed, **self.instances}
         for iid in sorted(everyone):

@@ -90,3 +90,19 @@ def test_vast_errors_are_exit_6(gpu: Any, vast: FakeVast, rented: dict[str, Any]
     vast.fail_next("GET", r"/api/v0/charges/", kind="500", times=10)
     res = gpu("charges")
     assert res.exit_code == 6 and "charges" in res.error["message"]
+
+
+def test_the_end_day_is_counted(gpu: Any, vast: FakeVast, rented: dict[str, Any], at: Any) -> None:
+    """Reproduction: rent at 10:00, run until 12:00 the same day, then ``gpu charges`` (default
+    period: the last 30 days including today) showed no vast.ai charge at all: the client asked
+    for days up to ``day.lte`` = today's midnight, which leaves today's charges out. An explicit
+    ``--end`` (exclusive) left out the period's last day the same way."""
+    pid = int(rented["provider_instance_id"])
+    at("2026-03-10T10:00:00Z")
+    vast.set_status(pid, "running")
+    at("2026-03-10T12:00:00Z")
+    [today] = gpu("charges").json
+    assert Decimal(today["charged_gpu"]) == Decimal("0.8666")  # two hours at 0.4333
+    at("2026-03-11T12:00:00Z")
+    [day1] = gpu("charges", "--start", "2026-03-10", "--end", "2026-03-11").json
+    assert Decimal(day1["charged_gpu"]) == Decimal("0.4333") * 14

@@ -66,6 +66,7 @@ def test_list_rows_match_show(
     from shifty_ent.model import versions
     from shifty_ent.model.sources import Pin
 
+    cli.ok("model", "alias", "unprotect", "clf", "production", tenant="acme")
     cli.ok("model", "alias", "set", "clf", "production", "2", tenant="acme")
     cli.ok("model", "alias", "set", "clf", "canary", "2", tenant="acme")
     env = {"SHIFTY_NOW": "2026-11-02T10:00:00+00:00"}
@@ -102,6 +103,8 @@ def test_list_rows_match_show(
 def test_alias_set_and_rollback_records_who_and_why(
     cli: Any, three_versions: list[dict[str, Any]], db_url: str
 ) -> None:
+    # an unprotected production (protection and its rules: tests/model/test_governance.py)
+    cli.ok("model", "alias", "unprotect", "clf", "production", tenant="acme")
     cli.ok("model", "alias", "set", "clf", "production", "1", tenant="acme")
     cli.ok("model", "alias", "set", "clf", "production", "2", user="olga", tenant="acme")
     moved = cli.ok("model", "alias", "set", "clf", "production", "3", tenant="acme")
@@ -177,7 +180,10 @@ def test_promote_requires_approved_mission_or_admin_override(
         == 4
     )
     query_update(db_url, mission["id"], "approve")
-    event = cli.ok("model", "promote", "clf:2", "--alias", "production", user="olga", tenant="acme")
+    # four eyes: olga requested it, so someone else promotes
+    res = cli("model", "promote", "clf:2", "--alias", "production", user="olga", tenant="acme")
+    assert res.exit_code == 4 and "four eyes" in res.error["message"]
+    event = cli.ok("model", "promote", "clf:2", "--alias", "production", tenant="acme")
     assert event["mission_id"] == mission["id"] and event["override"] is False
     # an approval is per version
     assert (
@@ -215,7 +221,7 @@ def test_promote_requires_approved_mission_or_admin_override(
     )
     assert event["override"] is True and event["reason"] == "hotfix for outage"
     actions = [r[0] for r in query(db_url, "SELECT action FROM audit_events ORDER BY at, seq")]
-    assert actions.count("model.promote.refused") == 4
+    assert actions.count("model.promote.refused") == 5
     assert actions.count("model.alias.promote") == 2
 
 

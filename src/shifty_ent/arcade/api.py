@@ -68,12 +68,27 @@ def missions_for_subject(
     return [MissionView.of(m) for m in _for(ctx, subject_ref, type=type)]
 
 
+def answerers(ctx: Context, mission_id: uuid.UUID) -> list[str]:
+    """Who answered a mission of the acting tenant (names only, in answer order)."""
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    return list(
+        ctx.session.scalars(
+            select(col(Answer.username))
+            .where(col(Answer.tenant_id) == ctx.tenant_id, col(Answer.mission_id) == mission_id)
+            .order_by(col(Answer.completed_at))
+        ).all()
+    )
+
+
 __all__ = [
     "Answer",
     "Dataset",
     "Mission",
     "MissionView",
     "Profile",
+    "answerers",
     "create_mission",
     "missions_for_subject",
 ]

@@ -70,6 +70,7 @@ def _payload(text: str) -> object:
 
     from shifty_ent.core import infiles
     from shifty_ent.core.errors import InvalidInput
+    from shifty_ent.core.storable import refuse_unstorable
 
     raw = text
     if text.startswith("@"):
@@ -84,9 +85,10 @@ def _payload(text: str) -> object:
         except UnicodeDecodeError:
             raise InvalidInput(f"--payload: {text[1:]} is not UTF-8 text") from None
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise InvalidInput(f"--payload is not valid JSON: {exc.msg}") from None
+    return refuse_unstorable(value, "--payload")
 
 
 @app.command("types")

@@ -13,6 +13,7 @@ from typing import Any
 
 from shifty_ent.core.canonical import canonical_json
 from shifty_ent.core.errors import InvalidInput
+from shifty_ent.core.storable import refuse_unstorable
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_OVERLAP = 15
@@ -41,6 +42,8 @@ class MissionType:
     min_dwell_seconds: float = 3.0
     lease_minutes: int = 15
     min_level: int = 1
+    # four eyes: the person who opened such a mission (an approval's requester) cannot answer it
+    creator_may_answer: bool = True
 
     def allowed_keys(self) -> list[str]:
         return sorted([*self.required, *self.optional, "meta"])
@@ -59,6 +62,7 @@ class MissionType:
             "min_dwell_seconds": self.min_dwell_seconds,
             "lease_minutes": self.lease_minutes,
             "min_level": self.min_level,
+            "creator_may_answer": self.creator_may_answer,
         }
 
 
@@ -182,9 +186,14 @@ TYPES: dict[str, MissionType] = {
             min_dwell_seconds=20,
             lease_minutes=60,
             min_level=5,
+            creator_may_answer=False,
         ),
     )
 }
+
+
+# types whose creator may not answer them (see ``MissionType.creator_may_answer``)
+FOUR_EYES_TYPES = tuple(t.name for t in TYPES.values() if not t.creator_may_answer)
 
 
 def get_type(name: str) -> MissionType:
@@ -207,6 +216,7 @@ def validate_payload(mtype: MissionType, payload: Any) -> dict[str, Any]:
     """Check a payload against its type's schema; return it unchanged or raise InvalidInput."""
     if not isinstance(payload, dict):
         raise InvalidInput(f"{mtype.name} payload must be a JSON object")
+    refuse_unstorable(payload, f"{mtype.name} payload")
     for key in mtype.required:
         if key not in payload:
             raise InvalidInput(f"{mtype.name} payload needs {key!r}")
@@ -264,3 +274,4 @@ def validate_result(
         raise InvalidInput("--confidence must be between 0 and 1")
     if notes is not None and len(notes) > 2000:
         raise InvalidInput("--notes must be at most 2000 characters")
+    refuse_unstorable(notes, "--notes")

@@ -23,6 +23,7 @@ from sqlmodel import col
 from shifty_ent.arcade import consensus, permissions, progression
 from shifty_ent.arcade.mission_types import (
     CLASSIFICATIONS,
+    FOUR_EYES_TYPES,
     MAX_OVERLAP,
     MissionType,
     get_type,
@@ -35,7 +36,9 @@ from shifty_ent.core import infiles
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.canonical import sha256_hex
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
+from shifty_ent.core.identity import same_person
 from shifty_ent.core.ids import resolve
+from shifty_ent.core.storable import refuse_unstorable
 
 if TYPE_CHECKING:
     from shifty_ent.core.context import Context
@@ -200,7 +203,7 @@ def import_missions(ctx: Context, path: Path) -> dict[str, Any]:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = refuse_unstorable(json.loads(line), None)
             if not isinstance(obj, dict):
                 raise InvalidInput("each line must be a JSON object")
             unknown = sorted(set(obj) - IMPORT_KEYS)
@@ -356,14 +359,32 @@ def _level_expr(ctx: Context, username: str) -> Any:
     )
 
 
+def own_four_eyes(mission: Mission, username: str) -> bool:
+    """A mission this user opened and, by its type, may not answer (their own approval)."""
+    return mission.type in FOUR_EYES_TYPES and same_person(mission.created_by, username)
+
+
+def _refuse_own(mission: Mission, username: str) -> None:
+    if own_four_eyes(mission, username):
+        raise Refused(
+            f"four eyes: {username} opened {mission.type} mission {str(mission.id)[:8]} "
+            "and cannot answer it; someone else does"
+        )
+
+
 def _claimable(ctx: Context, username: str, level: Any, now: datetime) -> Any:
-    """Slots the user may take: open mission, level high enough, free or expired, and the user
-    holds or used no other slot of that mission. ``level``: an int or a SQL expression."""
+    """Slots the user may take: open mission, level high enough, free or expired, not the
+    user's own approval, and the user holds or used no other slot of that mission. ``level``:
+    an int or a SQL expression."""
     other = aliased(Slot)
     return and_(
         col(Mission.tenant_id) == ctx.tenant_id,
         col(Mission.status) == "open",
         Mission.min_level <= level,
+        or_(
+            col(Mission.type).not_in(FOUR_EYES_TYPES),
+            func.lower(col(Mission.created_by)) != username.lower(),
+        ),
         or_(
             col(Slot.state) == "free",
             and_(col(Slot.state) == "leased", col(Slot.lease_expires_at) <= now),
@@ -458,6 +479,11 @@ def _claim(
         if row is None:
             return None
         mission: Mission = row.Mission
+        if own_four_eyes(mission, ctx.actor):  # the same person under a case SQL did not fold
+            if mission_id is not None:
+                _refuse_own(mission, ctx.actor)
+            exclude = {*(exclude or set()), mission.id}
+            continue
         lease_minutes = get_type(mission.type).lease_minutes
         slot = ctx.session.scalars(
             update(Slot)
@@ -497,6 +523,7 @@ def assign(ctx: Context, ref: str) -> Lease:
         return Lease(mission, lease, resumed=True)
     if mission.status != "open":
         raise Conflict(f"mission {mission.id} is {mission.status}")
+    _refuse_own(mission, ctx.actor)
     level = progression.user_level(ctx, ctx.actor)
     if level < mission.min_level:
         raise Refused(
@@ -716,6 +743,7 @@ def complete(
     mission = _lock_mission(ctx, ref)
     mtype = get_type(mission.type)
     validate_result(mtype, list(mission.options), option, confidence, notes)
+    _refuse_own(mission, ctx.actor)
     now = ctx.now()
     level = progression.user_level(ctx, ctx.actor) if mission.min_level > 1 else 1
     if level < mission.min_level:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlmodel import Session
 
 from shifty_ent.core import audit, clock, hosts, identity, installation, tenancy
@@ -316,6 +316,11 @@ def open_context(
         if "locked" in str(exc).lower() or "could not serialize" in str(exc).lower():
             raise Conflict(f"the store is busy: {_short(exc)}; try again") from exc
         raise ExternalServiceError(f"database error: {_short(exc)}") from exc
+    except StatementError as exc:
+        session.rollback()
+        if isinstance(exc.orig, ShiftyError):  # refused while binding (core.storable)
+            raise exc.orig from None
+        raise
     except BaseException:
         _rollback(session, ctx)
         raise

@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
-from shifty_ent.core import outfiles
+from shifty_ent.core import outfiles, storable
 from shifty_ent.core.canonical import compact_json
 from shifty_ent.core.errors import Conflict, ExternalServiceError, InvalidInput, Refused
 
@@ -165,16 +165,19 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"timeout": busy_timeout_s()},
-            json_serializer=compact_json,
+            json_serializer=storable.guarded_json(compact_json),
         )
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+        storable.install_guard(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5, "application_name": "shifty-ent"},
     )
+    storable.install_guard(engine)
+    return engine
 
 
 @cache

@@ -114,9 +114,11 @@ def charges(ctx: Context, start: str | None = None, end: str | None = None) -> l
         ).all()
     }
     if mine:
-        last_day = int((b - timedelta(days=1)).timestamp())
+        # vast.ai stamps a day's charges at its last billed second (today's: now), so the
+        # filter ends at the period's last second: its midnight would leave that day out
+        last_second = int(b.timestamp()) - 1
         with client_from_settings(ctx.settings) as api:
-            for result in api.iter_charges(int(a.timestamp()), last_day):
+            for result in api.iter_charges(int(a.timestamp()), last_second):
                 match = _SOURCE.fullmatch(str(result.get("source") or ""))
                 if match is None or match.group(1) not in mine:
                     continue  # a volume, another tenant's machine, or one never ours

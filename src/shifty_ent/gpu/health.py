@@ -23,6 +23,7 @@ from sqlmodel import col
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import NotFound
+from shifty_ent.core.storable import escape_unstorable
 from shifty_ent.gpu import permissions
 from shifty_ent.gpu.instances import get_instance
 from shifty_ent.gpu.serving import HEALTH_PATHS
@@ -103,7 +104,9 @@ def _probe(target: ProbeTarget, timeout: float) -> dict[str, Any]:
                 "latency_ms": latency,
             }
             if resp.status_code >= 400:
-                last = {"status": "unhealthy", **doc, "detail": resp.text[:200]}
+                # the endpoint's own text, kept with any NUL escaped (core.storable)
+                detail = escape_unstorable(resp.text[:200])
+                last = {"status": "unhealthy", **doc, "detail": detail}
                 continue
             if target.server_kind == "ollama" and target.model_checkpoint:
                 names = _ollama_models(resp)

@@ -25,6 +25,7 @@ import httpx
 
 from shifty_ent.core import retry
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
+from shifty_ent.core.storable import escape_unstorable
 
 USER_AGENT = "shifty-ent"
 LIST_PAGE_LIMIT = 25  # the v1 list's maximum
@@ -307,7 +308,8 @@ class VastClient:
             if not resp.content:
                 return {}
             try:
-                return resp.json()
+                # vast.ai's text (status messages, labels) is kept, NUL and the like escaped
+                return escape_unstorable(resp.json())
             except ValueError:
                 raise VastError(
                     f"vast.ai {method} {path}: answer is not JSON (HTTP {status})"
@@ -441,16 +443,18 @@ class VastClient:
         self._require_key()
         self.request("PUT", f"/api/v0/instances/{int(instance_id)}/", body={"label": label})
 
-    def iter_charges(self, first_day: int, last_day: int) -> Iterator[dict[str, Any]]:
-        """``GET /api/v0/charges/``: per-instance charges of the days whose midnights (unix
-        seconds, UTC) lie in [first_day, last_day], page by page until ``next_token`` is null.
+    def iter_charges(self, first_day: int, last_second: int) -> Iterator[dict[str, Any]]:
+        """``GET /api/v0/charges/``: per-instance charges of the days from the midnight
+        ``first_day`` to the one holding ``last_second`` (unix seconds, UTC; a day's charges are
+        stamped at its last billed second, so ``last_second`` must be that day's last second, not
+        its midnight), page by page until ``next_token`` is null.
 
         Each result names its instance as ``source: "instance-<id>"`` and splits ``amount`` into
         ``items`` (``gpu``, ``disk``, ``bwd``, ``bwu``). ``select_filters`` is required."""
         self._require_key()
         params = {
             "select_filters": {
-                "day": {"gte": first_day, "lte": last_day},
+                "day": {"gte": first_day, "lte": last_second},
                 "type": {"in": ["instance"]},
             },
             "limit": CHARGES_PAGE_LIMIT,

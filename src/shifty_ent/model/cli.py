@@ -82,7 +82,16 @@ DEPLOYMENT_COLUMNS = [
     "health",
     "created_at",
 ]
-EVAL_COLUMNS = ["id", "type", "method", "status", "metrics", "created_by", "created_at"]
+EVAL_COLUMNS = [
+    "id",
+    "type",
+    "method",
+    "evidence",
+    "status",
+    "metrics",
+    "created_by",
+    "created_at",
+]
 
 
 def _stderr_console() -> Any:
@@ -245,12 +254,75 @@ def alias_set(
     alias: Annotated[str, typer.Argument(metavar="ALIAS")],
     version: Annotated[str, typer.Argument(metavar="VERSION", help="Version number or id.")],
 ) -> None:
-    """Point ALIAS of NAME at VERSION. Role: operator or admin."""
+    """Point ALIAS of NAME at VERSION; protected aliases (production) are refused: use
+    'promote'. Role: operator or admin."""
     from shifty_ent.model.aliases import set_alias
 
     with command() as ctx:
         event = set_alias(ctx, name, alias, version)
         row = event.public()
+    emit(row)
+
+
+@alias_app.command("list")
+def alias_list(name: NameArg) -> None:
+    """Aliases of NAME: the version each points at, whether it is protected, its gates.
+    Role: any."""
+    from shifty_ent.model.aliases import list_aliases
+
+    with command() as ctx:
+        rows = list_aliases(ctx, name)
+    emit(rows, columns=["alias", "version", "protected", "gates", "updated_by", "updated_at"])
+
+
+def _protect(name: str, alias: str, protected: bool) -> None:
+    from shifty_ent.model.aliases import protect
+
+    with command() as ctx:
+        row = protect(ctx, name, alias, protected=protected)
+    emit(row)
+
+
+@alias_app.command("protect")
+def alias_protect(name: NameArg, alias: Annotated[str, typer.Argument(metavar="ALIAS")]) -> None:
+    """Protect ALIAS: it then moves only through 'promote' (an approval) or 'rollback' (to an
+    approved version). 'production' is protected by default. Role: admin."""
+    _protect(name, alias, True)
+
+
+@alias_app.command("unprotect")
+def alias_unprotect(name: NameArg, alias: Annotated[str, typer.Argument(metavar="ALIAS")]) -> None:
+    """Lift ALIAS' protection: 'alias set' may move it again. Role: admin."""
+    _protect(name, alias, False)
+
+
+@alias_app.command("gate")
+def alias_gate(
+    name: NameArg,
+    alias: Annotated[str, typer.Argument(metavar="ALIAS")],
+    require: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require",
+            metavar="METRIC>=VALUE",
+            help="A floor (or ceiling) a measured evaluation must meet. Repeat.",
+        ),
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option("--dataset", metavar="ASSET", help="The evaluation dataset the gates read."),
+    ] = None,
+    clear: Annotated[
+        bool, typer.Option("--clear", help="Drop the gates (on --dataset, or all).")
+    ] = False,
+) -> None:
+    """Gate ALIAS: 'promote' (and 'alias set') checks each --require against the version's
+    newest measured evaluation on --dataset (claimed 'eval record' results never count).
+    Replaces the gates on that dataset. Role: admin."""
+    from shifty_ent.model.aliases import set_gates
+
+    with command() as ctx:
+        row = set_gates(ctx, name, alias, requires=require or [], dataset=dataset, clear=clear)
     emit(row)
 
 
@@ -306,8 +378,9 @@ def promote(
         str | None, typer.Option("--reason", help="Why (needed with --override).")
     ] = None,
 ) -> None:
-    """Set ALIAS once an approve_deployment mission approved the version. Role: operator/admin
-    (admin for --override)."""
+    """Set ALIAS once an approve_deployment mission approved the version for ALIAS and its gates
+    are met by measured evaluations; not by the approval's requester. Role: operator/admin
+    (admin for --override, which stands in for the approval only)."""
     from shifty_ent.model.promotion import promote
 
     with command() as ctx:
@@ -323,7 +396,8 @@ def approval_request(
         str, typer.Option("--alias", help="Alias the approval is for.")
     ] = "production",
 ) -> None:
-    """Open an approve_deployment mission for a version. Role: operator or admin."""
+    """Open an approve_deployment mission for a version; someone other than you answers it.
+    Role: operator or admin."""
     from shifty_ent.model.promotion import request_approval
 
     with command() as ctx:
@@ -553,11 +627,13 @@ def eval_record(
         str | None, typer.Option("--dataset", metavar="ASSET", help="Data it was measured on.")
     ] = None,
 ) -> None:
-    """Store metrics measured elsewhere. Role: operator or admin."""
+    """Store metrics measured elsewhere, shown as 'claimed' (they never meet a promotion gate).
+    Role: operator or admin."""
     from shifty_ent.model import evaluation
 
     with command() as ctx:
         row = evaluation.record(ctx, ref, type_.value, metric, dataset=dataset).public()
+    info("recorded as claimed: shown so to approvers, and never counted by an alias gate")
     emit(row)
 
 
@@ -630,3 +706,16 @@ def eval_list(ref: VersionArg) -> None:
     with command(readonly=False) as ctx:  # human evaluations settle as they are listed
         rows = [e.public() for e in evaluation.list_evals(ctx, ref)]
     emit(rows, columns=EVAL_COLUMNS)
+
+
+@eval_app.command("show")
+def eval_show(
+    evaluation: Annotated[str, typer.Argument(metavar="EVAL", help="Evaluation id or prefix.")],
+) -> None:
+    """One evaluation with its metrics and details; 'evidence' says claimed (eval record) or
+    measured. Role: operator, admin or auditor."""
+    from shifty_ent.model import evaluation as service
+
+    with command() as ctx:
+        row = service.show_eval(ctx, evaluation).public()
+    emit(row)

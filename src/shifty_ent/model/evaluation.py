@@ -29,6 +29,7 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput
 from shifty_ent.core.inputs import strict_float
+from shifty_ent.core.storable import escape_unstorable
 from shifty_ent.data import api as data_api
 from shifty_ent.model import permissions, training
 from shifty_ent.model.tables import EVAL_TYPES, Evaluation, ModelVersion
@@ -69,7 +70,8 @@ def parse_metrics(pairs: Sequence[str]) -> dict[str, float]:
 def record(
     ctx: Context, ref: str, type: str, pairs: Sequence[str], *, dataset: str | None = None
 ) -> Evaluation:
-    """Store metrics measured elsewhere (operator or admin); audited."""
+    """Store metrics measured elsewhere (operator or admin); audited. They are shown as
+    ``claimed`` everywhere and never meet a promotion gate: nothing here checked them."""
     authorize(ctx, permissions.EVAL)
     if type not in EVAL_TYPES:
         raise InvalidInput(f"--type must be one of {', '.join(EVAL_TYPES)}")
@@ -100,6 +102,7 @@ def _save(ctx: Context, ev: Evaluation, version: ModelVersion) -> Evaluation:
         details={
             "version": version.ref,
             "type": ev.type,
+            "evidence": ev.evidence,
             "metrics": {k: v for k, v in ev.metrics.items() if not isinstance(v, dict | list)},
             "dataset_id": str(ev.dataset_id) if ev.dataset_id else None,
         },
@@ -407,7 +410,8 @@ def human(
         output = rec.get(output_field)
         if not isinstance(output, str):
             assert generate is not None
-            output = generate(rec[text_field])
+            # the model's text is kept, a NUL or lone surrogate in it escaped (core.storable)
+            output = escape_unstorable(generate(rec[text_field]))
         payload: dict[str, Any] = {
             "input": rec[text_field],
             "output": output,
@@ -501,3 +505,24 @@ def list_evals(ctx: Context, ref: str) -> list[Evaluation]:
             aggregate_human(ctx, ev, missions)
         ctx.session.flush()
     return evals
+
+
+def show_eval(ctx: Context, ref: str) -> Evaluation:
+    """One evaluation by id or prefix (its ``evidence`` says claimed or measured); a pending
+    human one is refreshed from its missions first."""
+    from shifty_ent.core.ids import resolve
+
+    authorize(ctx, permissions.EVAL_READ)
+    ev = resolve(
+        ctx.session, Evaluation, ref, what="evaluation", tenant_id=ctx.tenant_id, name_attr=None
+    )
+    if ev.type == "human" and ev.status == "pending" and ev.mission_ids:
+        missions = {
+            str(m.id): m
+            for m in arcade_api.missions_for_subject(
+                ctx, subject_ref(ev.version_id), type="review_model_output"
+            )
+        }
+        if aggregate_human(ctx, ev, missions):
+            ctx.session.flush()
+    return ev

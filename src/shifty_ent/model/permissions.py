@@ -12,6 +12,11 @@ ANY = ("operator", "admin", "auditor", "labeler")
 REGISTER = declare("model.register", WRITE, "Pin a source and store it as a new version.")
 READ = declare("model.read", ANY, "See versions, their pins, lineage and alias history.")
 ALIAS_SET = declare("model.alias.set", WRITE, "Point an alias at a version.")
+ALIAS_POLICY = declare(
+    "model.alias.policy",
+    ("admin",),
+    "Protect or unprotect an alias and set its metric gates.",
+)
 ROLLBACK = declare("model.rollback", WRITE, "Move an alias back to an earlier version.")
 PROMOTE = declare("model.promote", WRITE, "Promote a version an approval mission approved.")
 PROMOTE_OVERRIDE = declare(
@@ -50,6 +55,10 @@ COMMANDS: dict[str, Permission | None] = {
     "model deployments": DEPLOYMENTS_READ,
     "model deployments --check": DEPLOYMENTS_CHECK,
     "model alias set": ALIAS_SET,
+    "model alias list": READ,
+    "model alias protect": ALIAS_POLICY,
+    "model alias unprotect": ALIAS_POLICY,
+    "model alias gate": ALIAS_POLICY,
     "model alias history": READ,
     "model alias rollback": ROLLBACK,
     "model approval request": APPROVAL_REQUEST,
@@ -63,4 +72,5 @@ COMMANDS: dict[str, Permission | None] = {
     "model eval run": EVAL,
     "model eval human": EVAL,
     "model eval list": EVAL_READ,
+    "model eval show": EVAL_READ,
 }

@@ -32,6 +32,9 @@ JOB_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED_JOB_STATES = ("succeeded", "failed", "cancelled")
 DEPLOYMENT_STATES = ("starting", "running", "unhealthy", "stopped")
 EVAL_TYPES = ("automated", "human")
+# evaluations stored as somebody reported them (``eval record``): shown as ``claimed``, never
+# counted by a promotion gate; every other method measured the version here
+CLAIMED_METHODS = ("recorded",)
 
 
 class RegisteredModel(SQLModel, table=True):
@@ -131,6 +134,26 @@ class ModelAlias(SQLModel, table=True):
     model_id: uuid.UUID = Field(primary_key=True)
     alias: str = Field(primary_key=True, max_length=64)
     version_id: uuid.UUID
+    updated_at: datetime = created_at_field()
+    updated_by: str = Field(max_length=128)
+
+
+class AliasPolicy(SQLModel, table=True):
+    """How an alias may move: protected (only ``promote`` or ``rollback``) and its metric gates.
+
+    No row: the default (``production`` protected, every other alias free, no gates). ``gates``
+    is a list of ``{"metric", "op", "threshold", "dataset_id"}`` that ``promote`` checks against
+    measured evaluations on that dataset.
+    """
+
+    __tablename__ = "model_alias_policies"
+    __table_args__ = (tenant_fk("model_id", "registered_models", ondelete="CASCADE"),)
+
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", primary_key=True)
+    model_id: uuid.UUID = Field(primary_key=True)
+    alias: str = Field(primary_key=True, max_length=64)
+    protected: bool
+    gates: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONType)
     updated_at: datetime = created_at_field()
     updated_by: str = Field(max_length=128)
 
@@ -319,12 +342,18 @@ class Evaluation(SQLModel, table=True):
     created_by: str = Field(max_length=128)
     completed_at: datetime | None = utc_field()
 
+    @property
+    def evidence(self) -> str:
+        """``claimed`` (reported by a person, unchecked) or ``measured`` (computed here)."""
+        return "claimed" if self.method in CLAIMED_METHODS else "measured"
+
     def public(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "version_id": self.version_id,
             "type": self.type,
             "method": self.method,
+            "evidence": self.evidence,
             "status": self.status,
             "dataset_id": self.dataset_id,
             "metrics": dict(self.metrics or {}),

@@ -20,6 +20,7 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import InvalidInput, NotFound
 from shifty_ent.core.ids import resolve as resolve_ref
+from shifty_ent.core.storable import escape_unstorable, refuse_unstorable
 from shifty_ent.data import api as data_api
 from shifty_ent.model import permissions
 from shifty_ent.model.pinning import pin_source
@@ -61,7 +62,7 @@ def parse_generation_config(
             value: Any = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
-        cfg[key] = value
+        cfg[key] = refuse_unstorable(value, f"--config {key}")
     if temperature is not None:
         if not 0.0 <= temperature <= 2.0:
             raise InvalidInput("--temperature must be between 0 and 2")
@@ -141,7 +142,7 @@ def add_version(
         source_id=pin.source_id,
         pinned_revision=pin.pinned_revision,
         requested_revision=pin.requested_revision,
-        source_meta=pin.meta,
+        source_meta=escape_unstorable(pin.meta),  # the source's own text (cards, licenses)
         generation_config=generation_config or {},
         lineage=lineage or {},
         metrics=metrics or {},
