@@ -1,9 +1,11 @@
 """Evaluations: recorded metrics, automated runs on labelled data, and human review missions.
 
-``run_eval`` classifies each example of a labelled JSONL dataset with the version itself:
+``run_eval`` classifies each example of a labelled dataset (``model/examples.py``: an arcade
+dataset or a JSONL file, each row's prompt rendered with the version's template, the one it was
+trained with) with the version itself:
 - a custom or Hugging Face checkpoint (and LoRA adapters on one) runs locally through
-  transformers, choosing the label with the highest log-likelihood after the prompt (no sampling,
-  so the result is reproducible);
+  transformers, choosing the option with the highest log-likelihood after the prompt, tokenized
+  as training tokenized it (no sampling, so the result is reproducible);
 - an Ollama version asks the Ollama server (``chat``), any version may instead be sent to a
   deployed OpenAI-compatible endpoint (``--endpoint``); the first label named in the answer is
   the prediction.
