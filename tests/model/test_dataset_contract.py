@@ -15,6 +15,7 @@ import pytest
 
 from shifty_ent.arcade import dataset_format
 from shifty_ent.arcade.mission_types import TYPES
+from shifty_ent.core.errors import InvalidInput
 from tests.arcade.conftest import LABELLERS, T0, Arcade, _payload
 from tests.model.helpers import count, query, require_train_extra
 
@@ -91,7 +92,7 @@ def test_every_mission_type_has_a_row_with_prompt_options_and_provenance() -> No
 
 def test_templates_are_checked_and_never_formatted() -> None:
     for bad in ("", "{input} only", "{options} only", "{input}{options}{input}"):
-        with pytest.raises(Exception, match="template"):
+        with pytest.raises(InvalidInput, match="template"):
             dataset_format.validate_template(bad)
     out = dataset_format.render_prompt(
         "{task}|{options}|{input}|{input.__class__}", text="{options}", options=["a", "b"]
@@ -122,6 +123,14 @@ def test_arcade_dataset_is_one_asset_for_training(
     assert ds.path == Path(arcade_dataset["path"]) and ds.sha256 == arcade_dataset["sha256"]
     # training learns exactly the prompt and completion the file shows (not json.dumps(input))
     assert learnt == [(r["prompt"], r["completion"]) for r in rows]
+    # fine-tuning a version that stores a template keeps training (and its result) on it
+    own = "{task} [{options}] {input} =>"
+    with make_context(tenant="acme", user="alice") as ctx:
+        from shifty_ent.model.versions import get_version
+
+        get_version(ctx, "b:1").prompt_template = own
+    job = cli.ok("model", "train", "start", "--base", "b:1", "--dataset", "lto", tenant="acme")
+    assert job["hyperparameters"]["prompt_template"] == own
 
 
 def test_unsafe_or_empty_dataset_directory_is_refused_at_start(

@@ -153,7 +153,7 @@ def classification_metrics(
 
 def template_of(version: ModelVersion) -> str:
     """The prompt template of a version: the one it was trained with, else the default."""
-    return version.prompt_template or arcade_api.DEFAULT_TEMPLATE
+    return arcade_api.validate_template(version.prompt_template or arcade_api.DEFAULT_TEMPLATE)
 
 
 def first_label(answer: str, labels: Sequence[str]) -> str:

@@ -60,6 +60,8 @@ def _open_nofollow(path: Path, what: str, dir_fd: int | None = None) -> int:
         return os.open(path if dir_fd is None else path.name, OPEN_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError:
         raise NotFound(f"{what} {path} is missing") from None
+    except ValueError:  # a NUL in the stored location
+        raise InvalidInput(f"{what} {path!r} is not a usable path") from None
     except OSError as exc:
         if exc.errno == errno.ELOOP:
             raise Refused(f"{what} {path} is a symbolic link; links are not followed") from None

@@ -84,7 +84,9 @@ def start_job(
             "custom or huggingface checkpoint"
         )
     ds = examples.open_dataset(ctx, dataset)
-    template = base_version.prompt_template or arcade_api.DEFAULT_TEMPLATE
+    template = arcade_api.validate_template(
+        base_version.prompt_template or arcade_api.DEFAULT_TEMPLATE
+    )
     examples.training_examples(ds, template)  # a dataset no run could read is refused now
     asset = ds.asset
     if output_name is not None:
