@@ -279,6 +279,10 @@ def run_eval(
     asset = ds.asset
     template = template_of(version)
     records = ds.records[:limit] if limit is not None else ds.records
+    if len(records) > MAX_EVAL_EXAMPLES:
+        raise InvalidInput(
+            f"dataset {asset.name} has over {MAX_EVAL_EXAMPLES} examples; pass --limit N"
+        )
     if not records:
         raise InvalidInput(f"dataset {asset.name} holds no examples")
     found = examples.choices(
