@@ -201,4 +201,4 @@ def test_the_api_rule_is_not_vacuous() -> None:
     toy = f"{PACKAGE}.gpu.provision"
     assert not _allowed_from_another_group(toy)
     assert _allowed_from_another_group(f"{PACKAGE}.gpu.api")
-    assert f"{PACKAGE}.data.api" in graph()[f"{PACKAGE}.model.training"]
+    assert f"{PACKAGE}.data.api" in graph()[f"{PACKAGE}.model.examples"]

@@ -2,7 +2,9 @@
 
 Other groups open missions about their own subjects (a model version to approve, outputs to
 review) and read how they settled, as frozen :class:`MissionView` snapshots. Reports that
-aggregate the arcade in SQL read the tables re-exported at the bottom (read-only).
+aggregate the arcade in SQL read the tables re-exported at the bottom (read-only). The dataset
+contract (row shape, prompt template) is re-exported so that training and evaluation render the
+rows ``arcade dataset create`` writes exactly as the arcade defines them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shifty_ent.arcade.dataset_format import (
+    CARD_FILE,
+    DATA_FILE,
+    DEFAULT_TEMPLATE,
+    classification_example,
+    completion,
+    render_prompt,
+    validate_template,
+)
 from shifty_ent.arcade.tables import Answer, Dataset, Mission, Profile
 from shifty_ent.core.context import Context
 from shifty_ent.core.views import view_of
@@ -83,12 +94,19 @@ def answerers(ctx: Context, mission_id: uuid.UUID) -> list[str]:
 
 
 __all__ = [
+    "CARD_FILE",
+    "DATA_FILE",
+    "DEFAULT_TEMPLATE",
     "Answer",
     "Dataset",
     "Mission",
     "MissionView",
     "Profile",
     "answerers",
+    "classification_example",
+    "completion",
     "create_mission",
     "missions_for_subject",
+    "render_prompt",
+    "validate_template",
 ]

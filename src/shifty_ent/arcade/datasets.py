@@ -3,7 +3,8 @@
 
 Where: ``<first tenant data root>/arcade-datasets/<name>/`` when the tenant has a data root on this
 host (so the data group may erase it), else ``<data_dir>/datasets/<tenant_id>/<name>/``. The
-directory holds ``data.jsonl`` and ``README.md`` (the card) and is the registered asset.
+directory holds ``data.jsonl`` and ``README.md`` (the card) and is the registered asset: one
+asset that ``model train start --dataset`` and ``model eval`` address (rows: docs/datasets.md).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from shifty_ent.arcade import permissions
+from shifty_ent.arcade import dataset_format, permissions
 from shifty_ent.arcade.mission_types import CLASSIFICATIONS, get_type
 from shifty_ent.arcade.tables import Answer, Dataset, Mission
 from shifty_ent.core import outfiles
@@ -101,22 +102,13 @@ def create_dataset(
     try:
         outfiles.private_dir(folder.parent)
         os.mkdir(folder, 0o700)
-        data_path = folder / "data.jsonl"
+        data_path = folder / dataset_format.DATA_FILE
         fd = os.open(data_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             for m in missions:
-                row = {
-                    "mission_id": str(m.id),
-                    "mission_type": m.type,
-                    "input": m.payload,
-                    "label": m.settled_result,
-                    "options": list(m.options or []),
-                    "agreement": m.agreement,
-                    "answer_count": int(counted.get(m.id, 0)),
-                    "gold": m.gold is not None,
-                    "subject_ref": m.subject_ref,
-                    "settled_at": m.settled_at,
-                }
+                row = dataset_format.mission_row(
+                    mtype, m, answer_count=int(counted.get(m.id, 0)), settled_at=m.settled_at
+                )
                 line = json.dumps(to_jsonable(row), ensure_ascii=False, sort_keys=True) + "\n"
                 fh.write(line)
                 digest.update(line.encode("utf-8"))
@@ -133,7 +125,7 @@ def create_dataset(
             data_sha,
             ctx,
         )
-        card_path = folder / "README.md"
+        card_path = folder / dataset_format.CARD_FILE
         fd = os.open(card_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(card)
@@ -252,6 +244,20 @@ counted. `agreement` is the share of counted answers equal to the label.
 
 ## Fields
 
-`mission_id`, `mission_type`, `input` (the mission payload), `label`, `options`, `agreement`,
-`answer_count` (counted answers), `gold`, `subject_ref`, `settled_at`.
+One JSON object per line (format `{dataset_format.FORMAT}`): `format`, `mission_id`,
+`mission_type`, `task` (what the labellers were asked), `input` (the mission payload), `text`
+(the payload as `key: value` lines), `options` (the answers offered), `label` (the settled
+answer), `prompt` and `completion` (the example as a model reads it), `agreement`,
+`answer_count` (counted answers), `gold`, `classification`, `subject_ref`, `settled_at`.
+
+## Prompt
+
+`prompt` is `text` and `options` rendered with the default template below and `completion` is
+one space and the label. `model train start --dataset {name}` and `model eval run` render every
+row with the same template (the one stored with the model version), so a model is evaluated on
+the prompt it was trained on.
+
+```
+{dataset_format.DEFAULT_TEMPLATE}
+```
 """

@@ -50,7 +50,12 @@ VersionArg = Annotated[
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="Registered model name.")]
 JobArg = Annotated[str, typer.Argument(metavar="JOB", help="Training job id or unique prefix.")]
 DatasetOpt = Annotated[
-    str, typer.Option("--dataset", metavar="ASSET", help="Data asset (JSONL) id, prefix or name.")
+    str,
+    typer.Option(
+        "--dataset",
+        metavar="ASSET",
+        help="Dataset asset id, prefix or name: a JSONL file or an arcade dataset (one asset).",
+    ),
 ]
 VERSION_COLUMNS = [
     "id",
@@ -648,7 +653,12 @@ def eval_run(
     text_field: Annotated[str, typer.Option("--text-field", help="Input field.")] = "text",
     label_field: Annotated[str, typer.Option("--label-field", help="Gold label field.")] = "label",
     labels: Annotated[
-        str | None, typer.Option("--labels", help="Comma-separated label set (default: from data).")
+        str | None,
+        typer.Option(
+            "--labels",
+            help="Comma-separated labels offered to rows without their own options "
+            "(default: every label in the data).",
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Examples to use.")] = None,
 ) -> None:

@@ -1,9 +1,11 @@
 """Evaluations: recorded metrics, automated runs on labelled data, and human review missions.
 
-``run_eval`` classifies each example of a labelled JSONL dataset with the version itself:
+``run_eval`` classifies each example of a labelled dataset (``model/examples.py``: an arcade
+dataset or a JSONL file, each row's prompt rendered with the version's template, the one it was
+trained with) with the version itself:
 - a custom or Hugging Face checkpoint (and LoRA adapters on one) runs locally through
-  transformers, choosing the label with the highest log-likelihood after the prompt (no sampling,
-  so the result is reproducible);
+  transformers, choosing the option with the highest log-likelihood after the prompt, tokenized
+  as training tokenized it (no sampling, so the result is reproducible);
 - an Ollama version asks the Ollama server (``chat``), any version may instead be sent to a
   deployed OpenAI-compatible endpoint (``--endpoint``); the first label named in the answer is
   the prediction.
@@ -13,7 +15,6 @@ Then accuracy, macro precision/recall/F1, per-label scores and the confusion mat
 
 from __future__ import annotations
 
-import json
 import math
 import random
 import re
@@ -31,7 +32,7 @@ from shifty_ent.core.errors import ExternalServiceError, InvalidInput
 from shifty_ent.core.inputs import strict_float
 from shifty_ent.core.storable import escape_unstorable
 from shifty_ent.data import api as data_api
-from shifty_ent.model import permissions, training
+from shifty_ent.model import examples, permissions, training
 from shifty_ent.model.tables import EVAL_TYPES, Evaluation, ModelVersion
 from shifty_ent.model.versions import get_version, subject_ref
 
@@ -153,11 +154,9 @@ def classification_metrics(
 # ------------------------------------------------------------------------------ predictors
 
 
-def prompt_for(text: str, labels: Sequence[str]) -> str:
-    return (
-        f"Classify the input as one of: {', '.join(labels)}. Answer with the label only.\n"
-        f"Input: {text}\nLabel:"
-    )
+def template_of(version: ModelVersion) -> str:
+    """The prompt template of a version: the one it was trained with, else the default."""
+    return arcade_api.validate_template(version.prompt_template or arcade_api.DEFAULT_TEMPLATE)
 
 
 def first_label(answer: str, labels: Sequence[str]) -> str:
@@ -229,23 +228,23 @@ class LocalClassifier:
         self.model, self.tokenizer = finetune.load(base, adapter)
         self.device = next(self.model.parameters()).device
 
-    def __call__(self, text: str, labels: Sequence[str]) -> str:
+    def __call__(self, prompt: str, labels: Sequence[str]) -> str:
+        """The label whose tokens are likeliest after ``prompt``, tokenized as training does."""
         import torch
 
-        prompt_ids = self.tokenizer(prompt_for(text, labels))["input_ids"]
+        from shifty_ent.model.finetune import encode_example
+
         best, best_score = UNPARSED, -math.inf
         device = self.device
         for label in labels:
-            label_ids = self.tokenizer(" " + label)["input_ids"]
-            if not label_ids:
+            ids, n_prompt = encode_example(self.tokenizer, prompt, arcade_api.completion(label))
+            if n_prompt == 0 or n_prompt == len(ids):
                 continue
-            ids = torch.tensor([prompt_ids + label_ids], device=device)
             with torch.no_grad():
-                logits = self.model(input_ids=ids).logits[0]
+                logits = self.model(input_ids=torch.tensor([ids], device=device)).logits[0]
             logp = torch.log_softmax(logits[:-1], dim=-1)
-            start = len(prompt_ids) - 1
-            rows = torch.arange(start, start + len(label_ids), device=device)
-            picked = logp[rows, torch.tensor(label_ids, device=device)]
+            rows = torch.arange(n_prompt - 1, len(ids) - 1, device=device)
+            picked = logp[rows, torch.tensor(ids[n_prompt:], device=device)]
             score = float(picked.mean())  # one device sync per label, not one per token
             if score > best_score:
                 best, best_score = label, score
@@ -265,26 +264,6 @@ class LocalClassifier:
         return self.tokenizer.decode(out[0][ids["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
-def read_records(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                raise InvalidInput(f"dataset {path} line {number} is not JSON") from None
-            if not isinstance(rec, dict):
-                raise InvalidInput(f"dataset {path} line {number} is not a JSON object")
-            out.append(rec)
-            if limit is not None and len(out) >= limit:
-                break
-            if len(out) > MAX_EVAL_EXAMPLES:
-                raise InvalidInput(f"dataset {path} has over {MAX_EVAL_EXAMPLES} examples")
-    return out
-
-
 def run_eval(
     ctx: Context,
     ref: str,
@@ -299,18 +278,30 @@ def run_eval(
     """Classify a labelled dataset with the version and store the metrics (operator or admin)."""
     authorize(ctx, permissions.EVAL)
     version = get_version(ctx, ref)
-    asset, path = training.dataset_path(ctx, data_api.get_asset(ctx, dataset).id)
-    records = read_records(path, limit)
-    for number, rec in enumerate(records, 1):
-        if not isinstance(rec.get(text_field), str) or rec.get(label_field) is None:
+    ds = examples.open_dataset(ctx, dataset)
+    asset = ds.asset
+    template = template_of(version)
+    records = ds.records[:limit] if limit is not None else ds.records
+    if len(records) > MAX_EVAL_EXAMPLES:
+        raise InvalidInput(
+            f"dataset {asset.name} has over {MAX_EVAL_EXAMPLES} examples; pass --limit N"
+        )
+    if not records:
+        raise InvalidInput(f"dataset {asset.name} holds no examples")
+    found = examples.choices(
+        ds.records, template, text_field=text_field, label_field=label_field, labels=labels
+    )[: len(records)]
+    for number, choice in enumerate(found, 1):
+        if choice is None:
             raise InvalidInput(
                 f"dataset example {number} needs a string {text_field!r} and a {label_field!r}"
             )
-    if not records:
-        raise InvalidInput(f"dataset {asset.name} holds no examples")
-    gold = [str(r[label_field]) for r in records]
-    label_set = list(labels) if labels else sorted(set(gold))
-    if len(label_set) < 2:
+    items = [c for c in found if c is not None]
+    gold = [c.label for c in items]
+    label_set = (
+        list(labels) if labels else sorted({o for c in items for o in c.options} | set(gold))
+    )
+    if len(label_set) < 2 or any(len(c.options) < 2 for c in items):
         raise InvalidInput("a classification needs at least two labels (--labels A,B,...)")
     gen = dict(version.generation_config or {})
     if endpoint:
@@ -327,16 +318,14 @@ def run_eval(
     ctx.session.commit()  # the model runs outside any transaction
     if method == "local":
         local = LocalClassifier(base, adapter)
-        pred = [local(str(r[text_field]), label_set) for r in records]
+        pred = [local(c.prompt, c.options) for c in items]
     else:
         ask = (
             openai_chat(endpoint, version.source_id, gen)
             if endpoint
             else ollama_chat(ctx, version.source_id)
         )
-        pred = [
-            first_label(ask(prompt_for(str(r[text_field]), label_set)), label_set) for r in records
-        ]
+        pred = [first_label(ask(c.prompt), c.options) for c in items]
     metrics = classification_metrics(gold, pred, label_set)
     details = {
         "per_label": metrics.pop("per_label"),
@@ -346,6 +335,8 @@ def run_eval(
         "where": where,
         "text_field": text_field,
         "label_field": label_field,
+        "prompt_template": template,
+        "dataset_file_sha256": ds.sha256,
     }
     ev = Evaluation(
         tenant_id=ctx.tenant_id,
@@ -378,20 +369,28 @@ def human(
     """Sample outputs into review_model_output missions (operator or admin).
 
     An example's output is taken from ``output_field`` when present, otherwise generated now
-    with the version (locally, or on Ollama).
+    with the version (locally, or on Ollama) from the example's prompt: for a classification row
+    (an arcade dataset's) the prompt its template renders, as in training and ``eval run``.
     """
     authorize(ctx, permissions.EVAL)
     if sample < 1:
         raise InvalidInput("--sample must be at least 1")
     version = get_version(ctx, ref)
-    asset, path = training.dataset_path(ctx, data_api.get_asset(ctx, dataset).id)
-    records = read_records(path)
-    usable = [(i, r) for i, r in enumerate(records) if isinstance(r.get(text_field), str)]
+    ds = examples.open_dataset(ctx, dataset)
+    asset = ds.asset
+    template = template_of(version)
+    found = examples.choices(ds.records, template, text_field=text_field)
+    # (index, input shown to the reviewer, prompt the model answers, row)
+    usable = [
+        (i, c.text, c.prompt, r) if c is not None else (i, r[text_field], r[text_field], r)
+        for i, (r, c) in enumerate(zip(ds.records, found, strict=True))
+        if c is not None or isinstance(r.get(text_field), str)
+    ]
     if not usable:
         raise InvalidInput(f"dataset {asset.name} has no examples with a {text_field!r} field")
     chosen = random.Random(seed).sample(usable, min(sample, len(usable)))
     chosen.sort(key=lambda pair: pair[0])
-    need_generation = any(not isinstance(r.get(output_field), str) for _, r in chosen)
+    need_generation = any(not isinstance(r.get(output_field), str) for *_, r in chosen)
     generate: Callable[[str], str] | None = None
     if need_generation:
         max_new = int((version.generation_config or {}).get("max_tokens", 32))
@@ -406,14 +405,14 @@ def human(
         else:
             raise InvalidInput(f"dataset examples need an {output_field!r} field for this model")
     mission_ids = []
-    for index, rec in chosen:
+    for index, shown, prompt, rec in chosen:
         output = rec.get(output_field)
         if not isinstance(output, str):
             assert generate is not None
             # the model's text is kept, a NUL or lone surrogate in it escaped (core.storable)
-            output = escape_unstorable(generate(rec[text_field]))
+            output = escape_unstorable(generate(prompt))
         payload: dict[str, Any] = {
-            "input": rec[text_field],
+            "input": shown,
             "output": output,
             "model": version.ref,
             "model_version_id": str(version.id),
@@ -434,7 +433,12 @@ def human(
         status="pending",
         dataset_id=asset.id,
         metrics={"sampled": len(mission_ids), "reviewed": 0},
-        details={"seed": seed, "text_field": text_field, "output_field": output_field},
+        details={
+            "seed": seed,
+            "text_field": text_field,
+            "output_field": output_field,
+            "prompt_template": template,
+        },
         mission_ids=mission_ids,
         created_at=ctx.now(),
         created_by=ctx.actor,

@@ -20,6 +20,8 @@ from shifty_ent.core.errors import InvalidInput, Refused
 
 # point -> keep going?
 StepFn = Callable[[dict[str, Any]], bool]
+# a plain text (every token is learnt) or a (prompt, completion) pair (only the completion is)
+Example = str | tuple[str, str]
 
 
 @dataclass
@@ -121,9 +123,46 @@ def pick_device(device: str | None) -> str:
     return device
 
 
+def encode_example(tokenizer: Any, prompt: str, completion: str) -> tuple[list[int], int]:
+    """Token ids of ``prompt`` then ``completion`` and how many are the prompt's. The parts are
+    tokenized apart (the completion without special tokens) in training and in evaluation alike,
+    so the label tokens a model learnt after a prompt are exactly the ones evaluation scores."""
+    prompt_ids = list(tokenizer(prompt)["input_ids"]) if prompt else []
+    completion_ids = list(tokenizer(completion, add_special_tokens=False)["input_ids"])
+    return prompt_ids + completion_ids, len(prompt_ids)
+
+
+def _batch(tokenizer: Any, examples: Sequence[Example], max_length: int) -> tuple[Any, Any, Any]:
+    """(input ids, attention mask, labels) padded to ``max_length``. A pair learns only its
+    completion and the end-of-text token; a too long pair loses the start of its prompt (the
+    answer and the words just before it are what it is trained on)."""
+    import torch
+
+    rows: list[tuple[list[int], int]] = []
+    for example in examples:
+        if isinstance(example, str):
+            ids, n_prompt = list(tokenizer(example)["input_ids"])[:max_length], 0
+        else:
+            ids, n_prompt = encode_example(tokenizer, *example)
+            if tokenizer.eos_token_id is not None:
+                ids.append(tokenizer.eos_token_id)
+            cut = min(max(0, len(ids) - max_length), n_prompt)
+            ids, n_prompt = ids[cut:][:max_length], n_prompt - cut
+        rows.append((ids, n_prompt))
+    pad = tokenizer.pad_token_id
+    input_ids = torch.full((len(rows), max_length), pad, dtype=torch.long)
+    attention = torch.zeros((len(rows), max_length), dtype=torch.long)
+    labels = torch.full((len(rows), max_length), -100, dtype=torch.long)
+    for i, (ids, n_prompt) in enumerate(rows):
+        input_ids[i, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention[i, : len(ids)] = 1
+        labels[i, n_prompt : len(ids)] = torch.tensor(ids[n_prompt:], dtype=torch.long)
+    return input_ids, attention, labels
+
+
 def finetune(
     base_dir: Path,
-    texts: Sequence[str],
+    texts: Sequence[Example],
     out_dir: Path,
     hp: Hyperparameters,
     on_step: StepFn,
@@ -131,7 +170,8 @@ def finetune(
     threads: int | None = None,
     device: str | None = None,
 ) -> Result:
-    """Fine-tune the model in ``base_dir`` on ``texts``; save the adapter (or weights) to
+    """Fine-tune the model in ``base_dir`` on ``texts`` (plain texts or (prompt, completion)
+    pairs, see :func:`_batch`); save the adapter (or weights) to
     ``out_dir`` unless stopped early. Local files only: never contacts a hub. ``device`` is
     ``cpu`` or ``cuda``; by default the GPU when torch sees one (the bench forces each in turn)."""
     require_training_extra()
@@ -173,16 +213,7 @@ def finetune(
     trainable = [p for p in model.parameters() if p.requires_grad]
     n_trainable = sum(p.numel() for p in trainable)
 
-    enc = tokenizer(
-        list(texts),
-        truncation=True,
-        max_length=hp.max_length,
-        padding="max_length",
-        return_tensors="pt",
-    )
-    input_ids, attention = enc["input_ids"], enc["attention_mask"]
-    labels = input_ids.clone()
-    labels[attention == 0] = -100
+    input_ids, attention, labels = _batch(tokenizer, texts, hp.max_length)
     n = input_ids.shape[0]
     per_epoch = max(1, math.ceil(n / hp.batch_size))
     total = hp.max_steps or max(1, math.ceil(per_epoch * hp.epochs))

@@ -90,6 +90,8 @@ class ModelVersion(SQLModel, table=True):
     generation_config: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     lineage: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
     metrics: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # the prompt template it was trained with (docs/datasets.md); None: the default template
+    prompt_template: str | None = Field(default=None, sa_type=Text)
     asset_id: uuid.UUID | None = None
     status: str = Field(default="ready", max_length=16)
     created_at: datetime = created_at_field()
@@ -114,6 +116,7 @@ class ModelVersion(SQLModel, table=True):
             "generation_config": dict(self.generation_config or {}),
             "source_meta": dict(self.source_meta or {}),
             "metrics": dict(self.metrics or {}),
+            "prompt_template": self.prompt_template,
             "asset_id": self.asset_id,
             "status": self.status,
             "created_at": self.created_at,

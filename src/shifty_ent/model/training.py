@@ -1,6 +1,8 @@
 """Training jobs: a queue in the store that any number of hosts drain with ``train run``.
 
-- ``start_job`` validates that the base version and the dataset asset belong to the tenant.
+- ``start_job`` validates that the base version and the dataset asset belong to the tenant and
+  that the dataset reads as examples (``model/examples.py``); the job keeps the prompt template
+  (the base's, else the default) that training renders with and the new version stores.
 - ``claim`` moves a job from ``queued`` to ``running`` with a conditional UPDATE (checked by
   rowcount); ``train run --next`` picks the oldest queued job with ``FOR UPDATE SKIP LOCKED`` on
   PostgreSQL, so concurrent workers never take the same job.
@@ -11,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import uuid
@@ -22,12 +23,12 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import col
 
+from shifty_ent.arcade import api as arcade_api
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, Interrupted, InvalidInput, NotFound, ShiftyError
 from shifty_ent.core.ids import resolve as resolve_ref
-from shifty_ent.data import api as data_api
-from shifty_ent.model import permissions
+from shifty_ent.model import examples, permissions
 from shifty_ent.model.tables import (
     FINISHED_JOB_STATES,
     JOB_STATES,
@@ -38,7 +39,6 @@ from shifty_ent.model.tables import (
 from shifty_ent.model.versions import add_version, get_version, validate_model_name
 
 TRAINABLE_SOURCES = ("custom", "huggingface")
-MAX_EXAMPLES = 1_000_000
 
 
 def _job(ctx: Context, ref: str) -> TrainingJob:
@@ -83,9 +83,12 @@ def start_job(
             f"{base_version.ref} is a {base_version.source} model; fine-tuning needs a "
             "custom or huggingface checkpoint"
         )
-    asset = data_api.get_asset(ctx, dataset)
-    if not asset.active:
-        raise Conflict(f"dataset asset {asset.name} is {asset.status}")
+    ds = examples.open_dataset(ctx, dataset)
+    template = arcade_api.validate_template(
+        base_version.prompt_template or arcade_api.DEFAULT_TEMPLATE
+    )
+    examples.training_examples(ds, template)  # a dataset no run could read is refused now
+    asset = ds.asset
     if output_name is not None:
         output_name = validate_model_name(output_name)
     hp = {
@@ -97,6 +100,7 @@ def start_job(
         "lora_r": lora_r,
         "max_length": max_length,
         "output_name": output_name or base_version.name,
+        "prompt_template": template,
     }
     job = TrainingJob(
         tenant_id=ctx.tenant_id,
@@ -150,67 +154,6 @@ def claim_next(ctx: Context, worker: str) -> TrainingJob:
         if claim(ctx, job_id, worker):
             return ctx.session.get(TrainingJob, job_id)  # type: ignore[return-value]  # just claimed: the row exists
     raise NotFound("no queued training job to run")
-
-
-def read_texts(path: Path) -> list[str]:
-    """Training texts from JSONL: ``text``, ``prompt``+``completion``, ``input``+``output``/
-    ``label``, or chat ``messages``. Lines that are blank are skipped; a bad line is an error."""
-    texts: list[str] = []
-    try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read dataset {path}: {exc.strerror}") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                raise InvalidInput(f"dataset {path} line {number} is not JSON") from None
-            text = example_text(rec)
-            if text is None:
-                raise InvalidInput(
-                    f"dataset {path} line {number} has none of: text, prompt+completion, "
-                    "input+output, input+label, messages"
-                )
-            texts.append(text)
-            if len(texts) > MAX_EXAMPLES:
-                raise InvalidInput(f"dataset {path} has over {MAX_EXAMPLES} examples")
-    return texts
-
-
-def example_text(rec: Any) -> str | None:
-    if not isinstance(rec, dict):
-        return None
-    if isinstance(rec.get("text"), str):
-        return rec["text"]
-    for a, b in (
-        ("prompt", "completion"),
-        ("prompt", "response"),
-        ("input", "output"),
-        ("input", "label"),
-    ):
-        if a in rec and b in rec:
-            left = rec[a] if isinstance(rec[a], str) else json.dumps(rec[a], sort_keys=True)
-            right = rec[b] if isinstance(rec[b], str) else json.dumps(rec[b], sort_keys=True)
-            return f"{left}\n{right}"
-    msgs = rec.get("messages")
-    if isinstance(msgs, list) and msgs:
-        return "\n".join(
-            f"{m.get('role', '')}: {m.get('content', '')}" for m in msgs if isinstance(m, dict)
-        )
-    return None
-
-
-def dataset_path(ctx: Context, dataset_id: uuid.UUID) -> tuple[data_api.AssetView, Path]:
-    asset = data_api.get_asset(ctx, str(dataset_id))
-    if asset.scheme != "file":
-        raise InvalidInput(f"dataset asset {asset.name} is not a local file ({asset.location})")
-    path = Path(asset.location)
-    if not path.is_file():
-        raise NotFound(f"dataset file {path} of asset {asset.name} is missing")
-    return asset, path
 
 
 def base_dir(ctx: Context, version: ModelVersion) -> Path:
@@ -322,9 +265,10 @@ def run_job(
         base = ctx.session.get(ModelVersion, job.base_model_id)
         if base is None:
             raise NotFound("base model version is gone")
-        asset, data_file = dataset_path(ctx, job.dataset_id)
+        ds = examples.open_dataset(ctx, str(job.dataset_id))
+        template = job.hyperparameters.get("prompt_template") or arcade_api.DEFAULT_TEMPLATE
         base_path = base_dir(ctx, base)
-        texts = read_texts(data_file)
+        texts = examples.training_examples(ds, template)
         ctx.session.commit()
         out_dir = ctx.settings.data_dir / "models" / str(ctx.tenant_id) / f"job-{job.id}"
         result = finetune.finetune(base_path, texts, out_dir, hp, on_step, threads=threads)
@@ -356,7 +300,7 @@ def run_job(
     if still != "running":
         raise Conflict(f"training job {job.id} was {still} while it ran; result not registered")
     try:
-        version = _register_output(ctx, job, base, asset, out_dir, hp, result)
+        version = _register_output(ctx, job, base, ds, template, out_dir, hp, result)
     except ShiftyError as exc:
         ctx.session.rollback()
         _finish(ctx, job, "failed", error=f"registering the result failed: {exc.message}")
@@ -376,14 +320,17 @@ def _register_output(
     ctx: Context,
     job: TrainingJob,
     base: ModelVersion,
-    asset: data_api.AssetView,
+    ds: examples.DatasetFile,
+    template: str,
     out_dir: Path,
     hp: Any,
     result: Any,
 ) -> ModelVersion:
-    """The trained adapter (or weights) as a new custom version with lineage and metrics."""
+    """The trained adapter (or weights) as a new custom version with lineage, metrics and the
+    prompt template it learnt (evaluation renders its prompts with it)."""
     from shifty_ent.model.sources import custom
 
+    asset = ds.asset
     pin = custom.resolve(str(out_dir))
     lineage = {
         "training_job_id": str(job.id),
@@ -393,12 +340,14 @@ def _register_output(
         "dataset_id": str(asset.id),
         "dataset_name": asset.name,
         "dataset_sha256": asset.sha256,
+        "dataset_file": str(ds.path),
+        "dataset_file_sha256": ds.sha256,
         "method": hp.method,
         "hyperparameters": dict(job.hyperparameters),
     }
     if hp.method == "lora":
         lineage["adapter_of"] = str(base.id)
-    return add_version(
+    version = add_version(
         ctx,
         name=job.hyperparameters.get("output_name") or base.name,
         pin=pin,
@@ -407,6 +356,9 @@ def _register_output(
         metrics=result.metrics(),
         classification=asset.classification,
     )
+    version.prompt_template = template
+    ctx.session.flush()
+    return version
 
 
 def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
