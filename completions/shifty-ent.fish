@@ -4,7 +4,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --note --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -67,11 +67,12 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset register"' -l 
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset release"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset restore"' -l help -l reason -l to
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data asset show"' -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate"' -a 'export list show verify'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate"' -a 'export list show validate verify'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate export"' -l force -l help -l out
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate list"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate show"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate validate"' -l help -l note
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data certificate verify"' -l help -l public-key
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete"' -a 'approve cancel execute list request show'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "data delete"' -l help
