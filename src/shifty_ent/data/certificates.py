@@ -109,6 +109,11 @@ def build_document(
                 "fs_type": result.get("fs_type"),
                 "medium": result.get("medium"),
                 "copies": result.get("copies", []),
+                "backup_locations": _backup_locations(result.get("copies", [])),
+                "classification_after": _classification_after(
+                    status, asset.classification, bool(result.get("data_remains"))
+                ),
+                "post_sanitization_destination": _destination(asset.scheme, status),
                 "data_remains": bool(result.get("data_remains")),
                 "location_nist_category": result.get(
                     "location_nist_category", result.get("nist_category", "none")
@@ -191,6 +196,44 @@ def build_document(
             "sanitization); terms per Rev. 2 (2025): Clear, Purge, logical sanitization.",
         }
     )
+
+
+def _backup_locations(copies: list[dict[str, Any]]) -> dict[str, Any]:
+    """Appendix G "backup locations": the copies this tool made, with their fate. Copies made
+    by others (file-system snapshots, storage-side backups) are outside its knowledge, and the
+    certificate says so rather than implying there are none."""
+    return {
+        "known": [
+            {
+                "location": c.get("location"),
+                "kind": c.get("kind", "archive"),
+                "fate": c.get("fate")
+                or ("erased" if c.get("erased") else "absent" if c.get("absent") else "remains"),
+            }
+            for c in copies
+        ],
+        "unknown_to_tool": "backups and snapshots made outside shifty-ent are not covered",
+    }
+
+
+def _classification_after(status: str, before: str, data_remains: bool) -> str:
+    """Appendix G "post-sanitization confidentiality categorization": nothing readable is left
+    only when the item was erased and no data remains; otherwise the data keeps its class."""
+    if status == "erased" and not data_remains:
+        return "none (no readable data remains at the location)"
+    return before
+
+
+def _destination(scheme: str, status: str) -> str:
+    """Appendix G "post-sanitization destination": where the sanitized medium goes next. This
+    tool sanitizes logical locations, so the medium stays in service."""
+    if status != "erased":
+        return "unchanged: the item was not sanitized (see status)"
+    if scheme in ("file", "vault"):
+        return "reuse: the blocks return to the file system's free space on the same host"
+    if scheme == "s3":
+        return "reuse: the object is deleted and its storage returns to the provider"
+    return "reuse: the location returns to its owner"
 
 
 def _media_type(scheme: str, fs_type: str | None) -> str:

@@ -599,12 +599,32 @@ def delete_show(job: str) -> None:
 
 @cert_app.command("show")
 def cert_show(certificate: str) -> None:
-    """Show a signed certificate (id or its job's id). Needs admin, operator or auditor."""
+    """Show a signed certificate (id or its job's id) and its validations, each re-checked.
+    Needs admin, operator or auditor."""
     from shifty_ent.data.certificates import show_certificate
+    from shifty_ent.data.validation import validations
 
     with command() as ctx:
-        row = show_certificate(ctx, certificate)
+        cert = show_certificate(ctx, certificate)
+        row = {**cert.public(), "validations": validations(ctx, cert)}
     emit(row)
+
+
+@cert_app.command("validate")
+def cert_validate(
+    certificate: str,
+    note: Annotated[
+        str | None, typer.Option("--note", help="What the validator checked, in their words.")
+    ] = None,
+) -> None:
+    """Check a certificate and add your signed validation (NIST SP 800-88 App. G "validated
+    by"). Needs auditor; never the job's requester or performer. Exit 4 when it does not verify.
+    """
+    from shifty_ent.data.validation import validate
+
+    with command() as ctx:
+        record = validate(ctx, certificate, note=note)
+    emit(record)
 
 
 @cert_app.command("list")

@@ -28,6 +28,11 @@ DELETE_READ = declare("data.delete.read", OVERSIGHT, "See deletion jobs.")
 CERTIFICATE_READ = declare(
     "data.certificate.read", OVERSIGHT, "See, verify or export a stored deletion certificate."
 )
+CERTIFICATE_VALIDATE = declare(
+    "data.certificate.validate",
+    ("auditor",),
+    "Validate a certificate with a signed statement (never by the job's requester or performer).",
+)
 WORKSPACE_WRITE = declare("data.workspace.write", WRITE, "Create or destroy a workspace.")
 WORKSPACE_READ = declare("data.workspace.read", ANY, "See workspaces and their usage.")
 SWEEP = declare("data.sweep", WRITE, "Run the retention sweep (cron).")
@@ -59,6 +64,7 @@ COMMANDS: dict[str, Permission | None] = {
     "data certificate list": CERTIFICATE_READ,
     "data certificate verify": CERTIFICATE_READ,
     "data certificate export": CERTIFICATE_READ,
+    "data certificate validate": CERTIFICATE_VALIDATE,
     "data workspace create": WORKSPACE_WRITE,
     "data workspace list": WORKSPACE_READ,
     "data workspace show": WORKSPACE_READ,
