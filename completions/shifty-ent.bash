@@ -1,14 +1,28 @@
 # bash completion for shifty-ent (generated; do not edit)
+# Fixed values are embedded: completing them starts no process. Tenant and user names
+# come from 'shifty-ent completion values KIND' (the same store and --tenant as the line).
+_shifty_ent_store() {
+    local IFS=$'\n'
+    COMPREPLY=($(compgen -W "$(command shifty-ent "${ctx[@]}" completion values "$1" 2>/dev/null)" -- "$cur"))
+}
 _shifty_ent() {
-    local cur path word skip i
+    local cur prev path word skip i args=0
+    local -a ctx=()
     cur="${COMP_WORDS[COMP_CWORD]}"
+    prev="${COMP_WORDS[COMP_CWORD-1]}"
+    # --output=j: bash splits at '=', so the option is the word before it
+    [[ "$prev" == "=" && COMP_CWORD -gt 1 ]] && prev="${COMP_WORDS[COMP_CWORD-2]}"
     path=""
     skip=0
     for ((i = 1; i < COMP_CWORD; i++)); do
         word="${COMP_WORDS[i]}"
+        [[ "$word" == "=" ]] && continue
         if ((skip)); then skip=0; continue; fi
         case "$word" in
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--columns|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --db|--tenant|-t|--as)
+                ((i + 1 < COMP_CWORD)) && ctx+=("$word" "${COMP_WORDS[i+1]}")
+                skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--columns|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--note|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--require|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -37,6 +51,11 @@ _shifty_ent() {
             "arcade release") path="arcade release" ;;
             "arcade stats") path="arcade stats" ;;
             "arcade types") path="arcade types" ;;
+            "completion") path="completion" ;;
+            "completion bash") path="completion bash" ;;
+            "completion fish") path="completion fish" ;;
+            "completion values") path="completion values" ;;
+            "completion zsh") path="completion zsh" ;;
             "config") path="config" ;;
             "config show") path="config show" ;;
             "data") path="data" ;;
@@ -52,6 +71,7 @@ _shifty_ent() {
             "data certificate export") path="data certificate export" ;;
             "data certificate list") path="data certificate list" ;;
             "data certificate show") path="data certificate show" ;;
+            "data certificate validate") path="data certificate validate" ;;
             "data certificate verify") path="data certificate verify" ;;
             "data delete") path="data delete" ;;
             "data delete approve") path="data delete approve" ;;
@@ -100,9 +120,13 @@ _shifty_ent() {
             "init") path="init" ;;
             "model") path="model" ;;
             "model alias") path="model alias" ;;
+            "model alias gate") path="model alias gate" ;;
             "model alias history") path="model alias history" ;;
+            "model alias list") path="model alias list" ;;
+            "model alias protect") path="model alias protect" ;;
             "model alias rollback") path="model alias rollback" ;;
             "model alias set") path="model alias set" ;;
+            "model alias unprotect") path="model alias unprotect" ;;
             "model approval") path="model approval" ;;
             "model approval request") path="model approval request" ;;
             "model deploy") path="model deploy" ;;
@@ -112,6 +136,7 @@ _shifty_ent() {
             "model eval list") path="model eval list" ;;
             "model eval record") path="model eval record" ;;
             "model eval run") path="model eval run" ;;
+            "model eval show") path="model eval show" ;;
             "model list") path="model list" ;;
             "model promote") path="model promote" ;;
             "model register") path="model register" ;;
@@ -151,11 +176,219 @@ _shifty_ent() {
             "user add") path="user add" ;;
             "user list") path="user list" ;;
             "user remove") path="user remove" ;;
+            *) ((args++)) ;;
         esac
     done
+    if ((skip)); then
+        case "$path|$prev" in
+            "arcade dataset create|--mission-type")
+                COMPREPLY=($(compgen -W "label_test_output validate_selector rate_test_quality verify_fix classify_error annotate_ui_element review_model_output approve_deployment" -- "$cur")); return ;;
+            "arcade leaderboard|--type")
+                COMPREPLY=($(compgen -W "xp_all_time xp_weekly missions accuracy streak" -- "$cur")); return ;;
+            "arcade mission create|--classification")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "arcade mission create|--type")
+                COMPREPLY=($(compgen -W "label_test_output validate_selector rate_test_quality verify_fix classify_error annotate_ui_element review_model_output approve_deployment" -- "$cur")); return ;;
+            "arcade mission list|--status")
+                COMPREPLY=($(compgen -W "open settled unresolved cancelled" -- "$cur")); return ;;
+            "arcade mission list|--type")
+                COMPREPLY=($(compgen -W "label_test_output validate_selector rate_test_quality verify_fix classify_error annotate_ui_element review_model_output approve_deployment" -- "$cur")); return ;;
+            "arcade missions|--type")
+                COMPREPLY=($(compgen -W "label_test_output validate_selector rate_test_quality verify_fix classify_error annotate_ui_element review_model_output approve_deployment" -- "$cur")); return ;;
+            "arcade next|--type")
+                COMPREPLY=($(compgen -W "label_test_output validate_selector rate_test_quality verify_fix classify_error annotate_ui_element review_model_output approve_deployment" -- "$cur")); return ;;
+            "arcade play|--type")
+                COMPREPLY=($(compgen -W "label_test_output validate_selector rate_test_quality verify_fix classify_error annotate_ui_element review_model_output approve_deployment" -- "$cur")); return ;;
+            "data asset ingest|--classification")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data asset ingest|-c")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data asset list|--classification")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data asset list|--status")
+                COMPREPLY=($(compgen -W "active erasing erase_failed deleted" -- "$cur")); return ;;
+            "data asset list|-c")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data asset register|--classification")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data asset register|-c")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data asset restore|--to")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "data certificate export|--out")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "data delete list|--status")
+                COMPREPLY=($(compgen -W "pending_approval approved running waiting_for_host completed failed partially_completed" -- "$cur")); return ;;
+            "data delete request|--method")
+                COMPREPLY=($(compgen -W "standard secure_overwrite cryptographic_erase dod_5220 nist_800_88" -- "$cur")); return ;;
+            "data export|--out")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "data policy create|--classification")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data policy create|--method")
+                COMPREPLY=($(compgen -W "standard secure_overwrite cryptographic_erase dod_5220 nist_800_88" -- "$cur")); return ;;
+            "data policy create|-c")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data policy update|--classification")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data policy update|--method")
+                COMPREPLY=($(compgen -W "standard secure_overwrite cryptographic_erase dod_5220 nist_800_88" -- "$cur")); return ;;
+            "data policy update|-c")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data workspace create|--classification")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "data workspace create|--method")
+                COMPREPLY=($(compgen -W "standard secure_overwrite cryptographic_erase dod_5220 nist_800_88" -- "$cur")); return ;;
+            "data workspace create|--type")
+                COMPREPLY=($(compgen -W "training evaluation scratch" -- "$cur")); return ;;
+            "data workspace create|-c")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "gpu autoscale set|--type")
+                COMPREPLY=($(compgen -W "RTX_3090 RTX_4090 A100_40GB A100_80GB H100" -- "$cur")); return ;;
+            "gpu costs|--group-by")
+                COMPREPLY=($(compgen -W "instance day type" -- "$cur")); return ;;
+            "gpu list|--state")
+                COMPREPLY=($(compgen -W "active requested loading running stopped frozen exited offline unknown terminating terminated disappeared failed" -- "$cur")); return ;;
+            "gpu offers|--type")
+                COMPREPLY=($(compgen -W "RTX_3090 RTX_4090 A100_40GB A100_80GB H100" -- "$cur")); return ;;
+            "gpu provision|--type")
+                COMPREPLY=($(compgen -W "RTX_3090 RTX_4090 A100_40GB A100_80GB H100" -- "$cur")); return ;;
+            "init|--identity")
+                COMPREPLY=($(compgen -W "os postgres declared" -- "$cur")); return ;;
+            "model deploy|--gpu-type")
+                COMPREPLY=($(compgen -W "RTX_3090 RTX_4090 A100_40GB A100_80GB H100" -- "$cur")); return ;;
+            "model eval record|--type")
+                COMPREPLY=($(compgen -W "automated human" -- "$cur")); return ;;
+            "model list|--source")
+                COMPREPLY=($(compgen -W "huggingface ollama custom s3" -- "$cur")); return ;;
+            "model register|--classification")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
+            "model register|--source")
+                COMPREPLY=($(compgen -W "huggingface ollama custom s3" -- "$cur")); return ;;
+            "model train list|--status")
+                COMPREPLY=($(compgen -W "queued running succeeded failed cancelled" -- "$cur")); return ;;
+            "quickstart|--dir")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "report arcade|--format")
+                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+            "report arcade|--out")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "report arcade|-f")
+                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+            "report audit checkpoint|--witness")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -d -- "$cur")); return ;;
+            "report audit verify|--checkpoint")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "report audit verify|--witness")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -d -- "$cur")); return ;;
+            "report compliance|--format")
+                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+            "report compliance|--out")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "report compliance|--type")
+                COMPREPLY=($(compgen -W "deletion_audit access_audit retention_status data_inventory" -- "$cur")); return ;;
+            "report compliance|-f")
+                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+            "report costs|--format")
+                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+            "report costs|--out")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "report costs|-f")
+                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+            "report list|--type")
+                COMPREPLY=($(compgen -W "deletion_audit access_audit retention_status data_inventory costs arcade" -- "$cur")); return ;;
+            "report verify|--public-key")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "report verify|--sig")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "tenant create|--data-root")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
+            "user add|--role")
+                COMPREPLY=($(compgen -W "admin operator labeler auditor" -- "$cur")); return ;;
+            "user add|-r")
+                COMPREPLY=($(compgen -W "admin operator labeler auditor" -- "$cur")); return ;;
+            *"|--as")
+                _shifty_ent_store user; return ;;
+            *"|--output")
+                COMPREPLY=($(compgen -W "table json jsonl csv" -- "$cur")); return ;;
+            *"|--tenant")
+                _shifty_ent_store tenant; return ;;
+            *"|-o")
+                COMPREPLY=($(compgen -W "table json jsonl csv" -- "$cur")); return ;;
+            *"|-t")
+                _shifty_ent_store tenant; return ;;
+        esac
+        return
+    fi
+    if [[ "$cur" != -* ]]; then
+        case "$path" in
+            "admin add")
+                if ((args == 0)); then
+                    _shifty_ent_store user; return
+                fi ;;
+            "admin remove")
+                if ((args == 0)); then
+                    _shifty_ent_store user; return
+                fi ;;
+            "arcade mission import")
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
+            "completion values")
+                if ((args == 0)); then
+                    COMPREPLY=($(compgen -W "tenant user" -- "$cur")); return
+                fi ;;
+            "data asset ingest")
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
+            "report verify")
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
+            "tenant root add")
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
+            "tenant root remove")
+                if ((args == 0)); then
+                    type compopt >/dev/null 2>&1 && compopt -o filenames
+                    COMPREPLY=($(compgen -f -- "$cur")); return
+                fi ;;
+            "tenant show")
+                if ((args == 0)); then
+                    _shifty_ent_store tenant; return
+                fi ;;
+            "user add")
+                if ((args == 0)); then
+                    _shifty_ent_store user; return
+                fi ;;
+            "user remove")
+                if ((args == 0)); then
+                    _shifty_ent_store user; return
+                fi ;;
+        esac
+    fi
     local words=""
     case "$path" in
-        "") words="init config db tenant user admin gpu model data arcade report quickstart --as --columns --db --debug --help --json --output --quiet --tenant --version --wide -o -q -t" ;;
+        "") words="init config db tenant user admin gpu model data arcade report quickstart completion --as --columns --db --debug --help --json --output --quiet --tenant --version --wide -o -q -t" ;;
         "admin") words="add list remove --help" ;;
         "admin add") words="--help" ;;
         "admin list") words="--help" ;;
@@ -181,6 +414,11 @@ _shifty_ent() {
         "arcade release") words="--help" ;;
         "arcade stats") words="--end --help --start" ;;
         "arcade types") words="--help" ;;
+        "completion") words="bash fish values zsh --help" ;;
+        "completion bash") words="--help" ;;
+        "completion fish") words="--help" ;;
+        "completion values") words="--help" ;;
+        "completion zsh") words="--help" ;;
         "config") words="show --help" ;;
         "config show") words="--help" ;;
         "data") words="asset certificate delete export policy sweep vault workspace --help" ;;
@@ -192,10 +430,11 @@ _shifty_ent() {
         "data asset release") words="--help" ;;
         "data asset restore") words="--help --reason --to" ;;
         "data asset show") words="--help" ;;
-        "data certificate") words="export list show verify --help" ;;
+        "data certificate") words="export list show validate verify --help" ;;
         "data certificate export") words="--force --help --out" ;;
         "data certificate list") words="--help" ;;
         "data certificate show") words="--help" ;;
+        "data certificate validate") words="--help --note" ;;
         "data certificate verify") words="--help --public-key" ;;
         "data delete") words="approve cancel execute list request show --help" ;;
         "data delete approve") words="--help" ;;
@@ -243,19 +482,24 @@ _shifty_ent() {
         "gpu types") words="--help" ;;
         "init") words="--help --identity" ;;
         "model") words="alias approval deploy deployments eval list promote register rollback show train undeploy versions --help" ;;
-        "model alias") words="history rollback set --help" ;;
+        "model alias") words="gate history list protect rollback set unprotect --help" ;;
+        "model alias gate") words="--clear --dataset --help --require" ;;
         "model alias history") words="--help" ;;
+        "model alias list") words="--help" ;;
+        "model alias protect") words="--help" ;;
         "model alias rollback") words="--alias --help --reason --to" ;;
         "model alias set") words="--help" ;;
+        "model alias unprotect") words="--help" ;;
         "model approval") words="request --help" ;;
         "model approval request") words="--alias --help" ;;
         "model deploy") words="--gpu-type --help --instance --max-price --replicas" ;;
         "model deployments") words="--all --check --help" ;;
-        "model eval") words="human list record run --help" ;;
+        "model eval") words="human list record run show --help" ;;
         "model eval human") words="--dataset --help --output-field --sample --seed --text-field" ;;
         "model eval list") words="--help" ;;
         "model eval record") words="--dataset --help --metric --type" ;;
         "model eval run") words="--dataset --endpoint --help --label-field --labels --limit --text-field" ;;
+        "model eval show") words="--help" ;;
         "model list") words="--alias --help --latest --limit --name --source" ;;
         "model promote") words="--alias --help --override --reason" ;;
         "model register") words="--classification --config --description --help --max-tokens --pull --revision --source --source-id --temperature" ;;
