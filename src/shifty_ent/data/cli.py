@@ -18,6 +18,7 @@ from shifty_ent.core.options import DryRunOpt, ForceOpt, YesOpt
 if TYPE_CHECKING:
     from shifty_ent.core.progress import Progress
 from shifty_ent.core.runtime import asker, command, emit, info, make_app, settings
+from shifty_ent.data.values import ASSET_STATES, JOB_STATES, WORKSPACE_TYPES
 
 app = make_app("Retention, certified deletion, workspaces, cron sweep and GDPR export.")
 policy_app = make_app("Retention policies per classification.")
@@ -33,18 +34,6 @@ app.add_typer(cert_app, name="certificate")
 app.add_typer(ws_app, name="workspace")
 app.add_typer(vault_app, name="vault")
 
-# the services' value sets (data/tables.py), repeated so help needs no database import
-ASSET_STATES = ("active", "erasing", "erase_failed", "deleted")
-JOB_STATES = (
-    "pending_approval",
-    "approved",
-    "running",
-    "waiting_for_host",
-    "completed",
-    "failed",
-    "partially_completed",
-)
-WORKSPACE_TYPES = ("training", "evaluation", "scratch")
 CLASSES = Values(CLASSIFICATIONS)
 METHODS = Values(DELETION_METHODS)
 

@@ -23,22 +23,17 @@ from sqlmodel import Field, SQLModel
 from shifty_ent.core.tables import created_at_field, tenant_fk, tenant_unique, utc_field
 from shifty_ent.core.types import JSONType, UTCDateTime
 
-CLASSIFICATIONS = ("public", "internal", "confidential", "restricted", "pii", "phi")
-METHODS = ("standard", "secure_overwrite", "cryptographic_erase", "dod_5220", "nist_800_88")
-JOB_STATES = (
-    "pending_approval",
-    "approved",
-    "running",
-    "waiting_for_host",
-    "completed",
-    "failed",
-    "partially_completed",
+# the value sets live in a light module (help and completion read them); the services import
+# them from here, beside the tables they constrain
+from shifty_ent.data.values import (  # noqa: F401 - re-exported
+    ASSET_STATES,
+    CLASSIFICATIONS,
+    JOB_STATES,
+    METHODS,
+    OPEN_JOB_STATES,
+    WAITING,
+    WORKSPACE_TYPES,
 )
-OPEN_JOB_STATES = ("pending_approval", "approved", "running", "waiting_for_host")
-# a started job whose remaining items live on other hosts: each host runs its own items
-WAITING = "waiting_for_host"
-ASSET_STATES = ("active", "erasing", "erase_failed", "deleted")
-WORKSPACE_TYPES = ("training", "evaluation", "scratch")
 
 
 class RetentionPolicy(SQLModel, table=True):
