@@ -268,6 +268,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         "Answers per day",
         "answers",
         [(d.isoformat(), float(per_day.get(d.isoformat(), 0))) for d in period.day_list()],
+        empty="No answers in this period.",
     )
 
 
