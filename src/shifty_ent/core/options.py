@@ -24,6 +24,7 @@ class ReportFormat(StrEnum):
     html = "html"
     json = "json"
     csv = "csv"
+    pdf = "pdf"
 
 
 # global options (root callback)

@@ -32,7 +32,12 @@ class ComplianceType(StrEnum):
 
 FormatOpt = Annotated[
     ReportFormat,
-    typer.Option("--format", "-f", case_sensitive=False, help="File format: md, html, json, csv."),
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        help="File format: md, html, json, csv, or pdf (the HTML printed; the pdf extra).",
+    ),
 ]
 REPORT_COLUMNS = [
     "id",

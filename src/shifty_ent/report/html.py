@@ -102,8 +102,9 @@ h1{font-size:16pt}h2{font-size:12.5pt}
 th,td{padding:2px 4px}
 .scroll{overflow:visible}
 .rec dl{grid-template-columns:repeat(3,minmax(0,1fr))}
+.figures{grid-template-columns:repeat(5,minmax(0,1fr))}
 }
-@media (max-width:700px){.rec dl{grid-template-columns:repeat(2,minmax(0,1fr))}}
+@media screen and (max-width:700px){.rec dl{grid-template-columns:repeat(2,minmax(0,1fr))}}
 """
 
 
