@@ -263,6 +263,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             else _users_count(session, tenant_id, period),
         }
     )
+    doc.summary_kinds["accuracy_pct"] = "pct"
     doc.chart(
         "answers_per_day",
         "Answers per day",

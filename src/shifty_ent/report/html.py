@@ -40,7 +40,7 @@ CURRENCY = "$"  # budgets and prices are plain USD throughout the tool
 ID_MARK = "\x1e"  # a spool line holding one full identifier, not a row
 SHORT = {"id": 8, "hash": 12}
 # above this many estimated characters per line a section is laid out as records, not a table
-TABLE_BUDGET = 100
+TABLE_BUDGET = 112
 MAX_AXIS_LABELS = 12
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -213,8 +213,11 @@ def _paths(text: str) -> str:
     words = []
     for word in text.split(" "):
         out = _line(word)
-        if len(word) > 24 and "/" in word:
-            out = out.replace("/", "/<wbr>")
+        if len(word) > 24 and "/" in word:  # each part whole, a break allowed after a slash
+            out = "/<wbr>".join(
+                f'<span class="nowrap">{part}</span>' if "-" in part else part
+                for part in out.split("/")
+            )
         elif "-" in word:
             out = f'<span class="nowrap">{out}</span>'
         words.append(out)
