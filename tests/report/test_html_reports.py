@@ -87,12 +87,13 @@ def _word(token: str, text: str) -> bool:
 
 
 @pytest.fixture
-def sandbox(cli: Cli, isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Cli, dict]:
-    """The quickstart's tenant (all report types have data), plus a destroyed workspace."""
+def sandbox(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Cli, dict]:
+    """The quickstart's tenant (all report types have data), plus a destroyed workspace. The tour
+    keeps its own SQLite store, so these tests run once, not once per backend."""
     monkeypatch.delenv("SHIFTY_IDENTITY")
-    tour = cli.ok("quickstart", user=None)
-    home = {"SHIFTY_HOME": tour["sandbox"]}
     qs = Cli(None)
+    tour = qs.ok("quickstart", user=None)
+    home = {"SHIFTY_HOME": tour["sandbox"]}
     ws = qs.ok(
         "data", "workspace", "create", "--type", "scratch", "--size", "1M", "--ttl", "1h",
         user="olga", tenant="quickstart", env=home,
