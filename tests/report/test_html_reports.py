@@ -273,3 +273,28 @@ def test_pdf_without_the_extra_is_one_line_and_exit_4(cli, tenant, tmp_path, mon
     assert len(lines) == 1 and "pip install 'shifty-ent[pdf]'" in lines[0]
     assert not out.exists() and not out.with_name("costs.pdf.sig").exists()
     assert cli.ok("report", "list", tenant="acme", user="olga") == []
+
+
+@pytest.mark.slow
+def test_pdf_of_an_access_audit_split_across_processes(cli, tenant, make_context, tmp_path):
+    """Reproduction: `SHIFTY_REPORT_PROCESSES=3 report compliance --type access_audit --format
+    pdf` on a long chain: each worker process asked for a "pdf" row renderer, which does not
+    exist (the rows of a PDF are HTML rows). Now the parts render as HTML and the PDF verifies."""
+    pytest.importorskip("weasyprint", reason="the pdf extra (weasyprint) is not installed")
+    for i in range(12):
+        with make_context(tenant="acme", user="olga") as ctx:
+            ctx.audit(
+                "data.asset.read",
+                target_type="asset",
+                target_id=uuid.uuid4(),
+                details={"classification": "pii", "n": i},
+            )
+    out = tmp_path / "access.pdf"
+    env = {"SHIFTY_REPORT_PROCESSES": "3", "SHIFTY_REPORT_PARALLEL_MIN": "1"}
+    res = cli(
+        "report", "compliance", "--type", "access_audit", "--format", "pdf", "--out", str(out),
+        tenant="acme", user="audrey", env=env,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert res.json["row_count"] >= 12 and out.read_bytes().startswith(b"%PDF-")
+    assert cli.ok("report", "verify", str(out), user=None)["ok"] is True

@@ -381,7 +381,7 @@ def _walk_parallel(
             fd, path = tempfile.mkstemp(prefix="shifty-report-part-")
             os.close(fd)
             spools.append(path)
-            fmt = doc.meta.format
+            fmt = doc.renderer.ext  # a pdf is printed from html rows
             futures.append(_start_part(pool, url, tenant_id, period, fmt, after, upto, path))
         first = chain.ChainStatus(chain=status.chain)
         tally.consume(_classified_events(session, tenant_id, period, first, upto=plan[0][1]), add)
