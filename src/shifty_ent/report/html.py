@@ -40,7 +40,7 @@ CURRENCY = "$"  # budgets and prices are plain USD throughout the tool
 ID_MARK = "\x1e"  # a spool line holding one full identifier, not a row
 SHORT = {"id": 8, "hash": 12}
 # above this many estimated characters per line a section is laid out as records, not a table
-TABLE_BUDGET = 112
+TABLE_BUDGET = 120
 MAX_AXIS_LABELS = 12
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -99,7 +99,7 @@ footer{margin-top:28px;color:var(--muted);font-size:12px}
 body{max-width:none;padding:0;font-size:10pt}
 h1{font-size:16pt}h2{font-size:12.5pt}
 .figure .v{font-size:12pt}
-th,td{padding:2px 4px}
+th,td{padding:2px 4px;font-size:9pt}
 .scroll{overflow:visible}
 .rec dl{grid-template-columns:repeat(3,minmax(0,1fr))}
 .figures{grid-template-columns:repeat(5,minmax(0,1fr))}
@@ -218,6 +218,9 @@ def _paths(text: str) -> str:
                 f'<span class="nowrap">{part}</span>' if "-" in part else part
                 for part in out.split("/")
             )
+        elif _ISO_TIME.match(word):  # a time inside text: date and time each whole
+            day, _, clock = out.partition("T")
+            out = f'<span class="nowrap">{day}</span><wbr><span class="nowrap">T{clock}</span>'
         elif "-" in word:
             out = f'<span class="nowrap">{out}</span>'
         words.append(out)
@@ -273,7 +276,7 @@ def _width(column: Column) -> int:
     """Characters a column needs on one line, roughly (header words wrap at spaces)."""
     head = max((len(w) for w in column.title.split()), default=1)
     body = {"id": 8, "hash": 12, "time": 10, "money": 11, "int": 7, "pct": 7, "bool": 5}
-    return max(head, body.get(column.kind, 14)) + 2
+    return max(head, body.get(column.kind, 12)) + 2
 
 
 def as_records(section: Section) -> bool:
