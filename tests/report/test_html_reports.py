@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from shifty_ent.report.html import when
+from shifty_ent.report.html_values import when
 from tests.conftest import Cli
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -197,7 +197,7 @@ def test_costs_chart_of_a_month_has_at_most_twelve_readable_labels():
     """Reproduction: a 31-day period's spend chart drew 31 labels rotated over each other. Now
     at most 12, horizontal, with money on the y axis."""
     from shifty_ent.report.document import Chart
-    from shifty_ent.report.html import chart_html
+    from shifty_ent.report.html_charts import chart_html
 
     points = [(f"2026-03-{d:02d}", 12.5 if d % 3 else 0.0) for d in range(1, 32)]
     svg = chart_html(Chart("spend", "GPU spend per day (USD)", "USD", points))
@@ -298,3 +298,21 @@ def test_pdf_of_an_access_audit_split_across_processes(cli, tenant, make_context
     assert res.exit_code == 0, res.stderr
     assert res.json["row_count"] >= 12 and out.read_bytes().startswith(b"%PDF-")
     assert cli.ok("report", "verify", str(out), user=None)["ok"] is True
+
+
+def test_values_read_as_a_person_expects():
+    """Money, times, ids and yes/no as the HTML shows them (what the Chromium test finds whole)."""
+    from shifty_ent.report.document import BAD_IF_NONZERO, BAD_IF_TRUE, GOOD_IF_TRUE
+    from shifty_ent.report.html_values import cell, money, tone, wrap_at_spaces
+
+    assert money("16.129032") == "$16.13" and money("1234567.5") == "$1,234,567.50"
+    assert money("-0.004") == "$0.00" and money("not money") is None
+    assert when("2026-11-27T09:54:59.250465+01:00") == "2026-11-27 08:54:59"
+    assert cell("98cbe77f-68df-4246-93f6-ae4826a0ad11", "id") == ("<code>98cbe77f</code>", "nowrap")
+    assert tone(False, BAD_IF_TRUE) == "good" and tone(True, BAD_IF_TRUE) == "bad"
+    assert tone(False, GOOD_IF_TRUE) == "bad" and tone(None, GOOD_IF_TRUE) == ""
+    assert tone(0, BAD_IF_NONZERO) == "good" and tone(2, BAD_IF_NONZERO) == "bad"
+    assert tone(True, None) == ""  # a plain yes/no is information, never red
+    kept = wrap_at_spaces("policy personal-30d")
+    assert kept == 'policy <span class="nowrap">personal-30d</span>'
+    assert cell(3000040, "int") == ("3,000,040", "n")

@@ -3,11 +3,10 @@
 Inline CSS, inline SVG charts, no JavaScript, and a Content-Security-Policy that forbids loading
 anything, so a report can never call home. The same file is what ``--format pdf`` prints.
 
-What a reader sees is formatted by each column's ``kind`` (see :class:`Column`): money with its
-currency and two decimals, times to the second, ids shortened in the table with the full value in
-the section's "Full identifiers" list, yes/no coloured by what it means (``judge``), never by the
-value. Cells wrap only at spaces, so "completed" or "3,000,040" are never split; sections too
-wide for a page are laid out as one record per row instead of a table.
+Each value is formatted by its column's ``kind`` (see :mod:`.html_values`), charts are drawn by
+:mod:`.html_charts`. Cells wrap only at spaces, so "completed" or "3,000,040" are never split;
+sections too wide for a page are laid out as one record per row instead of a table, and each
+shortened id is listed in full under "Full identifiers" after its section.
 
 Rows are rendered one line each into the section's spool (sections may hold millions of rows,
 and parts of a section may be rendered in other processes); each full identifier goes on a line
@@ -16,34 +15,28 @@ of its own, marked with ``\\x1e``, that :meth:`HtmlRenderer.assemble` moves into
 
 from __future__ import annotations
 
-import html
-import math
 import re
 from collections.abc import Iterator, Sequence
-from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import IO, Any
 
-from shifty_ent.report.document import (
-    BAD_IF_NONZERO,
-    BAD_IF_TRUE,
-    GOOD_IF_TRUE,
-    SIGNED_META_KEYS,
-    Chart,
-    Column,
-    ReportBuilder,
-    Section,
+from shifty_ent.report.document import SIGNED_META_KEYS, Column, ReportBuilder, Section
+from shifty_ent.report.html_charts import chart_html
+from shifty_ent.report.html_values import (
+    MARK,
+    SHORT,
+    cell,
+    esc,
+    figure_text,
+    label,
+    one_line,
+    tone,
+    when,
 )
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
-CURRENCY = "$"  # budgets and prices are plain USD throughout the tool
 ID_MARK = "\x1e"  # a spool line holding one full identifier, not a row
-SHORT = {"id": 8, "hash": 12}
 # above this many estimated characters per line a section is laid out as records, not a table
 TABLE_BUDGET = 120
-MAX_AXIS_LABELS = 12
-_ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _SEEN_CAP = 200_000  # distinct identifiers remembered per section to list each once
 
 CSS = """
@@ -108,170 +101,6 @@ th,td{padding:2px 4px;font-size:9pt}
 """
 
 
-# ---------------------------------------------------------------- values
-
-
-def esc(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def _line(text: str) -> str:
-    """Escaped text on one line (a spool holds one row per line)."""
-    return esc(text).replace("\r", " ").replace("\n", " ")
-
-
-_ACRONYMS = {"nist": "NIST", "gpu": "GPU", "xp": "XP", "pii": "PII", "phi": "PHI", "pct": "%"}
-
-
-def label(key: str) -> str:
-    """``over_monthly_budget`` -> ``Over monthly budget``; ``nist_purge`` -> ``NIST purge``."""
-    words = [_ACRONYMS.get(w, w) for w in key.split("_") if w]
-    text = " ".join(words)
-    return text[:1].upper() + text[1:]
-
-
-def money(value: Any) -> str | None:
-    """``16.129032`` -> ``$16.13`` (two decimals, thousands separated); None when not money."""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    if not amount.is_finite():
-        return None
-    rounded = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    sign = "-" if rounded < 0 else ""
-    return f"{sign}{CURRENCY}{abs(rounded):,.2f}"
-
-
-def number(value: float | int | Decimal) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int) or float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{float(value):,.2f}"
-
-
-def when(value: Any) -> str | None:
-    """A time to the second, in UTC: ``2026-11-23 09:54:59`` (None when it is not a time)."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str) and _ISO_TIME.match(value):
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def plain_text(value: Any) -> str:
-    """Text for a value no kind describes."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float | Decimal):
-        return number(value)
-    if isinstance(value, datetime):
-        return when(value) or value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple | set | frozenset):
-        return ", ".join(plain_text(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}: {plain_text(v)}" for k, v in value.items())
-    return str(value)
-
-
-def tone(value: Any, judge: str | None) -> str:
-    """``bad``, ``good`` or ``""`` (informational): what a value means, not what it is."""
-    if judge is None or value is None:
-        return ""
-    if judge in (GOOD_IF_TRUE, BAD_IF_TRUE) and isinstance(value, bool):
-        bad = value if judge == BAD_IF_TRUE else not value
-        return "bad" if bad else "good"
-    if judge == BAD_IF_NONZERO and isinstance(value, int | float) and not isinstance(value, bool):
-        return "bad" if value else "good"
-    return ""
-
-
-_MARK = {"bad": "\u26a0\u00a0", "good": "\u2713\u00a0"}
-
-
-def _toned(text: str, mood: str) -> str:
-    if not mood:
-        return text
-    return f'<span class="{mood}">{_MARK[mood]}{text}</span>'
-
-
-def _paths(text: str) -> str:
-    """Escaped text that wraps only at spaces: a word with a hyphen ("personal-30d", a date)
-    is kept whole; only a long path may also wrap after a slash."""
-    words = []
-    for word in text.split(" "):
-        out = _line(word)
-        if len(word) > 24 and "/" in word:  # each part whole, a break allowed after a slash
-            out = "/<wbr>".join(
-                f'<span class="nowrap">{part}</span>' if "-" in part else part
-                for part in out.split("/")
-            )
-        elif _ISO_TIME.match(word):  # a time inside text: date and time each whole
-            day, _, clock = out.partition("T")
-            out = f'<span class="nowrap">{day}</span><wbr><span class="nowrap">T{clock}</span>'
-        elif "-" in word:
-            out = f'<span class="nowrap">{out}</span>'
-        words.append(out)
-    return " ".join(words)
-
-
-def cell(value: Any, kind: str, judge: str | None = None) -> tuple[str, str]:
-    """(inner HTML, td class) for one value of a column of ``kind``."""
-    if value is None or value == "":
-        return '<span class="none">\u2014</span>', ""
-    if kind in SHORT:
-        text = str(value)
-        short = text[: SHORT[kind]]
-        return f"<code>{_line(short)}</code>", "nowrap"
-    if kind == "money":
-        shown = money(value)
-        if shown is not None:
-            return shown, "n"
-    if kind == "time":
-        shown = when(value)
-        if shown is not None:
-            day, _, clock = shown.partition(" ")
-            return f"<span>{day}</span> <span>{clock}</span>", "t"
-    if kind == "pct" and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{float(value):.1f}\u00a0%", "n"
-    if isinstance(value, bool):
-        return _toned("yes" if value else "no", tone(value, judge)), "nowrap"
-    if isinstance(value, int | float | Decimal):
-        return _toned(number(value), tone(value, judge)), "n"
-    return _paths(plain_text(value)), ""
-
-
-def figure_text(value: Any, kind: str | None) -> tuple[str, str]:
-    """(inner HTML, extra class) for a summary figure."""
-    if value is None or value == "":
-        return "not set" if kind == "money" else "\u2014", "none"
-    if kind == "money" and (shown := money(value)) is not None:
-        return shown, ""
-    if kind in SHORT:
-        return f"<code>{_line(str(value)[: SHORT[kind]])}</code>", ""
-    if (shown := when(value)) is not None:
-        day, _, clock = shown.partition(" ")
-        return f'<span class="nowrap">{day}</span> <span class="nowrap">{clock} UTC</span>', ""
-    if kind == "pct" and isinstance(value, int | float) and not isinstance(value, bool):
-        return f"{float(value):.1f}\u00a0%", ""
-    return _paths(plain_text(value)), ""
-
-
-# ---------------------------------------------------------------- sections
-
-
 def _width(column: Column) -> int:
     """Characters a column needs on one line, roughly (header words wrap at spaces)."""
     head = max((len(w) for w in column.title.split()), default=1)
@@ -300,7 +129,7 @@ class HtmlRenderer:
                 if len(text) > SHORT[c.kind]:
                     write(
                         f"{ID_MARK}<tr><th>{esc(c.title)}</th><td><code>"
-                        f"{_line(text[: SHORT[c.kind]])}</code></td><td><code>{_line(text)}"
+                        f"{one_line(text[: SHORT[c.kind]])}</code></td><td><code>{one_line(text)}"
                         "</code></td></tr>\n"
                     )
 
@@ -350,7 +179,7 @@ class HtmlRenderer:
         if builder.notes:
             out.write('<section id="notes">\n<h2>Notes</h2>\n<ul>\n')
             for note in builder.notes:
-                out.write(f"<li>{_line(note)}</li>\n")
+                out.write(f"<li>{one_line(note)}</li>\n")
             out.write("</ul>\n</section>\n")
         for chart in builder.charts:
             out.write(
@@ -389,7 +218,7 @@ def _meta_block(builder: ReportBuilder) -> str:
         ("Period", f"{esc(start or '')} \u2013 {esc(end or '')} UTC (end exclusive)"),
         (
             "Generated",
-            f"{made} UTC by {_line(meta['generated_by'])}",
+            f"{made} UTC by {one_line(meta['generated_by'])}",
         ),
         ("Identity", esc(meta["identity"])),
         ("Format", f"{esc(meta['format'])}; shifty-ent {esc(meta['tool_version'])}"),
@@ -420,7 +249,7 @@ def _summary(builder: ReportBuilder, out: IO[str]) -> None:
         text, extra = figure_text(value, kind)
         cls = " ".join(c for c in ("figure", mood) if c)
         value_cls = " ".join(c for c in ("v", mood, extra) if c)
-        inner = _MARK[mood] + text if mood else text
+        inner = MARK[mood] + text if mood else text
         out.write(
             f'<div class="{cls}"><div class="{value_cls}">{inner}</div>'
             f'<div class="k">{esc(label(key))}</div></div>\n'
@@ -437,7 +266,7 @@ def _section(section: Section, out: IO[str]) -> None:
         f"<h2>{esc(section.title)} ({section.row_count:,})</h2>\n"
     )
     if section.description:
-        out.write(f'<p class="muted">{_line(section.description)}</p>\n')
+        out.write(f'<p class="muted">{one_line(section.description)}</p>\n')
     if section.row_count == 0:
         out.write('<p class="muted">None.</p>\n</section>\n')
         return
@@ -493,134 +322,4 @@ def _copy_rows(section: Section, out: IO[str]) -> None:
             write(line)
 
 
-# ---------------------------------------------------------------- charts
-
-
-def _nice_step(top: float, ticks: int = 4) -> float:
-    raw = top / ticks
-    power = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 2.5, 5, 10):
-        if raw <= factor * power:
-            return factor * power
-    return 10 * power
-
-
-def _tick(value: float, unit: str) -> str:
-    if unit == "USD":
-        return f"{CURRENCY}{value:,.0f}" if float(value).is_integer() else f"{CURRENCY}{value:,.2f}"
-    return number(value)
-
-
-def _value_text(value: float, unit: str) -> str:
-    return money(value) or "" if unit == "USD" else number(value)
-
-
-def _day_label(day: str, with_year: bool) -> str:
-    moment = datetime.strptime(day, "%Y-%m-%d")
-    text = f"{moment:%b} {moment.day}"
-    return f"{text} {moment.year}" if with_year else text
-
-
-def chart_html(chart: Chart) -> str:
-    """An inline SVG chart, or one sentence when there is nothing to draw."""
-    if not chart.points or all(v == 0 for _, v in chart.points):
-        sentence = chart.empty or f"No {chart.unit} in this period: nothing to chart."
-        return f'<p class="empty">{_line(sentence)}</p>'
-    if all(_ISO_DAY.match(lbl) for lbl, _ in chart.points):
-        return _time_bars(chart)
-    return _category_bars(chart)
-
-
-def _svg_open(chart: Chart, width: int, height: int) -> list[str]:
-    return [
-        f'<svg role="img" aria-label="{esc(chart.title)}" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" font-family="DejaVu Sans, sans-serif">',
-        f"<title>{esc(chart.title)}</title>",
-    ]
-
-
-def _time_bars(chart: Chart, width: int = 760, height: int = 250) -> str:
-    """Vertical bars over days (or weeks), at most ``MAX_AXIS_LABELS`` labels, none rotated."""
-    left, right, top, bottom = 70, 16, 14, 42
-    plot_w, plot_h = width - left - right, height - top - bottom
-    peak = max(v for _, v in chart.points)
-    step = _nice_step(peak)
-    if all(float(v).is_integer() for _, v in chart.points):
-        step = max(1.0, math.ceil(step))
-    ticks = max(1, math.ceil(peak / step))
-    scale_top = step * ticks
-    parts = _svg_open(chart, width, height)
-    for i in range(ticks + 1):
-        y = top + plot_h - i / ticks * plot_h
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-            f'stroke="{"#8c959f" if i == 0 else "#e1e4e8"}" stroke-width="1"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" '
-            f'fill="#57606a">{esc(_tick(step * i, chart.unit))}</text>'
-        )
-    n = len(chart.points)
-    slot = plot_w / n
-    bar_w = max(1.0, slot * 0.7)
-    every = math.ceil(n / MAX_AXIS_LABELS)
-    years = {lbl[:4] for lbl, _ in chart.points}
-    for i, (lbl, value) in enumerate(chart.points):
-        bar_h = 0.0 if value <= 0 else max(1.0, value / scale_top * plot_h)
-        x = left + i * slot + (slot - bar_w) / 2
-        parts.append(
-            f'<rect x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" width="{bar_w:.1f}" '
-            f'height="{bar_h:.1f}" fill="#0b5cad"><title>{esc(lbl)}: '
-            f"{esc(_value_text(value, chart.unit))} {esc(chart.unit)}</title></rect>"
-        )
-        if i % every == 0:
-            cx = left + i * slot + slot / 2
-            parts.append(
-                f'<line x1="{cx:.1f}" y1="{top + plot_h}" x2="{cx:.1f}" y2="{top + plot_h + 4}" '
-                'stroke="#8c959f"/>'
-                f'<text x="{cx:.1f}" y="{top + plot_h + 18}" font-size="12" fill="#1b1f24" '
-                f'text-anchor="middle">{esc(_day_label(lbl, len(years) > 1))}</text>'
-            )
-    parts.append(
-        f'<text x="14" y="{top + plot_h / 2:.1f}" font-size="12" fill="#57606a" '
-        f'transform="rotate(-90 14 {top + plot_h / 2:.1f})" text-anchor="middle">'
-        f"{esc(chart.unit)}</text></svg>"
-    )
-    first, last = chart.points[0][0], chart.points[-1][0]
-    total = sum(v for _, v in chart.points)
-    caption = (
-        f'<p class="caption">{esc(first)} to {esc(last)}, {n} bars; '
-        f"total {esc(_value_text(total, chart.unit))} {esc(chart.unit)}.</p>"
-    )
-    return "".join(parts) + caption
-
-
-def _category_bars(chart: Chart, width: int = 760) -> str:
-    """Horizontal bars, one per category, its name at the left and its value at the end."""
-    row_h, left, right, top = 24, 190, 90, 6
-    points = chart.points
-    if len(points) > MAX_AXIS_LABELS:  # the largest ones, and the rest together
-        ranked = sorted(points, key=lambda p: p[1], reverse=True)
-        rest = ranked[MAX_AXIS_LABELS - 1 :]
-        points = [*ranked[: MAX_AXIS_LABELS - 1], (f"{len(rest)} others", sum(v for _, v in rest))]
-    height = top * 2 + row_h * len(points)
-    peak = max(v for _, v in points) or 1.0
-    plot_w = width - left - right
-    parts = _svg_open(chart, width, height)
-    for i, (lbl, value) in enumerate(points):
-        y = top + i * row_h
-        shown = lbl if len(lbl) <= 26 else lbl[:25] + "\u2026"
-        bar_w = 0.0 if value <= 0 else max(1.0, value / peak * plot_w)
-        parts.append(
-            f'<text x="{left - 8}" y="{y + 16}" font-size="12" text-anchor="end" '
-            f'fill="#1b1f24"><title>{esc(lbl)}</title>{esc(shown)}</text>'
-            f'<rect x="{left}" y="{y + 4}" width="{bar_w:.1f}" height="{row_h - 8}" '
-            f'fill="#0b5cad"/>'
-            f'<text x="{left + bar_w + 6:.1f}" y="{y + 16}" font-size="12" fill="#1b1f24">'
-            f"{esc(_value_text(value, chart.unit))}</text>"
-        )
-    parts.append(
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - top}" stroke="#8c959f"/></svg>'
-    )
-    return "".join(parts)
-
-
-__all__ = ["CSP", "CSS", "HtmlRenderer", "as_records", "cell", "chart_html", "money", "when"]
+__all__ = ["CSP", "CSS", "HtmlRenderer", "as_records"]
