@@ -274,12 +274,12 @@ _shifty_ent() {
                 type compopt >/dev/null 2>&1 && compopt -o filenames
                 COMPREPLY=($(compgen -f -- "$cur")); return ;;
             "report arcade|--format")
-                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+                COMPREPLY=($(compgen -W "md html json csv pdf" -- "$cur")); return ;;
             "report arcade|--out")
                 type compopt >/dev/null 2>&1 && compopt -o filenames
                 COMPREPLY=($(compgen -f -- "$cur")); return ;;
             "report arcade|-f")
-                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+                COMPREPLY=($(compgen -W "md html json csv pdf" -- "$cur")); return ;;
             "report audit checkpoint|--witness")
                 type compopt >/dev/null 2>&1 && compopt -o filenames
                 COMPREPLY=($(compgen -d -- "$cur")); return ;;
@@ -290,21 +290,21 @@ _shifty_ent() {
                 type compopt >/dev/null 2>&1 && compopt -o filenames
                 COMPREPLY=($(compgen -d -- "$cur")); return ;;
             "report compliance|--format")
-                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+                COMPREPLY=($(compgen -W "md html json csv pdf" -- "$cur")); return ;;
             "report compliance|--out")
                 type compopt >/dev/null 2>&1 && compopt -o filenames
                 COMPREPLY=($(compgen -f -- "$cur")); return ;;
             "report compliance|--type")
                 COMPREPLY=($(compgen -W "deletion_audit access_audit retention_status data_inventory" -- "$cur")); return ;;
             "report compliance|-f")
-                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+                COMPREPLY=($(compgen -W "md html json csv pdf" -- "$cur")); return ;;
             "report costs|--format")
-                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+                COMPREPLY=($(compgen -W "md html json csv pdf" -- "$cur")); return ;;
             "report costs|--out")
                 type compopt >/dev/null 2>&1 && compopt -o filenames
                 COMPREPLY=($(compgen -f -- "$cur")); return ;;
             "report costs|-f")
-                COMPREPLY=($(compgen -W "md html json csv" -- "$cur")); return ;;
+                COMPREPLY=($(compgen -W "md html json csv pdf" -- "$cur")); return ;;
             "report list|--type")
                 COMPREPLY=($(compgen -W "deletion_audit access_audit retention_status data_inventory costs arcade" -- "$cur")); return ;;
             "report verify|--public-key")

@@ -112,9 +112,9 @@ arcade leaderboard [--type xp_all_time|xp_weekly|missions|accuracy|streak] [--li
 arcade dataset create NAME --mission-type T [--description TEXT] [--min-agreement F]
 arcade stats [--start DATE] [--end DATE]
 
-report compliance --type deletion_audit|access_audit|retention_status|data_inventory [--start DATE] [--end DATE] [--format md|html|json|csv] [--out FILE]
-report costs [--start DATE] [--end DATE] [--format md|html|json|csv] [--out FILE]
-report arcade [--start DATE] [--end DATE] [--format md|html|json|csv] [--out FILE]
+report compliance --type deletion_audit|access_audit|retention_status|data_inventory [--start DATE] [--end DATE] [--format md|html|json|csv|pdf] [--out FILE]
+report costs [--start DATE] [--end DATE] [--format md|html|json|csv|pdf] [--out FILE]
+report arcade [--start DATE] [--end DATE] [--format md|html|json|csv|pdf] [--out FILE]
 report verify FILE
 report audit verify
 """  # noqa: E501
@@ -375,10 +375,10 @@ def test_command_matches_contract(spec: Spec, tree: dict[str, Any]) -> None:
 def test_checker_catches_drift(tree: dict[str, Any]) -> None:
     """The checker is not vacuous: a renamed option, a lost argument, a narrowed choice fail."""
     cmd = tree["report compliance"]
-    bad = parse_line("report compliance --kind X [--start DATE] --format md|pdf")
+    bad = parse_line("report compliance --kind X [--start DATE] --format md|docx")
     assert check(bad, cmd) == [
         "`report compliance` has no option --kind",
-        "`report compliance --format` does not accept ['pdf']",
+        "`report compliance --format` does not accept ['docx']",
         "`report compliance` requires --type, which the contract does not show",
     ]
     assert check(parse_line("gpu status"), tree["gpu status"]) == [

@@ -26,6 +26,7 @@ class ReportFormat(StrEnum):
     html = "html"
     json = "json"
     csv = "csv"
+    pdf = "pdf"
 
 
 # global options (root callback)

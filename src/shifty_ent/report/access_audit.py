@@ -25,7 +25,7 @@ from sqlmodel import col
 
 from shifty_ent.core import audit, collector
 from shifty_ent.core import audit_walk as chain
-from shifty_ent.report.document import Column, ReportBuilder, Section, ValuesWriter
+from shifty_ent.report.document import GOOD_IF_TRUE, Column, ReportBuilder, Section, ValuesWriter
 from shifty_ent.report.period import Period
 from shifty_ent.report.sources import group_available
 
@@ -381,7 +381,7 @@ def _walk_parallel(
             fd, path = tempfile.mkstemp(prefix="shifty-report-part-")
             os.close(fd)
             spools.append(path)
-            fmt = doc.meta.format
+            fmt = doc.renderer.ext  # a pdf is printed from html rows
             futures.append(_start_part(pool, url, tenant_id, period, fmt, after, upto, path))
         first = chain.ChainStatus(chain=status.chain)
         tally.consume(_classified_events(session, tenant_id, period, first, upto=plan[0][1]), add)
@@ -452,6 +452,7 @@ def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) 
             "last_seq_in_period": last_seq,
         }
     )
+    doc.summary_judge["chain_intact"] = GOOD_IF_TRUE
     doc.notes.append(
         "The audit chain was verified from its first event to its head at generation time: "
         + (
@@ -493,4 +494,5 @@ def build(session: Session, tenant_id: Any, period: Period, doc: ReportBuilder) 
         [(d.isoformat(), float(per_day.get(d.isoformat(), 0))) for d in period.day_list()]
         if period.days <= 400
         else sorted((k, float(v)) for k, v in per_day.items()),
+        empty="No classified data was read or changed in this period.",
     )

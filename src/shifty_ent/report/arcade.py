@@ -263,11 +263,13 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             else _users_count(session, tenant_id, period),
         }
     )
+    doc.summary_kinds["accuracy_pct"] = "pct"
     doc.chart(
         "answers_per_day",
         "Answers per day",
         "answers",
         [(d.isoformat(), float(per_day.get(d.isoformat(), 0))) for d in period.day_list()],
+        empty="No answers in this period.",
     )
 
 

@@ -37,7 +37,12 @@ REPORT_TYPES = (*ComplianceType, "costs", "arcade")
 
 FormatOpt = Annotated[
     ReportFormat,
-    typer.Option("--format", "-f", case_sensitive=False, help="File format."),
+    typer.Option(
+        "--format",
+        "-f",
+        case_sensitive=False,
+        help="File format (pdf: the HTML printed; needs the pdf extra).",
+    ),
 ]
 REPORT_COLUMNS = [
     "id",

@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from shifty_ent.core.tables import Tenant
 from shifty_ent.core.types import money_str
-from shifty_ent.report.document import Column, ReportBuilder
+from shifty_ent.report.document import BAD_IF_TRUE, Column, ReportBuilder
 from shifty_ent.report.period import Period, month_bounds
 
 TITLE = "GPU costs and budgets"
@@ -78,7 +78,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             Column("storage_cost", "Storage", MONEY),
             Column("total", "Total USD", MONEY),
             Column("daily_budget_share", "Monthly budget / day", MONEY),
-            Column("over_share", "Over share", "bool"),
+            Column("over_share", "Over share", "bool", BAD_IF_TRUE),
         ],
         day_rows(),
     )
@@ -161,6 +161,26 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             "as_of": as_of.isoformat(),
         }
     )
+    doc.summary_kinds.update(
+        dict.fromkeys(
+            (
+                "spend_in_period",
+                "average_per_day",
+                "monthly_budget",
+                "hourly_budget",
+                "month_to_date",
+                "burn_rate_per_hour",
+                "projected_month_total",
+                "monthly_remaining",
+            ),
+            MONEY,
+        )
+    )
+    doc.summary_judge.update(
+        dict.fromkeys(
+            ("over_monthly_budget", "projected_over_budget", "over_hourly_budget"), BAD_IF_TRUE
+        )
+    )
     doc.notes.append(
         "Spend comes from the ledger accrued by 'gpu reconcile' (vast.ai prices per second, "
         "split at UTC midnight); live instances add their cost since the last accrual to the "
@@ -178,4 +198,5 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             )
             for d in period.day_list()
         ],
+        empty="No GPU spend in this period.",
     )

@@ -210,6 +210,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         "Live assets by classification",
         "assets",
         [(cls, float(by_class[cls]["assets"])) for cls in sorted(by_class, key=_rank)],
+        empty="No live assets.",
     )
 
 

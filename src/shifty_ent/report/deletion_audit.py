@@ -21,7 +21,7 @@ from sqlmodel import col
 from shifty_ent.core.canonical import canonical_json, sha256_hex
 from shifty_ent.core.identity import same_person
 from shifty_ent.core.tables import SigningKey
-from shifty_ent.report.document import Column, ReportBuilder
+from shifty_ent.report.document import BAD_IF_NONZERO, GOOD_IF_TRUE, Column, ReportBuilder
 from shifty_ent.report.period import Period, week_start
 from shifty_ent.report.sources import keyset
 
@@ -50,7 +50,7 @@ COLUMNS = [
     Column("completed_at", "Completed (UTC)", "time"),
     Column("reason", "Reason"),
     Column("certificate_id", "Certificate", "id"),
-    Column("certificate_valid", "Certificate verifies", "bool"),
+    Column("certificate_valid", "Certificate verifies", "bool", GOOD_IF_TRUE),
     Column("certificate_check", "Certificate check"),
 ]
 
@@ -78,6 +78,20 @@ def _verify_cert(
     if sorted(str(a) for a in (job.asset_ids or [])) != media:
         return False, "certificate's media list differs from the job's assets"
     return True, "valid"
+
+
+def auto_approval(approved_by: str | None) -> tuple[str, str]:
+    """(approved by, four eyes) for a job approved without a second person: by a retention
+    policy (``policy:NAME``), by destroying a workspace (``workspace:ID``) or by an archive's
+    retention ending. Each says which; a workspace is never passed off as a policy."""
+    source, _, name = (approved_by or "").partition(":")
+    if source == "policy":
+        return f"auto (retention policy {name})", "policy"
+    if source == "workspace":
+        return "auto (workspace destroyed)", "workspace"
+    if approved_by == "archive retention":
+        return "auto (archive retention ended)", "archive retention"
+    return f"auto ({approved_by or 'no approver recorded'})", "automatic"
 
 
 def _content_check(asset: Any, item: Any) -> str:
@@ -156,7 +170,7 @@ def _rows(
                 stats["certificates"] += 1
                 stats["certificates_valid" if valid else "certificates_invalid"] += 1
             if job.auto_approved:
-                approver, four_eyes = "auto (retention policy)", "policy"
+                approver, four_eyes = auto_approval(job.approved_by)
             elif job.approved_by is None:
                 approver, four_eyes = None, "pending"
             elif same_person(job.approved_by, job.requested_by):
@@ -260,6 +274,19 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             "four_eyes_violations": stats["four_eyes_violations"],
         }
     )
+    doc.summary_judge.update(
+        dict.fromkeys(
+            (
+                "partially_completed",
+                "failed",
+                "assets_failed",
+                "content_changed",
+                "certificates_invalid",
+                "four_eyes_violations",
+            ),
+            BAD_IF_NONZERO,
+        )
+    )
     doc.notes.extend(
         [
             "NIST SP 800-88: file-level overwrites are at best 'Clear' (copy-on-write, journals, "
@@ -278,4 +305,5 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
         "Assets erased per week (week starting)",
         "assets",
         [(w, float(stats["weeks"].get(w, 0))) for w in weeks],
+        empty="No asset was erased in this period.",
     )

@@ -19,12 +19,18 @@ from shifty_ent.report.period import Period
 
 SCHEMA = "shifty-ent.report/v1"
 
+# What a yes/no or a count means for the reader (HTML colours it by this, never by the value):
+GOOD_IF_TRUE = "good_if_true"  # "certificate verifies: no" needs attention
+BAD_IF_TRUE = "bad_if_true"  # "over monthly budget: no" is as expected
+BAD_IF_NONZERO = "bad_if_nonzero"  # "failed: 2" needs attention, "failed: 0" is as expected
+
 
 @dataclass(frozen=True)
 class Column:
     key: str
     title: str
     kind: str = "text"  # text | int | money | time | bool | id | hash | pct
+    judge: str | None = None  # GOOD_IF_TRUE, BAD_IF_TRUE, BAD_IF_NONZERO; None: informational
 
 
 @dataclass
@@ -35,6 +41,7 @@ class Chart:
     title: str
     unit: str
     points: list[tuple[str, float]]
+    empty: str = ""  # the sentence shown instead when there is nothing to draw
 
     def public(self) -> dict[str, Any]:
         return {
@@ -134,6 +141,9 @@ class ReportBuilder:
         self.meta = meta
         self.renderer = renderer
         self.summary: dict[str, Any] = {}
+        # how a summary figure reads: its kind (as a Column's) and what it means (judge)
+        self.summary_kinds: dict[str, str] = {}
+        self.summary_judge: dict[str, str] = {}
         self.notes: list[str] = []
         self.charts: list[Chart] = []
         self.sections: list[Section] = []
@@ -184,8 +194,11 @@ class ReportBuilder:
             add(row)
         return section.row_count
 
-    def chart(self, id: str, title: str, unit: str, points: list[tuple[str, float]]) -> None:
-        self.charts.append(Chart(id, title, unit, points))
+    def chart(
+        self, id: str, title: str, unit: str, points: list[tuple[str, float]], empty: str = ""
+    ) -> None:
+        """Add a bar chart; ``empty`` is the sentence shown when all its values are zero."""
+        self.charts.append(Chart(id, title, unit, points, empty))
 
     def write(self, out: IO[str]) -> None:
         """Assemble the final document into ``out`` and release the spools."""

@@ -1,18 +1,14 @@
-"""Render a report as Markdown, self-contained HTML, JSON or CSV.
+"""Render a report as Markdown, self-contained HTML (see :mod:`.html`), JSON or CSV.
 
 Rows arrive one at a time (see :class:`~shifty_ent.report.document.ReportBuilder`) and are written
 into a spool in the final syntax; :meth:`assemble` writes the head, the summary and the charts and
 then copies each spool. Output is deterministic for the same content (no random ids or
 timestamps beyond those in the metadata), which is what the detached signature covers.
-
-HTML is one file that opens offline: inline CSS, inline SVG charts, no JavaScript, and a
-Content-Security-Policy that forbids loading anything, so a report can never call home.
 """
 
 from __future__ import annotations
 
 import csv
-import html
 import json
 import shutil
 import uuid
@@ -25,7 +21,8 @@ import orjson
 
 from shifty_ent.core import csvsafe
 from shifty_ent.core.types import money_str
-from shifty_ent.report.document import SIGNED_META_KEYS, Chart, Column, ReportBuilder, Section
+from shifty_ent.report.document import SIGNED_META_KEYS, Column, ReportBuilder, Section
+from shifty_ent.report.html import HtmlRenderer
 
 FORMATS = ("md", "html", "json", "csv")
 # orjson would write datetimes and dataclasses its own way; _default keeps one text for them
@@ -200,165 +197,6 @@ def _copy(section: Section, out: IO[str], *, skip: int = 0) -> None:
         shutil.copyfileobj(data, target, 1 << 20)
 
 
-# ---------------------------------------------------------------- HTML
-
-CSS = """
-:root{--fg:#1b1f24;--muted:#59636e;--line:#d0d7de;--bg:#fff;--accent:#0b5cad;--bad:#b42318;
---ok:#067647;--head:#f6f8fa}
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);
-background:var(--bg);margin:0 auto;max-width:1200px;padding:24px}
-h1{font-size:22px;margin:0 0 12px}h2{font-size:17px;margin:28px 0 8px;
-border-bottom:1px solid var(--line);padding-bottom:4px}
-table{border-collapse:collapse;width:100%;margin:8px 0}
-th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top;
-font-variant-numeric:tabular-nums;word-break:break-word}
-th{background:var(--head);font-weight:600}
-table.meta{width:auto}table.meta th{width:180px}
-.figures{display:flex;flex-wrap:wrap;gap:8px;margin:8px 0}
-.figure{border:1px solid var(--line);border-radius:6px;padding:8px 12px;min-width:150px}
-.figure .v{font-size:18px;font-weight:600}.figure .k{color:var(--muted);font-size:12px}
-.bad{color:var(--bad)}.ok{color:var(--ok)}
-.chart{margin:8px 0 16px}.chart svg{max-width:100%;height:auto}
-.muted{color:var(--muted)}footer{margin-top:32px;color:var(--muted);font-size:12px}
-@media print{body{max-width:none;padding:0}h2{break-after:avoid}tr{break-inside:avoid}}
-"""
-
-CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
-
-
-def _h(value: Any) -> str:
-    return html.escape(cell_text(value), quote=True)
-
-
-def svg_bar_chart(chart: Chart, *, width: int = 760, height: int = 260) -> str:
-    """An inline SVG bar chart (no scripts, no external references)."""
-    left, right, top, bottom = 64, 16, 16, 56
-    plot_w, plot_h = width - left - right, height - top - bottom
-    parts = [
-        f'<svg role="img" aria-label="{html.escape(chart.title)}" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}">',
-        f"<title>{html.escape(chart.title)}</title>",
-    ]
-    if not chart.points:
-        parts.append(
-            f'<text x="{width // 2}" y="{height // 2}" text-anchor="middle" '
-            'fill="#59636e">no data in this period</text></svg>'
-        )
-        return "".join(parts)
-    top_value = max(v for _, v in chart.points)
-    scale_top = top_value if top_value > 0 else 1.0
-    if all(float(v).is_integer() for _, v in chart.points):  # counts: whole-number ticks
-        step = max(1, -(-int(scale_top) // 4))
-        scale_top = float(step * 4)
-    for i in range(5):  # grid lines and y labels
-        frac = i / 4
-        y = top + plot_h - frac * plot_h
-        parts.append(
-            f'<line x1="{left}" y1="{y:.1f}" x2="{left + plot_w}" y2="{y:.1f}" '
-            'stroke="#d0d7de" stroke-width="1"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#59636e">{html.escape(_fmt_number(scale_top * frac))}</text>'
-        )
-    n = len(chart.points)
-    slot = plot_w / n
-    bar_w = max(1.0, slot * 0.75)
-    every = max(1, n // 16)
-    for i, (label, value) in enumerate(chart.points):
-        bar_h = 0 if value <= 0 else max(1.0, value / scale_top * plot_h)
-        x = left + i * slot + (slot - bar_w) / 2
-        y = top + plot_h - bar_h
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" height="{bar_h:.1f}" '
-            f'fill="#0b5cad"><title>{html.escape(label)}: '
-            f"{html.escape(_fmt_number(value))} {html.escape(chart.unit)}</title></rect>"
-        )
-        if i % every == 0:
-            lx = left + i * slot + slot / 2
-            ly = top + plot_h + 14
-            parts.append(
-                f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="11" fill="#1b1f24" '
-                f'text-anchor="end" transform="rotate(-35 {lx:.1f} {ly:.1f})">'
-                f"{html.escape(label)}</text>"
-            )
-    parts.append(
-        f'<text x="12" y="{top + plot_h / 2:.1f}" font-size="11" fill="#59636e" '
-        f'transform="rotate(-90 12 {top + plot_h / 2:.1f})" text-anchor="middle">'
-        f"{html.escape(chart.unit)}</text></svg>"
-    )
-    return "".join(parts)
-
-
-class HtmlRenderer(_Rows):
-    ext = "html"
-
-    def values_writer(self, section: Section, fh: IO[str]) -> Any:
-        esc = html.escape
-
-        def write(values: Sequence[Any]) -> None:
-            fh.write("<tr>" + "".join(["<td>" + esc(cell_text(v)) + "</td>" for v in values]))
-            fh.write("</tr>\n")
-
-        return write
-
-    def assemble(self, builder: ReportBuilder, out: IO[str]) -> None:
-        meta = builder.meta
-        out.write(
-            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-            '<meta name="generator" content="shifty-ent">\n'
-            f"<title>{_h(meta.title)} — {_h(meta.tenant_name)}</title>\n"
-            f"<style>{CSS}</style>\n</head>\n<body>\n"
-        )
-        out.write(f'<header>\n<h1>{_h(meta.title)}</h1>\n<table class="meta">\n')
-        for key, value in _meta_rows(builder):
-            out.write(f"<tr><th>{_h(key)}</th><td>{_h(value)}</td></tr>\n")
-        out.write("</table>\n</header>\n")
-        out.write('<section id="summary">\n<h2>Summary</h2>\n<div class="figures">\n')
-        for key, value in builder.summary.items():
-            cls = ""
-            if isinstance(value, bool):
-                cls = " ok" if value else " bad"
-            out.write(
-                f'<div class="figure"><div class="v{cls}">{_h(value)}</div>'
-                f'<div class="k">{_h(_summary_label(key))}</div></div>\n'
-            )
-        out.write("</div>\n</section>\n")
-        if builder.notes:
-            out.write('<section id="notes">\n<h2>Notes</h2>\n<ul>\n')
-            for note in builder.notes:
-                out.write(f"<li>{_h(note)}</li>\n")
-            out.write("</ul>\n</section>\n")
-        for chart in builder.charts:
-            out.write(
-                f'<section class="chart" id="chart-{_h(chart.id)}">\n<h2>{_h(chart.title)}</h2>\n'
-                f"{svg_bar_chart(chart)}\n</section>\n"
-            )
-        for section in builder.sections:
-            out.write(
-                f'<section id="section-{_h(section.id)}">\n'
-                f"<h2>{_h(section.title)} ({section.row_count})</h2>\n"
-            )
-            if section.description:
-                out.write(f'<p class="muted">{_h(section.description)}</p>\n')
-            if section.row_count == 0:
-                out.write('<p class="muted">None.</p>\n</section>\n')
-                continue
-            out.write("<table>\n<thead><tr>")
-            out.write("".join(f"<th>{_h(c.title)}</th>" for c in section.columns))
-            out.write("</tr></thead>\n<tbody>\n")
-            _copy(section, out)
-            out.write("</tbody>\n</table>\n</section>\n")
-        out.write(
-            f"<footer>Generated by shifty-ent {_h(meta.tool_version)} for {_h(meta.generated_by)}"
-            f" (identity: {_h(meta.identity)})"
-            f" at {_h(meta.generated_at.isoformat())}. The detached Ed25519 signature is in the "
-            "<code>.sig</code> file beside this one; check both with "
-            "<code>shifty-ent report verify FILE</code>.</footer>\n</body>\n</html>\n"
-        )
-
-
 # ---------------------------------------------------------------- JSON
 
 
@@ -463,4 +301,4 @@ _RENDERERS: dict[str, type] = {
     "csv": CsvRenderer,
 }
 
-__all__ = ["FORMATS", "Column", "cell_text", "get_renderer", "plain", "svg_bar_chart"]
+__all__ = ["FORMATS", "Column", "cell_text", "get_renderer", "plain"]

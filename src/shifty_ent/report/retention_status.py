@@ -19,7 +19,13 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from shifty_ent.report.document import Column, ReportBuilder
+from shifty_ent.report.document import (
+    BAD_IF_NONZERO,
+    BAD_IF_TRUE,
+    GOOD_IF_TRUE,
+    Column,
+    ReportBuilder,
+)
 from shifty_ent.report.period import Period
 from shifty_ent.report.sources import keyset
 
@@ -179,11 +185,11 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             Column("assets", "Assets", "int"),
             Column("in_force", "In force", "int"),
             Column("in_notice", "In notice", "int"),
-            Column("overdue", "Overdue", "int"),
+            Column("overdue", "Overdue", "int", BAD_IF_NONZERO),
             Column("deleted_in_period", "Deleted in period", "int"),
         ],
         policy_rows(),
-        f"Counts of live assets as of {as_of.isoformat()}.",
+        f"Counts of live assets as of {as_of:%Y-%m-%d %H:%M:%S} UTC.",
     )
 
     stats: Counter[str] = Counter()
@@ -240,7 +246,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             Column("policy", "Policy"),
             Column("expired_at", "Expired (UTC)", "time"),
             Column("days_overdue", "Days overdue", "int"),
-            Column("violation", "Violation", "bool"),
+            Column("violation", "Violation", "bool", BAD_IF_TRUE),
             Column("reason", "Why it still exists"),
         ],
         overdue_rows(),
@@ -287,7 +293,7 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             Column("archive", "Archive"),
             Column("archived_at", "Archived (UTC)", "time"),
             Column("retention_until", "Kept until (UTC)", "time"),
-            Column("overdue", "Overdue", "bool"),
+            Column("overdue", "Overdue", "bool", BAD_IF_TRUE),
         ],
         iter(archives),
         "Copies made before deletion (policy --archive-before-delete): each can be restored with "
@@ -316,9 +322,17 @@ def build(session: Session, tenant_id: uuid.UUID, period: Period, doc: ReportBui
             "compliant": stats["violations"] == 0,
         }
     )
+    doc.summary_judge.update(
+        {
+            "violations": BAD_IF_NONZERO,
+            "archive_copies_overdue": BAD_IF_NONZERO,
+            "compliant": GOOD_IF_TRUE,
+        }
+    )
     doc.chart(
         "retention_by_policy",
         "Overdue assets per policy",
         "assets",
         [(p.name, float(counts.get(pid, Counter())["overdue"])) for pid, p in policies.items()],
+        empty=f"No policy has overdue assets as of {as_of:%Y-%m-%d %H:%M} UTC.",
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,8 +106,13 @@ def generate(
         raise InvalidInput(
             f"unknown report type {report_type!r}; choose from {', '.join(REPORT_TYPES)}"
         )
-    if fmt not in FORMATS:
-        raise InvalidInput(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
+    if fmt not in (*FORMATS, "pdf"):
+        choices = ", ".join((*FORMATS, "pdf"))
+        raise InvalidInput(f"unknown report format {fmt!r}; choose from {choices}")
+    if fmt == "pdf":
+        from shifty_ent.report import pdf
+
+        pdf.require()
     module = _module(rtype)
     authorize(ctx, permissions.GENERATE[rtype.kind])
     period = parse_period(start, end, now=ctx.now())
@@ -135,13 +141,16 @@ def generate(
             audit_head_hash=head_hash,
             identity=ctx.identity,
         )
-        doc = ReportBuilder(meta, get_renderer(fmt))
+        doc = ReportBuilder(meta, get_renderer("html" if fmt == "pdf" else fmt))
         try:
             module.build(snap, tenant.id, period, doc)
             with outfiles.open_output(path, force=force) as raw:
                 sink = envelope.DigestingWriter(raw)
-                with io.TextIOWrapper(sink, encoding="utf-8", newline="") as text:  # type: ignore[type-var]  # write-only buffer
-                    doc.write(text)  # closing it closes the digesting sink, not the file
+                if fmt == "pdf":
+                    _write_pdf(doc, sink)
+                else:
+                    with io.TextIOWrapper(sink, encoding="utf-8", newline="") as text:  # type: ignore[type-var]  # write-only buffer
+                        doc.write(text)  # closing it closes the digesting sink, not the file
                 digest, size = sink.hexdigest(), sink.size
                 statement = {
                     **meta.public(),
@@ -193,6 +202,17 @@ def generate(
     )
     checkpoint.after_commit(ctx, tenant.id)  # with a witness configured: pin the new head
     return report
+
+
+def _write_pdf(doc: ReportBuilder, sink: envelope.DigestingWriter) -> None:
+    """The report as HTML (spooled to a temporary file), then printed to PDF into ``sink``."""
+    from shifty_ent.report import pdf
+
+    with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as page:
+        doc.write(page)
+        page.seek(0)
+        pdf.print_html(page.read(), sink)
+    sink.flush()
 
 
 def _head(conn: Any, tenant_id: uuid.UUID) -> tuple[int, str]:
