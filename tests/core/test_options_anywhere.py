@@ -64,9 +64,9 @@ def test_quiet_after_the_command_silences_messages(cli, tenant):
     """``data policy delete P -q`` prints no "deleted policy" line on stderr."""
     for name, cls in (("p1", "pii"), ("p2", "phi")):
         cli.ok("data", "policy", "create", name, "-c", cls, "--retention-days", "3", tenant="acme")
-    loud = cli("data", "policy", "delete", "p1", tenant="acme")
+    loud = cli("data", "policy", "delete", "p1", "--yes", tenant="acme")
     assert loud.exit_code == 0 and "deleted policy p1" in loud.stderr
-    quiet = cli("data", "policy", "delete", "p2", "-q", tenant="acme")
+    quiet = cli("data", "policy", "delete", "p2", "--yes", "-q", tenant="acme")
     assert quiet.exit_code == 0 and quiet.stderr == ""
     assert json.loads(quiet.stdout)["name"] == "p2"
 

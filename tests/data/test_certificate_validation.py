@@ -24,7 +24,7 @@ def done(cli: Any, tenant: Any, root: Path, register: Any) -> dict[str, Any]:
         user="olga", tenant="acme",
     )  # fmt: skip
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    return cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    return cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
 
 
 def test_certificate_carries_appendix_g_fields(cli: Any, done: dict[str, Any]) -> None:

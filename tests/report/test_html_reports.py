@@ -98,7 +98,16 @@ def sandbox(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Cli, d
         "data", "workspace", "create", "--type", "scratch", "--size", "1M", "--ttl", "1h",
         user="olga", tenant="quickstart", env=home,
     )  # fmt: skip
-    qs.ok("data", "workspace", "destroy", ws["id"], user="olga", tenant="quickstart", env=home)
+    qs.ok(
+        "data",
+        "workspace",
+        "destroy",
+        ws["id"],
+        "--yes",
+        user="olga",
+        tenant="quickstart",
+        env=home,
+    )
     return qs, home
 
 
