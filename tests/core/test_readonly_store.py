@@ -22,32 +22,17 @@ import pytest
 from shifty_ent.core import store
 
 
-@pytest.fixture
-def sqlite_file(db_url: str, backend: str) -> Path:
-    if backend != "sqlite":
-        pytest.skip("the write lock and read-only opening are SQLite's; PostgreSQL has neither")
-    path = store.sqlite_path(db_url)
-    assert path is not None
-    return path
+def _register(cli: Any, name: str, classification: str) -> None:
+    """An S3 asset of acme: a row to list, with nothing on this host's disk."""
+    cli.ok(
+        "data", "asset", "register", name, "--type", "file", "-c", classification,
+        "--location", f"s3://b/{name}", "--size", "1024", tenant="acme",
+    )  # fmt: skip
 
 
 def test_readers_do_not_wait_for_a_writer(cli: Any, sqlite_file: Path) -> None:
     cli.ok("tenant", "create", "acme")
-    cli.ok(
-        "data",
-        "asset",
-        "register",
-        "notes",
-        "--type",
-        "file",
-        "-c",
-        "internal",
-        "--location",
-        "s3://b/notes",
-        "--size",
-        "2048",
-        tenant="acme",
-    )
+    _register(cli, "notes", "internal")
     holder = sqlite3.connect(sqlite_file, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
     holder.execute("UPDATE tenants SET name = name")
@@ -104,36 +89,8 @@ def test_read_commands_work_on_a_read_only_file_system(
     cli: Any, sqlite_file: Path, read_only_mount: Path
 ) -> None:
     cli.ok("tenant", "create", "acme")
-    cli.ok(
-        "data",
-        "asset",
-        "register",
-        "notes",
-        "--type",
-        "file",
-        "-c",
-        "internal",
-        "--location",
-        "s3://b/notes",
-        "--size",
-        "1024",
-        tenant="acme",
-    )
-    cli.ok(
-        "data",
-        "asset",
-        "register",
-        "ledger",
-        "--type",
-        "file",
-        "-c",
-        "pii",
-        "--location",
-        "s3://b/ledger",
-        "--size",
-        "1",
-        tenant="acme",
-    )
+    _register(cli, "notes", "internal")
+    _register(cli, "ledger", "pii")
     store.get_engine.cache_clear()
     copy = read_only_mount / "state.db"
     src, dst = sqlite3.connect(sqlite_file), sqlite3.connect(copy)

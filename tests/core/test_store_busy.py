@@ -10,29 +10,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
-import pytest
 
-from shifty_ent.core import store
-
-
-@pytest.fixture
-def sqlite_file(db_url: str, backend: str) -> str:
-    if backend != "sqlite":
-        pytest.skip("the busy wait is SQLite's file write lock; PostgreSQL has no such lock")
-    path = store.sqlite_path(db_url)
-    assert path is not None
-    return str(path)
-
-
-def _hold(path: str) -> sqlite3.Connection:
+def _hold(path: Path) -> sqlite3.Connection:
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
     return holder
 
 
-def test_busy_store_ends_as_exit_5(cli: Any, sqlite_file: str) -> None:
+def test_busy_store_ends_as_exit_5(cli: Any, sqlite_file: Path) -> None:
     cli.ok("tenant", "create", "acme")
     holder = _hold(sqlite_file)
     try:
@@ -49,7 +37,7 @@ def test_busy_store_ends_as_exit_5(cli: Any, sqlite_file: str) -> None:
     assert "other" not in names
 
 
-def test_wait_announced_then_exit_5(cli: Any, sqlite_file: str) -> None:
+def test_wait_announced_then_exit_5(cli: Any, sqlite_file: Path) -> None:
     cli.ok("tenant", "create", "acme")
     holder = _hold(sqlite_file)
     try:
@@ -62,7 +50,7 @@ def test_wait_announced_then_exit_5(cli: Any, sqlite_file: str) -> None:
     assert "store busy, waiting up to 2.5 s" in lines[0] and "store busy" in lines[-1]
 
 
-def test_lock_released_while_waiting(cli: Any, sqlite_file: str) -> None:
+def test_lock_released_while_waiting(cli: Any, sqlite_file: Path) -> None:
     cli.ok("tenant", "create", "acme")
     holder = _hold(sqlite_file)
     release = threading.Timer(0.5, holder.rollback)
@@ -75,6 +63,6 @@ def test_lock_released_while_waiting(cli: Any, sqlite_file: str) -> None:
     assert created["name"] == "other"
 
 
-def test_bad_busy_timeout_refused(cli: Any, sqlite_file: str) -> None:
+def test_bad_busy_timeout_refused(cli: Any, sqlite_file: Path) -> None:
     res = cli("tenant", "list", env={"SHIFTY_BUSY_TIMEOUT": "forever"})
     assert res.exit_code == 2 and "SHIFTY_BUSY_TIMEOUT" in res.error["message"]
