@@ -17,6 +17,7 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound
 from shifty_ent.model import permissions
+from shifty_ent.model.holds import sync_holds
 from shifty_ent.model.tables import AliasEvent, ModelAlias, ModelVersion, RegisteredModel
 from shifty_ent.model.versions import get_model, get_version
 
@@ -123,6 +124,7 @@ def move_alias(
             "override": override,
         },
     )
+    sync_holds(ctx)  # the version now pointed at is held from sweeps; the one left, maybe not
     return event
 
 

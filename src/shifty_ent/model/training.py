@@ -27,7 +27,7 @@ from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, Interrupted, InvalidInput, NotFound, ShiftyError
 from shifty_ent.core.ids import resolve as resolve_ref
 from shifty_ent.data import api as data_api
-from shifty_ent.model import permissions
+from shifty_ent.model import permissions, storage
 from shifty_ent.model.tables import (
     FINISHED_JOB_STATES,
     JOB_STATES,
@@ -326,7 +326,7 @@ def run_job(
         base_path = base_dir(ctx, base)
         texts = read_texts(data_file)
         ctx.session.commit()
-        out_dir = ctx.settings.data_dir / "models" / str(ctx.tenant_id) / f"job-{job.id}"
+        out_dir = storage.job_output_dir(ctx, job.id)  # below the tenant's data root
         result = finetune.finetune(base_path, texts, out_dir, hp, on_step, threads=threads)
     except KeyboardInterrupt:
         ctx.session.rollback()
