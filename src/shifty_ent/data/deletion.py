@@ -45,7 +45,6 @@ from shifty_ent.data.assets import CLASSIFIED, get_asset
 from shifty_ent.data.certificates import issue
 from shifty_ent.data.overwrite import VerificationFailed
 from shifty_ent.data.policies import validate_method
-from shifty_ent.data.uses import in_use, refuse_if_in_use, uses_of
 from shifty_ent.data.tables import (
     OPEN_JOB_STATES,
     WAITING,
@@ -56,6 +55,7 @@ from shifty_ent.data.tables import (
     RetentionPolicy,
     VaultKey,
 )
+from shifty_ent.data.uses import in_use, refuse_if_in_use, uses_of
 
 LEASE = timedelta(seconds=120)
 ERASABLE_STATES = ("active", "erase_failed")
