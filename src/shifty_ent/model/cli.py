@@ -312,26 +312,53 @@ def approval_request(
 # ------------------------------------------------------------------------------ deployment
 
 
+class Server(StrEnum):
+    vllm = "vllm"
+    ollama = "ollama"
+
+
 @app.command("deploy")
 def deploy(
     ref: VersionArg,
     instance: Annotated[
-        str | None, typer.Option("--instance", metavar="I", help="Reuse this GPU instance.")
+        list[str] | None,
+        typer.Option("--instance", metavar="I", help="Reuse this instance (repeat per replica)."),
     ] = None,
-    replicas: Annotated[int, typer.Option("--replicas", min=1, max=64, help="Replicas.")] = 1,
+    replicas: Annotated[
+        int, typer.Option("--replicas", min=1, max=64, help="Instances to serve on.")
+    ] = 1,
     gpu_type: Annotated[
-        str | None, typer.Option("--gpu-type", help="Provision a new instance of this type.")
+        str | None, typer.Option("--gpu-type", help="Rent new instances of this type.")
     ] = None,
     max_price: Annotated[
-        str | None, typer.Option("--max-price", metavar="USD", help="Hourly cap when provisioning.")
+        str | None, typer.Option("--max-price", metavar="USD", help="Hourly cap when renting.")
     ] = None,
+    server: Annotated[
+        Server | None,
+        typer.Option("--server", case_sensitive=False, help="Adapter: vllm (default) or ollama."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="S", help="Wait this long for each instance.")
+    ] = 900.0,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", metavar="S", help="Seconds between polls.")
+    ] = 10.0,
 ) -> None:
-    """Serve a version on a GPU instance of the tenant and health-check it. Role: operator/admin."""
+    """Serve a version on instances of the tenant (one per replica; a fine-tuned adapter is sent
+    to each) and health-check each one. Role: operator/admin."""
     from shifty_ent.model import deploy as service
 
     with command() as ctx:
         row = service.deploy(
-            ctx, ref, instance=instance, replicas=replicas, gpu_type=gpu_type, max_price=max_price
+            ctx,
+            ref,
+            instances=instance or [],
+            replicas=replicas,
+            gpu_type=gpu_type,
+            max_price=max_price,
+            server=server.value if server else None,
+            timeout=timeout,
+            poll_interval=poll_interval,
         )
     emit(row)
 
