@@ -389,6 +389,41 @@ def deployments(
     emit(rows, columns=DEPLOYMENT_COLUMNS)
 
 
+@app.command("generate")
+def generate(
+    ref: VersionArg,
+    prompt: Annotated[
+        list[str] | None, typer.Option("--prompt", metavar="TEXT", help="A prompt (repeat).")
+    ] = None,
+    input_: Annotated[
+        str | None,
+        typer.Option(
+            "--input", metavar="FILE", help="Prompts, one a line (JSONL: 'prompt' or 'text')."
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", metavar="N", help="Tokens to generate.")
+    ] = None,
+    classification: Annotated[
+        str | None,
+        typer.Option("--classification", help="How sensitive the prompts are (for the log)."),
+    ] = None,
+) -> None:
+    """Answer prompts with a version: on its running deployment, else on Ollama or locally (the
+    'train' extra). Prompts and outputs go to the tenant's inference log. Role: operator/admin."""
+    from shifty_ent.core.errors import InvalidInput
+    from shifty_ent.model import generate as service
+
+    if bool(prompt) == bool(input_):
+        raise InvalidInput("give --prompt TEXT (repeatable) or --input FILE (not both)")
+    with command() as ctx:
+        prompts = list(prompt or []) or service.read_prompts(input_ or "")
+        rows = service.generate(
+            ctx, ref, prompts, max_tokens=max_tokens, classification=classification
+        )
+    emit(rows, columns=["prompt", "output", "via"])
+
+
 # ------------------------------------------------------------------------------ training
 
 

@@ -30,7 +30,7 @@ from shifty_ent.core.context import Context
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput
 from shifty_ent.core.inputs import strict_float
 from shifty_ent.data import api as data_api
-from shifty_ent.model import permissions, training
+from shifty_ent.model import inference_log, permissions, training
 from shifty_ent.model.tables import EVAL_TYPES, Evaluation, ModelVersion
 from shifty_ent.model.versions import get_version, subject_ref
 
@@ -325,15 +325,15 @@ def run_eval(
     if method == "local":
         local = LocalClassifier(base, adapter)
         pred = [local(str(r[text_field]), label_set) for r in records]
+        answers = pred
     else:
         ask = (
             openai_chat(endpoint, version.source_id, gen)
             if endpoint
             else ollama_chat(ctx, version.source_id)
         )
-        pred = [
-            first_label(ask(prompt_for(str(r[text_field]), label_set)), label_set) for r in records
-        ]
+        answers = [ask(prompt_for(str(r[text_field]), label_set)) for r in records]
+        pred = [first_label(answer, label_set) for answer in answers]
     metrics = classification_metrics(gold, pred, label_set)
     details = {
         "per_label": metrics.pop("per_label"),
@@ -356,7 +356,10 @@ def run_eval(
         created_by=ctx.actor,
         completed_at=ctx.now(),
     )
-    return _save(ctx, ev, version)
+    _save(ctx, ev, version)
+    prompts = [prompt_for(str(r[text_field]), label_set) for r in records]
+    inference_log.record_evaluation(ctx, version, asset, prompts, answers, ev.id)
+    return ev
 
 
 # ------------------------------------------------------------------------------ human review
@@ -403,11 +406,13 @@ def human(
         else:
             raise InvalidInput(f"dataset examples need an {output_field!r} field for this model")
     mission_ids = []
+    generated: list[tuple[str, str]] = []  # what the model produced now: the inference log's
     for index, rec in chosen:
         output = rec.get(output_field)
         if not isinstance(output, str):
             assert generate is not None
             output = generate(rec[text_field])
+            generated.append((rec[text_field], output))
         payload: dict[str, Any] = {
             "input": rec[text_field],
             "output": output,
@@ -435,7 +440,13 @@ def human(
         created_at=ctx.now(),
         created_by=ctx.actor,
     )
-    return _save(ctx, ev, version)
+    _save(ctx, ev, version)
+    inference_log.record_evaluation(ctx, version, asset, *_generated(generated), ev.id)
+    return ev
+
+
+def _generated(pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    return [p for p, _ in pairs], [o for _, o in pairs]
 
 
 def aggregate_human(
