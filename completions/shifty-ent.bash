@@ -8,7 +8,7 @@ _shifty_ent() {
         word="${COMP_WORDS[i]}"
         if ((skip)); then skip=0; continue; fi
         case "$word" in
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--input|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--prompt|--public-key|--reason|--region|--replicas|--retention-days|--revision|--reward|--role|--sample|--seed|--server|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -112,6 +112,7 @@ _shifty_ent() {
             "model eval list") path="model eval list" ;;
             "model eval record") path="model eval record" ;;
             "model eval run") path="model eval run" ;;
+            "model generate") path="model generate" ;;
             "model list") path="model list" ;;
             "model promote") path="model promote" ;;
             "model register") path="model register" ;;
@@ -242,20 +243,21 @@ _shifty_ent() {
         "gpu terminate") words="--help --yes -y" ;;
         "gpu types") words="--help" ;;
         "init") words="--help --identity" ;;
-        "model") words="alias approval deploy deployments eval list promote register rollback show train undeploy versions --help" ;;
+        "model") words="alias approval deploy deployments eval generate list promote register rollback show train undeploy versions --help" ;;
         "model alias") words="history rollback set --help" ;;
         "model alias history") words="--help" ;;
         "model alias rollback") words="--alias --help --reason --to" ;;
         "model alias set") words="--help" ;;
         "model approval") words="request --help" ;;
         "model approval request") words="--alias --help" ;;
-        "model deploy") words="--gpu-type --help --instance --max-price --replicas" ;;
+        "model deploy") words="--gpu-type --help --instance --max-price --poll-interval --replicas --server --timeout" ;;
         "model deployments") words="--all --check --help" ;;
         "model eval") words="human list record run --help" ;;
         "model eval human") words="--dataset --help --output-field --sample --seed --text-field" ;;
         "model eval list") words="--help" ;;
         "model eval record") words="--dataset --help --metric --type" ;;
         "model eval run") words="--dataset --endpoint --help --label-field --labels --limit --text-field" ;;
+        "model generate") words="--classification --help --input --max-tokens --prompt" ;;
         "model list") words="--alias --help --latest --limit --name --source" ;;
         "model promote") words="--alias --help --override --reason" ;;
         "model register") words="--classification --config --description --help --max-tokens --pull --revision --source --source-id --temperature" ;;

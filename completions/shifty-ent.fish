@@ -4,7 +4,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --input --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --prompt --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --server --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -126,7 +126,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "gpu status"' -l help -l r
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "gpu terminate"' -l help -l yes
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "gpu types"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "init"' -l help -l identity
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "model"' -a 'alias approval deploy deployments eval list promote register rollback show train undeploy versions'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model"' -a 'alias approval deploy deployments eval generate list promote register rollback show train undeploy versions'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias"' -a 'history rollback set'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias"' -l help
@@ -136,7 +136,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias set"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model approval"' -a 'request'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model approval"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model approval request"' -l alias -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l gpu-type -l help -l instance -l max-price -l replicas
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l gpu-type -l help -l instance -l max-price -l poll-interval -l replicas -l server -l timeout
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deployments"' -l all -l check -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval"' -a 'human list record run'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval"' -l help
@@ -144,6 +144,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval human"' -l dat
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval list"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval record"' -l dataset -l help -l metric -l type
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval run"' -l dataset -l endpoint -l help -l label-field -l labels -l limit -l text-field
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model generate"' -l classification -l help -l input -l max-tokens -l prompt
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model list"' -l alias -l help -l latest -l limit -l name -l source
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model promote"' -l alias -l help -l override -l reason
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model register"' -l classification -l config -l description -l help -l max-tokens -l pull -l revision -l source -l source-id -l temperature

@@ -411,15 +411,16 @@ def generate(
 ) -> None:
     """Answer prompts with a version: on its running deployment, else on Ollama or locally (the
     'train' extra). Prompts and outputs go to the tenant's inference log. Role: operator/admin."""
-    from shifty_ent.core.errors import InvalidInput
     from shifty_ent.model import generate as service
 
-    if bool(prompt) == bool(input_):
-        raise InvalidInput("give --prompt TEXT (repeatable) or --input FILE (not both)")
     with command() as ctx:
-        prompts = list(prompt or []) or service.read_prompts(input_ or "")
         rows = service.generate(
-            ctx, ref, prompts, max_tokens=max_tokens, classification=classification
+            ctx,
+            ref,
+            prompt or [],
+            input_path=input_,
+            max_tokens=max_tokens,
+            classification=classification,
         )
     emit(rows, columns=["prompt", "output", "via"])
 

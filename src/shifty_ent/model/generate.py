@@ -142,12 +142,17 @@ def generate(
     ref: str,
     prompts: Sequence[str],
     *,
+    input_path: str | None = None,
     max_tokens: int | None = None,
     classification: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Answer each prompt with the version (operator or admin); logged, classified at least
-    ``classification`` (the prompts' sensitivity) and the model's own."""
+    """Answer each prompt (given, or read from ``input_path``) with the version (operator or
+    admin); logged, classified at least ``classification`` (the prompts' sensitivity) and the
+    model's own."""
     authorize(ctx, permissions.GENERATE)
+    if bool(prompts) == bool(input_path):
+        raise InvalidInput("give --prompt TEXT (repeatable) or --input FILE (not both)")
+    prompts = list(prompts) or read_prompts(input_path or "")
     _check(prompts)
     if classification is not None and classification not in CLASSIFICATIONS:
         raise InvalidInput(f"--classification must be one of {', '.join(CLASSIFICATIONS)}")
