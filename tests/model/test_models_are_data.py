@@ -66,6 +66,7 @@ def test_sweep_keeps_the_checkpoint_production_points_at(
     assert first["asset_id"] not in deleted and second["asset_id"] in deleted
     assert (root / "models" / "v1" / "config.json").exists()
     assert not (root / "models" / "v2").exists()
+    assert [a["asset_id"] for a in swept["skipped_in_use"]] == [first["asset_id"]]
     shown = cli.ok("data", "asset", "show", first["asset_id"], tenant="acme")
     assert shown["implicit_holds"] and "churn:1" in shown["implicit_holds"][0]["reason"]
     assert "alias production" in shown["implicit_holds"][0]["reason"]

@@ -31,6 +31,7 @@ from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, ShiftyError
 from shifty_ent.data import notify, permissions
 from shifty_ent.data.due import due_query
+from shifty_ent.data.uses import in_use
 from shifty_ent.data.tables import (
     WAITING,
     Asset,
@@ -104,6 +105,20 @@ def _expired_held(ctx: Context, now: datetime) -> list[Asset]:
     )
 
 
+def _expired_in_use(ctx: Context, now: datetime) -> list[Asset]:
+    """Expired assets kept because another group uses them (see :mod:`shifty_ent.data.uses`)."""
+    return list(
+        ctx.session.scalars(
+            select(Asset).where(
+                col(Asset.tenant_id) == ctx.tenant_id,
+                col(Asset.status) == "active",
+                col(Asset.expires_at) <= now,
+                in_use(),
+            )
+        ).all()
+    )
+
+
 def _erase_failed(ctx: Context) -> list[Asset]:
     """Assets an earlier erasure touched but could not finish: they need a person."""
     return list(
@@ -163,6 +178,7 @@ def run_sweep(ctx: Context, *, dry_run: bool = False) -> dict[str, Any]:
         "workspaces_destroyed": [],
         "over_allocation": [],
         "skipped_legal_hold": [_brief(a) for a in _expired_held(ctx, now)],
+        "skipped_in_use": [_brief(a) for a in _expired_in_use(ctx, now)],
         "erase_failed": [_brief(a) for a in _erase_failed(ctx)],
         "waiting_for_host": [],
         "orphans_removed": [],
