@@ -31,7 +31,6 @@ from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, ShiftyError
 from shifty_ent.data import notify, permissions
 from shifty_ent.data.due import due_query
-from shifty_ent.data.uses import in_use
 from shifty_ent.data.tables import (
     WAITING,
     Asset,
@@ -41,6 +40,7 @@ from shifty_ent.data.tables import (
     VaultKey,
     Workspace,
 )
+from shifty_ent.data.uses import in_use
 
 SYSTEM_ACTOR = "system:sweep"
 ORPHAN_AGE_S = 24 * 3600  # a vault file no row refers to is removed once this old
