@@ -191,3 +191,36 @@ def test_evaluation_prompts_and_outputs_are_logged(
     assert [e["output"] for e in entries] == ["network", "network"]
     assert "Input: DNS failed" in entries[0]["prompt"]
     assert {e["evaluation_id"] for e in entries} == {ev["id"]}
+
+
+def test_generate_locally_when_not_deployed(
+    cli: Any, tenant: Any, make_context: Any, tmp_path: Path
+) -> None:
+    """Reproduction: there was no way on main to ask a version that is not deployed; now a
+    custom checkpoint answers locally (the train extra) and the exchange is logged with the
+    checkpoint's classification."""
+    from tests.model.helpers import require_train_extra
+
+    require_train_extra()
+    from tests.model.tiny import build_tiny_llama, sample_texts
+
+    tiny = build_tiny_llama(tmp_path / "tiny", sample_texts(60))
+    cli.ok(
+        "model",
+        "register",
+        "tiny",
+        "--source",
+        "custom",
+        "--source-id",
+        str(tiny),
+        "--classification",
+        "restricted",
+        tenant="acme",
+    )
+    rows = cli.ok(
+        "model", "generate", "tiny", "--prompt", "hello", "--max-tokens", "4", tenant="acme"
+    )
+    assert rows[0]["via"] == "local" and isinstance(rows[0]["output"], str)
+    (log,) = _logs(cli)
+    assert log["classification"] == "restricted"
+    assert _entries(log)[0]["output"] == rows[0]["output"]

@@ -12,6 +12,7 @@ the gpu API, which only sees the acting tenant's instances.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -155,7 +156,9 @@ def _rent(
     except BaseException:
         ctx.session.rollback()
         for inst in rented:
-            gpu_api.terminate(ctx, inst.id, reason="deploy failed")
+            # the first failure is what the user must see; a failed give-back shows in gpu list
+            with contextlib.suppress(ShiftyError):
+                gpu_api.terminate(ctx, inst.id, reason="deploy failed")
         raise
     return rented
 
@@ -431,18 +434,29 @@ def undeploy(ctx: Context, ref: str) -> dict[str, Any]:
     return _row(ctx, dep, version, served_name_of(ctx, version) if version else "")
 
 
-def live_deployment(ctx: Context, version: ModelVersion) -> tuple[Deployment, str] | None:
-    """A running deployment of ``version`` and its served name, if one serves it now."""
-    dep = ctx.session.scalars(
-        select(Deployment)
+def serving_replica(ctx: Context, version: ModelVersion) -> tuple[Deployment, str, str] | None:
+    """(deployment, endpoint, served name) of a replica that serves ``version`` now (as last
+    checked), if any."""
+    found = ctx.session.execute(
+        select(Deployment, DeploymentReplica)
+        .join(
+            DeploymentReplica,
+            (col(DeploymentReplica.deployment_id) == col(Deployment.id))
+            & (col(DeploymentReplica.tenant_id) == col(Deployment.tenant_id)),
+        )
         .where(
             col(Deployment.tenant_id) == ctx.tenant_id,
             col(Deployment.version_id) == version.id,
-            col(Deployment.status) == "running",
+            col(Deployment.status) != "stopped",
+            col(DeploymentReplica.status) == "running",
+            col(DeploymentReplica.endpoint_url).is_not(None),
         )
         .order_by(col(Deployment.created_at).desc())
     ).first()
-    return (dep, served_name_of(ctx, version)) if dep is not None else None
+    if found is None:
+        return None
+    dep, rep = found
+    return dep, str(rep.endpoint_url), served_name_of(ctx, version)
 
 
 def list_deployments(

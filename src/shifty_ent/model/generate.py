@@ -114,15 +114,13 @@ def _predictor(
     from shifty_ent.model import evaluation, training
 
     gen = dict(version.generation_config or {})
-    live = deploy.live_deployment(ctx, version)
+    live = deploy.serving_replica(ctx, version)
     if live is not None:
-        dep, served = live
-        inst = gpu_api.get_instance(ctx, str(dep.instance_id))
-        endpoint = inst.endpoint_url or dep.endpoint_url
-        if endpoint:
-            ctx.session.commit()
-            where = f"deployment {str(dep.id)[:8]}"
-            return _ask_endpoint(inst.server_kind, endpoint, served, gen, max_new), where
+        dep, endpoint, served = live
+        kind = gpu_api.get_instance(ctx, str(dep.instance_id)).server_kind
+        ctx.session.commit()
+        where = f"deployment {str(dep.id)[:8]}"
+        return _ask_endpoint(kind, endpoint, served, gen, max_new), where
     if version.source == "ollama":
         ctx.session.commit()
         return evaluation.ollama_chat(ctx, version.source_id), "ollama"
