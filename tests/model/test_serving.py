@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socket
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -298,3 +299,58 @@ def test_adapter_served_on_ollama_through_blobs_and_create(
         assert set(body["files"]) == {"config.json", "model.safetensors"}
         assert set(body["adapters"]) == {"adapter_config.json", "adapter_model.safetensors"}
         assert set(body["files"].values()) | set(body["adapters"].values()) <= set(ollama.blobs)
+        # served: the adapter's files and its base checkpoint are held from sweeps and erasure
+        tuned = cli.ok("model", "show", ref, tenant="acme")
+        base = cli.ok("model", "show", "base", tenant="acme")
+        held = cli.ok("data", "asset", "show", tuned["asset_id"], tenant="acme")["implicit_holds"]
+        assert len(held) == 1 and f"deployment {dep['id'][:8]}" in held[0]["reason"]
+        held = cli.ok("data", "asset", "show", base["asset_id"], tenant="acme")["implicit_holds"]
+        assert held and held[0]["reason"].startswith("base of model tuned:1")
+        cli.ok("model", "undeploy", dep["id"], tenant="acme")
+        for asset_id in (tuned["asset_id"], base["asset_id"]):
+            shown = cli.ok("data", "asset", "show", asset_id, tenant="acme")
+            assert shown["implicit_holds"] == []
+
+
+def test_adapter_that_cannot_be_sent_is_reported_on_its_replica(
+    cli: Any,
+    tenant: Any,
+    hub: Any,
+    vast: FakeVast,
+    make_context: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An instance whose SSH endpoint refuses: deploy exits 6 with one line, the deployment is
+    kept with the replica's health saying why (``deployments --check`` retries nothing silently)."""
+    if missing_reason():
+        pytest.skip(missing_reason())
+    _hf_base(cli)
+    ref = _adapter(make_context, tmp_path / "adapter", "tiny", "tuned:1")
+    with socket.socket() as sock:  # a port where nothing listens
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    vast.ssh_host, vast.ssh_port = "127.0.0.1", closed
+    monkeypatch.setenv("SHIFTY_SSH_USER", "nobody")
+    vast.add_offer(1, dph_base=0.3)
+    res = cli(
+        "model",
+        "deploy",
+        ref,
+        "--gpu-type",
+        "RTX_4090",
+        "--max-price",
+        "1",
+        "--poll-interval",
+        "0.05",
+        "--timeout",
+        "20",
+        tenant="acme",
+    )
+    assert res.exit_code == 6, res.stderr
+    assert "sending the adapter" in res.error["message"]
+    assert len(res.stderr.strip().splitlines()) == 1
+    (dep,) = cli.ok("model", "deployments", tenant="acme")
+    (replica,) = dep["replica_instances"]
+    assert replica["status"] == "unhealthy"
+    assert replica["health"]["detail"].startswith("adapter not delivered")
