@@ -191,6 +191,22 @@ def test_evaluation_prompts_and_outputs_are_logged(
     assert [e["output"] for e in entries] == ["network", "network"]
     assert "Input: DNS failed" in entries[0]["prompt"]
     assert {e["evaluation_id"] for e in entries} == {ev["id"]}
+    # no data root: the log lives in the tenant's managed area, which deletion may erase
+    job = cli.ok(
+        "data",
+        "delete",
+        "request",
+        log["id"],
+        "--method",
+        "standard",
+        "--reason",
+        "done",
+        user="olga",
+        tenant="acme",
+    )
+    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+    done = cli.ok("data", "delete", "execute", job["id"], user="olga", tenant="acme")
+    assert done["status"] == "completed" and not Path(log["location"]).exists()
 
 
 def test_generate_locally_when_not_deployed(

@@ -313,6 +313,7 @@ def test_adapter_served_on_ollama_through_blobs_and_create(
 
 
 def test_adapter_that_cannot_be_sent_is_reported_on_its_replica(
+    db_url: str,
     cli: Any,
     tenant: Any,
     hub: Any,
@@ -350,6 +351,7 @@ def test_adapter_that_cannot_be_sent_is_reported_on_its_replica(
     assert res.exit_code == 6, res.stderr
     assert "sending the adapter" in res.error["message"]
     assert len(res.stderr.strip().splitlines()) == 1
+    assert count(db_url, "SELECT count(*) FROM model_deployments WHERE status='unhealthy'") == 1
     (dep,) = cli.ok("model", "deployments", tenant="acme")
     (replica,) = dep["replica_instances"]
     assert replica["status"] == "unhealthy"

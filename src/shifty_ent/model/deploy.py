@@ -295,6 +295,11 @@ def _deliver(
                 checked_at=ctx.now(),
             )
         )
+        ctx.session.execute(
+            update(Deployment)
+            .where(col(Deployment.id) == dep.id, col(Deployment.status) != "stopped")
+            .values(status="unhealthy", checked_at=ctx.now())
+        )
         ctx.session.commit()
         raise
 
