@@ -183,6 +183,19 @@ def test_replicas_rent_separate_instances_and_terminate_stops_the_deployment(
     assert dep["status"] == "starting"
     assert all(r["health"]["status"] == "not_running" for r in dep["replica_instances"])
     assert count(db_url, "SELECT count(*) FROM model_deployment_replicas") == 2
+    # --check asks vast.ai about booting replicas: once one runs, its endpoint is probed
+    with FakeVllm("acme/tiny-llama", Path.home()) as vllm:
+        vast.endpoint_port = vllm.server.port
+        vast.set_status(7_000_001, "running")
+        (checked,) = cli.ok("model", "deployments", "--check", tenant="acme")
+        by_provider = {
+            cli.ok("gpu", "status", i, tenant="acme")["provider_instance_id"]: i for i in instances
+        }
+        up = by_provider["7000001"]
+        first = next(r for r in checked["replica_instances"] if r["instance_id"] == up)
+        assert first["status"] == "running", first
+        assert first["endpoint_url"].endswith(f":{vllm.server.port}")
+        assert checked["status"] == "starting"  # the other replica still boots
     cli.ok("gpu", "terminate", instances[0], "--yes", tenant="acme")
     listed = cli.ok("model", "deployments", tenant="acme")
     assert listed[0]["status"] == "unhealthy"  # one replica left of two

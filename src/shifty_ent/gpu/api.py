@@ -49,10 +49,14 @@ class InstanceView:
         return view_of(cls, inst)
 
 
-def get_instance(ctx: Context, ref: str) -> InstanceView:
-    """An instance of the acting tenant by id, unique prefix, vast.ai id or label."""
+def get_instance(ctx: Context, ref: str, *, refresh: bool = False) -> InstanceView:
+    """An instance of the acting tenant by id, unique prefix, vast.ai id or label; with
+    ``refresh``, as vast.ai reports it now (state, endpoint; role-checked, commits)."""
     from shifty_ent.gpu.instances import get_instance as _get
+    from shifty_ent.gpu.instances import instance_status
 
+    if refresh:
+        return InstanceView.of(instance_status(ctx, ref, refresh=True))
     return InstanceView.of(_get(ctx, ref))
 
 

@@ -351,6 +351,9 @@ def _check(ctx: Context, dep: Deployment, served_name: str, *, probe: bool = Tru
     statuses = []
     for rep in _replicas(ctx, dep):
         inst = gpu_api.get_instance(ctx, str(rep.instance_id))
+        if probe and not inst.gone and inst.status != "running":
+            # still booting as last seen: ask vast.ai (it may run now, with an endpoint)
+            inst = gpu_api.get_instance(ctx, str(rep.instance_id), refresh=True)
         if inst.gone:
             rep.status, rep.health = "gone", {"status": "gone", "detail": f"{inst.status}"}
         elif probe:
