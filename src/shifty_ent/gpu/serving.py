@@ -1,6 +1,6 @@
 """What to run on an instance for ``--model``: image, arguments, port and server kind.
 
-Defaults (documented in docs/gpu.md and docs/serving.md):
+Defaults (documented in docs/gpu.md; adapters in docs/model.md):
 - a Hugging Face checkpoint (``org/name``, or ``hf:name``) runs vLLM's OpenAI-compatible server
   (``vllm/vllm-openai:latest``, port 8000; health ``/health``, then ``/v1/models``);
 - an Ollama ``name:tag`` (or ``ollama:name``) runs ``ollama/ollama:latest`` (port 11434; the model
