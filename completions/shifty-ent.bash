@@ -22,7 +22,7 @@ _shifty_ent() {
             --db|--tenant|-t|--as)
                 ((i + 1 < COMP_CWORD)) && ctx+=("$word" "${COMP_WORDS[i+1]}")
                 skip=1; continue ;;
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--columns|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--note|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--public-key|--reason|--region|--replicas|--require|--retention-days|--revision|--reward|--role|--sample|--seed|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--columns|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--input|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--note|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--prompt|--public-key|--reason|--region|--replicas|--require|--retention-days|--revision|--reward|--role|--sample|--seed|--server|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -137,6 +137,7 @@ _shifty_ent() {
             "model eval record") path="model eval record" ;;
             "model eval run") path="model eval run" ;;
             "model eval show") path="model eval show" ;;
+            "model generate") path="model generate" ;;
             "model list") path="model list" ;;
             "model promote") path="model promote" ;;
             "model register") path="model register" ;;
@@ -260,8 +261,13 @@ _shifty_ent() {
                 COMPREPLY=($(compgen -W "os postgres declared" -- "$cur")); return ;;
             "model deploy|--gpu-type")
                 COMPREPLY=($(compgen -W "RTX_3090 RTX_4090 A100_40GB A100_80GB H100" -- "$cur")); return ;;
+            "model deploy|--server")
+                COMPREPLY=($(compgen -W "vllm ollama" -- "$cur")); return ;;
             "model eval record|--type")
                 COMPREPLY=($(compgen -W "automated human" -- "$cur")); return ;;
+            "model generate|--input")
+                type compopt >/dev/null 2>&1 && compopt -o filenames
+                COMPREPLY=($(compgen -f -- "$cur")); return ;;
             "model list|--source")
                 COMPREPLY=($(compgen -W "huggingface ollama custom s3" -- "$cur")); return ;;
             "model register|--classification")
@@ -481,7 +487,7 @@ _shifty_ent() {
         "gpu terminate") words="--help --yes -y" ;;
         "gpu types") words="--help" ;;
         "init") words="--help --identity" ;;
-        "model") words="alias approval deploy deployments eval list promote register rollback show train undeploy versions --help" ;;
+        "model") words="alias approval deploy deployments eval generate list promote register rollback show train undeploy versions --help" ;;
         "model alias") words="gate history list protect rollback set unprotect --help" ;;
         "model alias gate") words="--clear --dataset --help --require" ;;
         "model alias history") words="--help" ;;
@@ -492,7 +498,7 @@ _shifty_ent() {
         "model alias unprotect") words="--help" ;;
         "model approval") words="request --help" ;;
         "model approval request") words="--alias --help" ;;
-        "model deploy") words="--gpu-type --help --instance --max-price --replicas" ;;
+        "model deploy") words="--gpu-type --help --instance --max-price --poll-interval --replicas --server --timeout" ;;
         "model deployments") words="--all --check --help" ;;
         "model eval") words="human list record run show --help" ;;
         "model eval human") words="--dataset --help --output-field --sample --seed --text-field" ;;
@@ -500,6 +506,7 @@ _shifty_ent() {
         "model eval record") words="--dataset --help --metric --type" ;;
         "model eval run") words="--dataset --endpoint --help --label-field --labels --limit --text-field" ;;
         "model eval show") words="--help" ;;
+        "model generate") words="--classification --help --input --max-tokens --prompt" ;;
         "model list") words="--alias --help --latest --limit --name --source" ;;
         "model promote") words="--alias --help --override --reason" ;;
         "model register") words="--classification --config --description --help --max-tokens --pull --revision --source --source-id --temperature" ;;

@@ -5,7 +5,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --columns --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --note --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --require --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --columns --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --input --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --note --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --prompt --public-key --reason --region --replicas --require --retention-days --revision --reward --role --sample --seed --server --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -312,7 +312,7 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "gpu terminate"' -s y
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "gpu types"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "init"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "init"' -l identity -x -a 'os postgres declared'
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "model"' -a 'alias approval deploy deployments eval list promote register rollback show train undeploy versions'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model"' -a 'alias approval deploy deployments eval generate list promote register rollback show train undeploy versions'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias"' -a 'gate history list protect rollback set unprotect'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model alias"' -l help
@@ -337,7 +337,10 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l gpu-typ
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l instance -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l max-price -x
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l poll-interval -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l replicas -x
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l server -x -a 'vllm ollama'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deploy"' -l timeout -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deployments"' -l all
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deployments"' -l check
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model deployments"' -l help
@@ -362,6 +365,11 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval run"' -l label
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval run"' -l limit -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval run"' -l text-field -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model eval show"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model generate"' -l classification -x
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model generate"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model generate"' -l input -r -F
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model generate"' -l max-tokens -x
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model generate"' -l prompt -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model list"' -l alias -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model list"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model list"' -l latest

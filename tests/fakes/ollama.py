@@ -1,10 +1,13 @@
-"""An Ollama server fake: tags, show, pull (NDJSON stream), generate, chat, ps, delete, and the
-OpenAI-compatible ``/v1/chat/completions``.
+"""An Ollama server fake: tags, show, pull (NDJSON stream), generate, chat, ps, delete, blobs and
+create, and the OpenAI-compatible ``/v1/chat/completions``.
 
 Shapes follow Ollama's REST API documentation (``docs/api.md`` in the ollama/ollama repository) and
 what the ``ollama`` 0.6 client validates: streams are ``application/x-ndjson`` chunked, one JSON
 object per line; ``"stream": false`` gets one JSON document; unknown models get 404 ``{"error":
 "model 'x' not found"}``; a failed pull ends its stream with an ``{"error": ...}`` line.
+Blobs: ``HEAD /api/blobs/sha256:D`` is 200 or 404, ``POST`` stores the body when its SHA-256
+is D (201, else 400); ``POST /api/create`` with ``files``/``adapters`` (name -> digest) needs
+every blob uploaded first (400 otherwise) and ``from`` an installed model when given.
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ class FakeOllama:
         self.models = {m.name: m for m in models or []}
         self.registry = {m.name: m for m in registry or []}
         self.respond = respond or (lambda prompt: "ok")
+        self.blobs: dict[str, bytes] = {}  # "sha256:<hex>" -> content
+        self.created: dict[str, dict[str, Any]] = {}  # model -> the create request
         self.server = LoopbackServer(self.handle, max_requests=5000, max_seconds=300)
 
     @property
@@ -95,7 +100,8 @@ class FakeOllama:
         return Response(404, {"error": f"model '{name}' not found"})
 
     def handle(self, req: Request) -> Response:
-        body = req.json() if req.body else {}
+        blob = req.path.startswith("/api/blobs/")  # raw file bytes, not JSON
+        body = req.json() if req.body and not blob else {}
         if req.path == "/api/tags" and req.method == "GET":
             return Response(
                 200,
@@ -225,6 +231,33 @@ class FakeOllama:
                     ],
                 },
             )
+        if req.path.startswith("/api/blobs/"):
+            digest = req.path.rsplit("/", 1)[-1]
+            if req.method == "HEAD":
+                return Response(200 if digest in self.blobs else 404, raw=b"")
+            if req.method == "POST":
+                if "sha256:" + hashlib.sha256(req.body).hexdigest() != digest:
+                    return Response(400, {"error": "digest mismatch"})
+                self.blobs[digest] = req.body
+                return Response(201, raw=b"")
+        if req.path == "/api/create" and req.method == "POST":
+            name = _full(body.get("model") or "")
+            files = dict(body.get("files") or {})
+            adapters = dict(body.get("adapters") or {})
+            missing = [d for d in [*files.values(), *adapters.values()] if d not in self.blobs]
+            if missing:
+                return Response(400, {"error": f"missing blob {missing[0]}"})
+            parent = body.get("from")
+            if parent and _full(parent) not in self.models:
+                return self._missing(_full(parent))
+            if not parent and not files:
+                return Response(400, {"error": "neither 'from' or 'files' was specified"})
+            self.created[name] = body
+            self.models[name] = FakeModel(name)
+            lines = [{"status": "parsing modelfile"}, {"status": "success"}]
+            if body.get("stream", True):
+                return self._ndjson(lines)
+            return Response(200, lines[-1])
         if req.path == "/api/ps" and req.method == "GET":
             return Response(200, {"models": []})
         if req.path == "/api/delete" and req.method == "DELETE":

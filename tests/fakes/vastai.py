@@ -110,8 +110,13 @@ class FakeVast:
         self.take_on_search: set[int] = set()
         self.endpoint_port: int | None = None
         self.public_ip = "127.0.0.1"
+        # what instances report as their SSH proxy (a test points it at a real sshd)
+        self.ssh_host = "ssh4.vast.ai"
+        self.ssh_port = 11610
         self.credit = 1000.0
         self.rents: list[dict[str, Any]] = []  # every successful rent (id, offer, label)
+        # instance id -> host port of its service, for instances with a server of their own
+        self.endpoint_ports: dict[int, int] = {}
         self._next_id = 7_000_001
         self._lock = threading.RLock()
         self.server = LoopbackServer(self.handle, max_requests=max_requests)
@@ -302,7 +307,11 @@ class FakeVast:
             for key in inst.env:
                 m = re.match(r"-p\s+(\d+):(\d+)", key)
                 if m:
-                    host = self.endpoint_port or 20000 + int(m.group(1)) % 1000
+                    host = (
+                        self.endpoint_ports.get(inst.id)
+                        or self.endpoint_port
+                        or 20000 + int(m.group(1)) % 1000
+                    )
                     ports[f"{m.group(2)}/tcp"] = [{"HostIp": "0.0.0.0", "HostPort": str(host)}]
         offer = inst.offer
         storage = inst.storage_per_hour()
@@ -329,8 +338,8 @@ class FakeVast:
             "disk_usage": -1,
             "public_ipaddr": self.public_ip + "\n",
             "ports": ports,
-            "ssh_host": "ssh4.vast.ai",
-            "ssh_port": 11610,
+            "ssh_host": self.ssh_host,
+            "ssh_port": self.ssh_port,
             "geolocation": offer.get("geolocation"),
             "dph_base": offer.get("dph_base"),
             "storage_cost": offer.get("storage_cost"),

@@ -59,10 +59,18 @@ def test_deploy_on_instance_checks_health(
     cli: Any, llama: dict[str, Any], ollama_server: Any, make_context: Any, db_url: str
 ) -> None:
     inst = make_instance(make_context, endpoint=ollama_server.url, checkpoint="llama3.1:8b")
-    dep = cli.ok("model", "deploy", "llama", "--instance", inst, "--replicas", "2", tenant="acme")
+    second = make_instance(make_context, endpoint=ollama_server.url, checkpoint="llama3.1:8b")
+    # --replicas N means N instances: one instance cannot be two replicas
+    res = cli("model", "deploy", "llama", "--instance", inst, "--replicas", "2", tenant="acme")
+    assert res.exit_code == 2 and "needs 2 --instance" in res.error["message"]
+    dep = cli.ok(
+        "model", "deploy", "llama", "--instance", inst, "--instance", second, tenant="acme"
+    )
     assert dep["status"] == "running" and dep["health"]["status"] == "healthy"
     assert dep["replicas"] == 2 and dep["endpoint_url"] == ollama_server.url
     assert dep["model"] == "llama:1" and dep["instance_id"] == inst
+    assert {r["instance_id"] for r in dep["replica_instances"]} == {inst, second}
+    assert {r["status"] for r in dep["replica_instances"]} == {"running"}
     assert any(r.path == "/api/tags" for r in ollama_server.requests)
     res = cli("model", "deploy", "llama", "--instance", inst, tenant="acme")
     assert res.exit_code == 5 and "already deployed" in res.error["message"]

@@ -110,6 +110,30 @@ def live_asset_at(ctx: Context, location: str) -> AssetView | None:
     return AssetView.of(found) if found is not None else None
 
 
+def strictest_classification(*names: str | None) -> str:
+    """The strictest of ``names`` in the order public < internal < confidential < restricted <
+    pii < phi (a derived asset is as sensitive as the most sensitive thing it came from)."""
+    from shifty_ent.data.tables import CLASSIFICATIONS
+
+    known = [n for n in names if n in CLASSIFICATIONS]
+    return max(known, key=CLASSIFICATIONS.index) if known else "internal"
+
+
+def set_uses(ctx: Context, scope: str, uses: dict[uuid.UUID, str]) -> dict[str, list[str]]:
+    """Replace the implicit holds ``scope`` (e.g. ``model``) keeps on the acting tenant's assets:
+    asset id -> why it is in use. Held assets are neither swept nor erased."""
+    from shifty_ent.data.uses import set_uses as _set
+
+    return _set(ctx, scope, uses)
+
+
+def in_use_reasons(ctx: Context, asset_id: uuid.UUID) -> list[str]:
+    """Why an asset of the acting tenant is implicitly held (empty when it is not)."""
+    from shifty_ent.data.uses import uses_of
+
+    return [u.reason for u in uses_of(ctx, asset_id)]
+
+
 def verify_certificate(cert: CertificateView, public_key_b64: str) -> tuple[bool, str]:
     """Check the certificate's signature against ``public_key_b64``: (ok, one-line reason)."""
     from shifty_ent.data import certificates
@@ -173,10 +197,13 @@ __all__ = [
     "add_root",
     "default_archive_retention_days",
     "get_asset",
+    "in_use_reasons",
     "list_roots",
     "live_asset_at",
     "register_asset",
     "remove_root",
     "root_paths_here",
+    "set_uses",
+    "strictest_classification",
     "verify_certificate",
 ]

@@ -402,11 +402,14 @@ def asset_list(
 
 @asset_app.command("show")
 def asset_show(asset: str) -> None:
-    """Show one asset. Any role; reading a classified asset is audited."""
+    """Show one asset with its holds (explicit, and implicit while a model uses it). Any role;
+    reading a classified asset is audited."""
     from shifty_ent.data.assets import show_asset
+    from shifty_ent.data.uses import uses_of
 
     with command() as ctx:
-        row = show_asset(ctx, asset)
+        found = show_asset(ctx, asset)
+        row = {**found.public(), "implicit_holds": [u.public() for u in uses_of(ctx, found.id)]}
     emit(row)
 
 

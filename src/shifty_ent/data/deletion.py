@@ -57,6 +57,7 @@ from shifty_ent.data.tables import (
     RetentionPolicy,
     VaultKey,
 )
+from shifty_ent.data.uses import in_use, refuse_if_in_use, uses_of
 
 LEASE = timedelta(seconds=120)
 ERASABLE_STATES = ("active", "erase_failed")
@@ -91,6 +92,9 @@ def roots_for(ctx: Context, asset: Asset) -> list[Path]:
         "workspace": ctx.settings.workspace_dir / str(ctx.tenant_id),
         # arcade datasets of a tenant without data roots live in the tenant's managed area
         "dataset": ctx.settings.data_dir / "datasets" / str(ctx.tenant_id),
+        # the model group's checkpoints and inference logs, likewise (model/storage.py)
+        "model_checkpoint": ctx.settings.data_dir / "models" / str(ctx.tenant_id),
+        "inference_log": ctx.settings.data_dir / "inference-logs" / str(ctx.tenant_id),
     }
     own = managed.get(asset.type)
     if own is not None and own.is_dir():
@@ -108,6 +112,7 @@ def preflight(ctx: Context, asset: Asset, method: str) -> None:
         raise Refused(
             f"asset {asset.name!r} is on legal hold ({asset.hold_reason}); release it first"
         )
+    refuse_if_in_use(ctx, asset)
     if asset.open_job_id is not None:
         raise Conflict(f"asset {asset.name!r} is already in deletion job {asset.open_job_id}")
     if method == "cryptographic_erase" and asset.scheme != "vault":
@@ -166,7 +171,17 @@ def request_deletion(
             raise NotFound(f"no live asset names data subject {subject!r}")
         kept = []
         for asset in assets:
-            if asset.legal_hold:  # GDPR Art. 17(3)(e): the hold wins, and is written down
+            in_use_by = uses_of(ctx, asset.id)
+            if in_use_by:  # a model serves or is promoted from it: written down like a hold
+                exceptions.append(
+                    {
+                        "asset_id": str(asset.id),
+                        "name": asset.name,
+                        "exception": "in use",
+                        "reason": "; ".join(u.reason for u in in_use_by),
+                    }
+                )
+            elif asset.legal_hold:  # GDPR Art. 17(3)(e): the hold wins, and is written down
                 exceptions.append(
                     {
                         "asset_id": str(asset.id),
@@ -318,6 +333,7 @@ def _claim_asset(
             col(Asset.open_job_id).is_(None),
             state,
             col(Asset.legal_hold) == False,  # noqa: E712
+            ~in_use(),
         )
         .values(open_job_id=job.id)
         .execution_options(synchronize_session=False)
@@ -667,6 +683,11 @@ def _run_item(
             item,
             f"legal hold placed after the request ({asset.hold_reason}); not erased",
         )
+        return
+    held = uses_of(ctx, asset.id)
+    if held:
+        why = "; ".join(u.reason for u in held)
+        _fail_item(ctx, beat, asset, item, f"in use since the request ({why}); not erased")
         return
     options = dict(item.result or {})
     if options.get("archive_only"):

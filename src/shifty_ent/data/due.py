@@ -11,6 +11,7 @@ from sqlalchemy import String, and_, select, type_coerce
 from sqlmodel import col
 
 from shifty_ent.data.tables import Asset, RetentionPolicy
+from shifty_ent.data.uses import in_use
 
 # raw id columns: no per-row UUID conversion in the selection phase
 DUE_COLUMNS = (type_coerce(Asset.id, String), type_coerce(RetentionPolicy.id, String))
@@ -31,6 +32,7 @@ def due_query(tenant_id: uuid.UUID, now: datetime, *columns: Any) -> Any:
             col(Asset.status) == "active",
             col(Asset.expires_at) <= now,
             col(Asset.legal_hold) == False,  # noqa: E712
+            ~in_use(),  # an implicit hold: a model version something points at
             col(Asset.open_job_id).is_(None),
             col(Asset.type) != "workspace",
             col(RetentionPolicy.auto_delete) == True,  # noqa: E712

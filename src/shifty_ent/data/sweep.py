@@ -41,6 +41,7 @@ from shifty_ent.data.tables import (
     VaultKey,
     Workspace,
 )
+from shifty_ent.data.uses import in_use
 
 SYSTEM_ACTOR = "system:sweep"
 ORPHAN_AGE_S = 24 * 3600  # a vault file no row refers to is removed once this old
@@ -100,6 +101,20 @@ def _expired_held(ctx: Context, now: datetime) -> list[Asset]:
                 col(Asset.expires_at) <= now,
                 col(Asset.legal_hold) == True,  # noqa: E712
                 col(Asset.type) != "workspace",
+            )
+        ).all()
+    )
+
+
+def _expired_in_use(ctx: Context, now: datetime) -> list[Asset]:
+    """Expired assets kept because another group uses them (see :mod:`shifty_ent.data.uses`)."""
+    return list(
+        ctx.session.scalars(
+            select(Asset).where(
+                col(Asset.tenant_id) == ctx.tenant_id,
+                col(Asset.status) == "active",
+                col(Asset.expires_at) <= now,
+                in_use(),
             )
         ).all()
     )
@@ -168,6 +183,7 @@ def run_sweep(
         "workspaces_destroyed": [],
         "over_allocation": [],
         "skipped_legal_hold": [_brief(a) for a in _expired_held(ctx, now)],
+        "skipped_in_use": [_brief(a) for a in _expired_in_use(ctx, now)],
         "erase_failed": [_brief(a) for a in _erase_failed(ctx)],
         "waiting_for_host": [],
         "orphans_removed": [],

@@ -158,6 +158,24 @@ class Asset(SQLModel, table=True):
         }
 
 
+class AssetUse(SQLModel, table=True):
+    """An implicit legal hold: another group uses the asset now (a model version an alias or a
+    live deployment points at). While a row exists the asset is neither swept nor erased; the
+    using group replaces its rows whenever what it uses changes (:mod:`shifty_ent.data.uses`)."""
+
+    __tablename__ = "data_asset_uses"
+    __table_args__ = (tenant_fk("asset_id", "data_assets", ondelete="CASCADE"),)
+
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", primary_key=True)
+    asset_id: uuid.UUID = Field(primary_key=True)
+    scope: str = Field(primary_key=True, max_length=32)
+    reason: str = Field(sa_type=Text)
+    since: datetime = created_at_field()
+
+    def public(self) -> dict[str, Any]:
+        return {"scope": self.scope, "reason": self.reason, "since": self.since}
+
+
 class AssetSubject(SQLModel, table=True):
     """Index of data subjects per asset, for GDPR erasure and export by person."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from shifty_ent.core.context import Context
@@ -18,6 +19,7 @@ from shifty_ent.gpu.budget import committed_per_hour, month_spend
 from shifty_ent.gpu.ledger import cost_rows as ledger_cost_rows
 from shifty_ent.gpu.ledger import q as round_micro
 from shifty_ent.gpu.provision import ProvisionRequest
+from shifty_ent.gpu.serving import LoraModule
 from shifty_ent.gpu.tables import FINAL_STATES, TERMINATING, GpuInstance
 
 
@@ -32,6 +34,7 @@ class InstanceView:
     gpu_type: str
     gpu_count: int
     model_checkpoint: str | None
+    server_kind: str | None
     endpoint_url: str | None
     provider_instance_id: str | None
     price_per_hour: Decimal | None
@@ -46,10 +49,14 @@ class InstanceView:
         return view_of(cls, inst)
 
 
-def get_instance(ctx: Context, ref: str) -> InstanceView:
-    """An instance of the acting tenant by id, unique prefix, vast.ai id or label."""
+def get_instance(ctx: Context, ref: str, *, refresh: bool = False) -> InstanceView:
+    """An instance of the acting tenant by id, unique prefix, vast.ai id or label; with
+    ``refresh``, as vast.ai reports it now (state, endpoint; role-checked, commits)."""
     from shifty_ent.gpu.instances import get_instance as _get
+    from shifty_ent.gpu.instances import instance_status
 
+    if refresh:
+        return InstanceView.of(instance_status(ctx, ref, refresh=True))
     return InstanceView.of(_get(ctx, ref))
 
 
@@ -67,15 +74,72 @@ def check_health(ctx: Context, instance_id: uuid.UUID | str) -> dict[str, Any]:
     return dict(_check(ctx, str(instance_id)))
 
 
+def check_served(ctx: Context, instance_id: uuid.UUID | str, name: str) -> dict[str, Any]:
+    """Whether the instance's endpoint lists ``name`` now (role-checked). Commits."""
+    from shifty_ent.gpu.health import check_served as _served
+
+    return _served(ctx, str(instance_id), name)
+
+
+def wait_running(
+    ctx: Context, instance_id: uuid.UUID | str, *, timeout: float, poll_interval: float
+) -> InstanceView:
+    """Poll vast.ai until the instance runs (exit 6 when it will not). Commits."""
+    from shifty_ent.core.authz import authorize
+    from shifty_ent.gpu import permissions
+    from shifty_ent.gpu.instances import client
+    from shifty_ent.gpu.instances import get_instance as _get
+    from shifty_ent.gpu.provision import wait_until_settled
+    from shifty_ent.gpu.tables import RUNNING
+
+    authorize(ctx, permissions.READ)
+    inst = _get(ctx, str(instance_id))
+    if inst.status != RUNNING:
+        ctx.session.commit()
+        with client(ctx) as api:
+            wait_until_settled(ctx, inst, api, timeout, poll_interval, None)
+    return InstanceView.of(inst)
+
+
+def deliver_adapter(
+    ctx: Context,
+    instance_id: uuid.UUID | str,
+    lora: LoraModule,
+    adapter_dir: Path,
+    base_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Put an adapter on a running instance, served as ``lora.name`` (role-checked). Commits."""
+    from shifty_ent.gpu.adapters import deliver
+
+    return deliver(ctx, str(instance_id), lora, adapter_dir, base_dir)
+
+
+def terminate(ctx: Context, instance_id: uuid.UUID | str, *, reason: str) -> InstanceView:
+    """Destroy the instance, verify it is gone, close its ledger (role-checked). Idempotent;
+    commits. For work that rented an instance for itself."""
+    from shifty_ent.core.authz import authorize
+    from shifty_ent.gpu import permissions
+    from shifty_ent.gpu.instances import get_instance as _get
+    from shifty_ent.gpu.terminate import terminate_instance
+
+    authorize(ctx, permissions.TERMINATE)
+    return InstanceView.of(terminate_instance(ctx, _get(ctx, str(instance_id)), reason=reason))
+
+
 __all__ = [
     "GpuInstance",
     "InstanceView",
+    "LoraModule",
     "ProvisionRequest",
     "check_health",
+    "check_served",
     "committed_per_hour",
+    "deliver_adapter",
     "get_instance",
     "ledger_cost_rows",
     "month_spend",
     "provision",
     "round_micro",
+    "terminate",
+    "wait_running",
 ]

@@ -174,3 +174,65 @@ def check_health(ctx: Context, instance_ref_or_obj: str | GpuInstance) -> dict[s
     store_health(ctx, inst, result)
     ctx.session.commit()
     return {"instance_id": inst.id, **result}
+
+
+def served_names(resp: httpx.Response, server_kind: str | None) -> set[str]:
+    """The model names an endpoint lists: ``/v1/models`` ids, or Ollama's ``/api/tags``."""
+    if server_kind == "ollama":
+        return _ollama_models(resp)
+    try:
+        data = resp.json()
+    except ValueError:
+        return set()
+    items = data.get("data") if isinstance(data, dict) else None
+    return {str(i["id"]) for i in items or [] if isinstance(i, dict) and i.get("id")}
+
+
+def probe_served(
+    target: ProbeTarget, name: str, timeout: float = PROBE_TIMEOUT_S
+) -> dict[str, Any]:
+    """Healthy only when the endpoint lists ``name`` (a deployment's served name): a server that
+    answers 200 but serves another model, or not this adapter yet, is not this deployment."""
+    if target.status != RUNNING:
+        return {"status": "not_running", "detail": f"instance is {target.status}"}
+    if not target.endpoint_url:
+        return {"status": "no_endpoint", "detail": "the instance reports no model endpoint yet"}
+    path = "/api/tags" if target.server_kind == "ollama" else "/v1/models"
+    url = target.endpoint_url.rstrip("/") + path
+    started = time.perf_counter()
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as http:
+            resp = http.get(url)
+    except httpx.HTTPError as exc:
+        return {
+            "status": "unreachable",
+            "path": path,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+            "detail": f"{type(exc).__name__}: {exc}"[:200],
+        }
+    doc: dict[str, Any] = {
+        "path": path,
+        "http_status": resp.status_code,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1),
+        "served_name": name,
+    }
+    if resp.status_code >= 400:
+        return {"status": "unhealthy", **doc, "detail": resp.text[:200]}
+    names = served_names(resp, target.server_kind)
+    wanted = {name, f"{name}:latest"} if ":" not in name else {name}
+    if not names & wanted:
+        listed = ", ".join(sorted(names)[:5]) or "nothing"
+        return {"status": "starting", **doc, "detail": f"{name} not served yet (lists {listed})"}
+    return {"status": "healthy", **doc}
+
+
+def check_served(ctx: Context, instance_ref: str, name: str) -> dict[str, Any]:
+    """Probe whether the instance serves ``name`` now (a deployment's health). Commits."""
+    authorize(ctx, permissions.HEALTH)
+    inst = get_instance(ctx, instance_ref)
+    target = ProbeTarget.of(inst)
+    ctx.session.commit()
+    result = probe_served(target, name)
+    result["checked_at"] = ctx.now().isoformat()
+    result["endpoint_url"] = target.endpoint_url
+    return result

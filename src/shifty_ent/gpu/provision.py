@@ -68,6 +68,7 @@ class ProvisionRequest:
     poll_interval: float = DEFAULT_POLL_S
     on_progress: Callable[[GpuInstance], None] | None = None
     autoscale_model: str | None = None
+    lora: serving.LoraModule | None = None  # serve this adapter on top of model_checkpoint
 
 
 def provision(ctx: Context, request: ProvisionRequest) -> GpuInstance:
@@ -93,7 +94,7 @@ def provision_for(
         request.gpu_type, count, disk_gb, request.region, request.max_price
     )
     assert price is not None
-    spec = serving.spec_for(request.model_checkpoint, request.image)
+    spec = serving.spec_for(request.model_checkpoint, request.image, request.lora)
     if request.timeout <= 0 or request.poll_interval <= 0:
         raise InvalidInput("--timeout and the poll interval must be positive")
     autoscale_model = request.autoscale_model

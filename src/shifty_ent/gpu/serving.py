@@ -1,15 +1,22 @@
 """What to run on an instance for ``--model``: image, arguments, port and server kind.
 
-Defaults (documented in docs/gpu.md):
+Defaults (documented in docs/gpu.md; adapters in docs/model.md):
 - a Hugging Face checkpoint (``org/name``, or ``hf:name``) runs vLLM's OpenAI-compatible server
   (``vllm/vllm-openai:latest``, port 8000; health ``/health``, then ``/v1/models``);
 - an Ollama ``name:tag`` (or ``ollama:name``) runs ``ollama/ollama:latest`` (port 11434; the model
   is pulled at start; health ``/api/tags``).
 A checkpoint never contains ``:`` on the Hub, so a colon means Ollama.
+
+A LoRA adapter (:class:`LoraModule`) changes that: vLLM starts with ``--enable-lora`` and
+``--lora-modules NAME=PATH`` once the adapter's files are on the instance (the start script waits
+for them: they are sent over SSH after the instance runs, see :mod:`shifty_ent.gpu.transfer`),
+and runtime loading stays on so another adapter of the same base can join later; an Ollama host
+starts empty and gets base and adapter through its blob and create API.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +29,28 @@ OLLAMA_IMAGE = "ollama/ollama:latest"
 OPENAI_PORT = 8000
 OLLAMA_PORT = 11434
 HEALTH_PATHS = {"openai": ("/health", "/v1/models"), "ollama": ("/api/tags",)}
+
+
+ADAPTERS_DIR = "shifty-adapters"  # below the login's home on the instance
+
+
+@dataclass(frozen=True)
+class LoraModule:
+    """An adapter to serve under ``name`` on top of the instance's base model."""
+
+    name: str
+    rank: int = 8
+    server_kind: str = "openai"  # openai (vLLM) | ollama
+
+    @property
+    def remote_dir(self) -> str:
+        """Where the adapter's files go, relative to the login's home directory."""
+        return f"{ADAPTERS_DIR}/{slug(self.name)}"
+
+
+def slug(name: str) -> str:
+    """A served name as one safe path component."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "adapter"
 
 
 @dataclass
@@ -70,7 +99,9 @@ def kind_of(checkpoint: str) -> tuple[str, str]:
     return "openai", text
 
 
-def spec_for(checkpoint: str | None, image: str | None) -> ServingSpec:
+def spec_for(
+    checkpoint: str | None, image: str | None, lora: LoraModule | None = None
+) -> ServingSpec:
     if image is not None and (not image.strip() or len(image) > 1024 or " " in image.strip()):
         raise InvalidInput(f"--image {image!r} is not a valid image reference")
     if not checkpoint:
@@ -80,6 +111,8 @@ def spec_for(checkpoint: str | None, image: str | None) -> ServingSpec:
     kind, name = kind_of(checkpoint)
     if not name or name.endswith(":"):
         raise InvalidInput(f"--model {checkpoint!r} is not a valid checkpoint name")
+    if lora is not None:
+        return _lora_spec(name, image, lora)
     if kind == "ollama":
         script = (
             f"export OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}; "
@@ -104,4 +137,47 @@ def spec_for(checkpoint: str | None, image: str | None) -> ServingSpec:
         checkpoint=name,
         env={f"-p {OPENAI_PORT}:{OPENAI_PORT}": "1"},
         args=["--model", name, "--host", "0.0.0.0", "--port", str(OPENAI_PORT)],
+    )
+
+
+def _lora_spec(base: str, image: str | None, lora: LoraModule) -> ServingSpec:
+    if lora.server_kind == "ollama":
+        # the base and the adapter arrive as blobs; nothing to pull at start
+        script = (
+            f"export OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}; (ollama serve > /var/log/ollama.log 2>&1 &)"
+        )
+        return ServingSpec(
+            image=image or OLLAMA_IMAGE,
+            runtype="ssh",
+            server_kind="ollama",
+            port=OLLAMA_PORT,
+            checkpoint=lora.name,
+            env={f"-p {OLLAMA_PORT}:{OLLAMA_PORT}": "1", "OLLAMA_HOST": f"0.0.0.0:{OLLAMA_PORT}"},
+            onstart=script,
+        )
+    where = f'"$HOME/{lora.remote_dir}"'
+    server = " ".join(
+        [
+            "vllm serve",
+            shlex.quote(base),
+            f"--host 0.0.0.0 --port {OPENAI_PORT}",
+            f"--enable-lora --max-lora-rank {max(8, lora.rank)}",
+            f"--lora-modules {shlex.quote(lora.name)}={where}",
+        ]
+    )
+    script = (
+        f"until [ -f {where}/.complete ]; do sleep 5; done; "
+        f"(nohup {server} > /var/log/vllm.log 2>&1 &)"
+    )
+    return ServingSpec(
+        image=image or VLLM_IMAGE,
+        runtype="ssh",
+        server_kind="openai",
+        port=OPENAI_PORT,
+        checkpoint=base,
+        env={
+            f"-p {OPENAI_PORT}:{OPENAI_PORT}": "1",
+            "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",
+        },
+        onstart=script,
     )

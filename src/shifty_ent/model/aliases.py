@@ -21,6 +21,7 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, InvalidInput, NotFound, Refused
 from shifty_ent.model import approvals, permissions
+from shifty_ent.model.holds import sync_holds
 from shifty_ent.model.tables import (
     AliasEvent,
     AliasPolicy,
@@ -134,6 +135,7 @@ def move_alias(
             "override": override,
         },
     )
+    sync_holds(ctx)  # the version now pointed at is held from sweeps; the one left, maybe not
     return event
 
 

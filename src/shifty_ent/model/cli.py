@@ -413,31 +413,58 @@ def approval_request(
 # ------------------------------------------------------------------------------ deployment
 
 
+class Server(StrEnum):
+    vllm = "vllm"
+    ollama = "ollama"
+
+
 @app.command("deploy")
 def deploy(
     ref: VersionArg,
     instance: Annotated[
-        str | None, typer.Option("--instance", metavar="I", help="Reuse this GPU instance.")
+        list[str] | None,
+        typer.Option("--instance", metavar="I", help="Reuse this instance (repeat per replica)."),
     ] = None,
-    replicas: Annotated[int, typer.Option("--replicas", min=1, max=64, help="Replicas.")] = 1,
+    replicas: Annotated[
+        int, typer.Option("--replicas", min=1, max=64, help="Instances to serve on.")
+    ] = 1,
     gpu_type: Annotated[
         str | None,
         typer.Option(
             "--gpu-type",
             parser=Values(GPU_TYPES),
-            help="Provision a new instance of this type.",
+            help="Rent new instances of this type.",
         ),
     ] = None,
     max_price: Annotated[
-        str | None, typer.Option("--max-price", metavar="USD", help="Hourly cap when provisioning.")
+        str | None, typer.Option("--max-price", metavar="USD", help="Hourly cap when renting.")
     ] = None,
+    server: Annotated[
+        Server | None,
+        typer.Option("--server", case_sensitive=False, help="Adapter: vllm (default) or ollama."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="S", help="Wait this long for each instance.")
+    ] = 900.0,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", metavar="S", help="Seconds between polls.")
+    ] = 10.0,
 ) -> None:
-    """Serve a version on a GPU instance of the tenant and health-check it. Role: operator/admin."""
+    """Serve a version on instances of the tenant (one per replica; a fine-tuned adapter is sent
+    to each) and health-check each one. Role: operator/admin."""
     from shifty_ent.model import deploy as service
 
     with command() as ctx:
         row = service.deploy(
-            ctx, ref, instance=instance, replicas=replicas, gpu_type=gpu_type, max_price=max_price
+            ctx,
+            ref,
+            instances=instance or [],
+            replicas=replicas,
+            gpu_type=gpu_type,
+            max_price=max_price,
+            server=server.value if server else None,
+            timeout=timeout,
+            poll_interval=poll_interval,
         )
     emit(row)
 
@@ -466,6 +493,42 @@ def deployments(
     with command(readonly=not check) as ctx:  # a check records health
         rows = service.list_deployments(ctx, include_stopped=all_, check=check)
     emit(rows, columns=DEPLOYMENT_COLUMNS)
+
+
+@app.command("generate")
+def generate(
+    ref: VersionArg,
+    prompt: Annotated[
+        list[str] | None, typer.Option("--prompt", metavar="TEXT", help="A prompt (repeat).")
+    ] = None,
+    input_: Annotated[
+        str | None,
+        typer.Option(
+            "--input", metavar="FILE", help="Prompts, one a line (JSONL: 'prompt' or 'text')."
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", metavar="N", help="Tokens to generate.")
+    ] = None,
+    classification: Annotated[
+        str | None,
+        typer.Option("--classification", help="How sensitive the prompts are (for the log)."),
+    ] = None,
+) -> None:
+    """Answer prompts with a version: on its running deployment, else on Ollama or locally (the
+    'train' extra). Prompts and outputs go to the tenant's inference log. Role: operator/admin."""
+    from shifty_ent.model import generate as service
+
+    with command() as ctx:
+        rows = service.generate(
+            ctx,
+            ref,
+            prompt or [],
+            input_path=input_,
+            max_tokens=max_tokens,
+            classification=classification,
+        )
+    emit(rows, columns=["prompt", "output", "via"])
 
 
 # ------------------------------------------------------------------------------ training

@@ -32,7 +32,7 @@ from shifty_ent.core.errors import ExternalServiceError, InvalidInput
 from shifty_ent.core.inputs import strict_float
 from shifty_ent.core.storable import escape_unstorable
 from shifty_ent.data import api as data_api
-from shifty_ent.model import examples, permissions, training
+from shifty_ent.model import examples, inference_log, permissions, training
 from shifty_ent.model.tables import EVAL_TYPES, Evaluation, ModelVersion
 from shifty_ent.model.versions import get_version, subject_ref
 
@@ -319,13 +319,15 @@ def run_eval(
     if method == "local":
         local = LocalClassifier(base, adapter)
         pred = [local(c.prompt, c.options) for c in items]
+        answers = pred
     else:
         ask = (
             openai_chat(endpoint, version.source_id, gen)
             if endpoint
             else ollama_chat(ctx, version.source_id)
         )
-        pred = [first_label(ask(c.prompt), c.options) for c in items]
+        answers = [ask(c.prompt) for c in items]
+        pred = [first_label(a, c.options) for a, c in zip(answers, items, strict=True)]
     metrics = classification_metrics(gold, pred, label_set)
     details = {
         "per_label": metrics.pop("per_label"),
@@ -350,7 +352,9 @@ def run_eval(
         created_by=ctx.actor,
         completed_at=ctx.now(),
     )
-    return _save(ctx, ev, version)
+    _save(ctx, ev, version)
+    inference_log.record_evaluation(ctx, version, asset, [c.prompt for c in items], answers, ev.id)
+    return ev
 
 
 # ------------------------------------------------------------------------------ human review
@@ -405,12 +409,14 @@ def human(
         else:
             raise InvalidInput(f"dataset examples need an {output_field!r} field for this model")
     mission_ids = []
+    generated: list[tuple[str, str]] = []  # what the model produced now: the inference log's
     for index, shown, prompt, rec in chosen:
         output = rec.get(output_field)
         if not isinstance(output, str):
             assert generate is not None
             # the model's text is kept, a NUL or lone surrogate in it escaped (core.storable)
             output = escape_unstorable(generate(prompt))
+            generated.append((prompt, output))
         payload: dict[str, Any] = {
             "input": shown,
             "output": output,
@@ -443,7 +449,13 @@ def human(
         created_at=ctx.now(),
         created_by=ctx.actor,
     )
-    return _save(ctx, ev, version)
+    _save(ctx, ev, version)
+    inference_log.record_evaluation(ctx, version, asset, *_generated(generated), ev.id)
+    return ev
+
+
+def _generated(pairs: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    return [p for p, _ in pairs], [o for _, o in pairs]
 
 
 def aggregate_human(

@@ -40,6 +40,9 @@ TRAIN_FORCE_CANCEL = declare(
 )
 TRAIN_READ = declare("model.train.read", READ_ALL, "See training jobs and their loss curves.")
 EVAL = declare("model.eval", WRITE, "Record, run or open human evaluations of a version.")
+GENERATE = declare(
+    "model.generate", WRITE, "Run a version on prompts (every prompt and output is logged)."
+)
 EVAL_READ = declare("model.eval.read", READ_ALL, "See a version's evaluations.")
 
 COMMANDS: dict[str, Permission | None] = {
@@ -54,6 +57,7 @@ COMMANDS: dict[str, Permission | None] = {
     "model undeploy": UNDEPLOY,
     "model deployments": DEPLOYMENTS_READ,
     "model deployments --check": DEPLOYMENTS_CHECK,
+    "model generate": GENERATE,
     "model alias set": ALIAS_SET,
     "model alias list": READ,
     "model alias protect": ALIAS_POLICY,

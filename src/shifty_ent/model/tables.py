@@ -244,6 +244,30 @@ class Deployment(SQLModel, table=True):
         }
 
 
+class DeploymentReplica(SQLModel, table=True):
+    """One instance of a deployment (``--replicas N`` rents or uses N), with its own health."""
+
+    __tablename__ = "model_deployment_replicas"
+    __table_args__ = (tenant_fk("deployment_id", "model_deployments", ondelete="CASCADE"),)
+
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id", primary_key=True)
+    deployment_id: uuid.UUID = Field(primary_key=True)
+    instance_id: uuid.UUID = Field(primary_key=True)
+    endpoint_url: str | None = Field(default=None, sa_type=Text)
+    status: str = Field(default="starting", max_length=16)
+    health: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    checked_at: datetime | None = utc_field()
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "instance_id": self.instance_id,
+            "endpoint_url": self.endpoint_url,
+            "status": self.status,
+            "health": dict(self.health or {}),
+            "checked_at": self.checked_at,
+        }
+
+
 class TrainingJob(SQLModel, table=True):
     """A fine-tune of a base version on a dataset asset; a row in a shared work queue."""
 

@@ -28,7 +28,7 @@ from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, Interrupted, InvalidInput, NotFound, ShiftyError
 from shifty_ent.core.ids import resolve as resolve_ref
-from shifty_ent.model import examples, permissions
+from shifty_ent.model import examples, permissions, storage
 from shifty_ent.model.tables import (
     FINISHED_JOB_STATES,
     JOB_STATES,
@@ -270,7 +270,7 @@ def run_job(
         base_path = base_dir(ctx, base)
         texts = examples.training_examples(ds, template)
         ctx.session.commit()
-        out_dir = ctx.settings.data_dir / "models" / str(ctx.tenant_id) / f"job-{job.id}"
+        out_dir = storage.job_output_dir(ctx, job.id)  # below the tenant's data root
         result = finetune.finetune(base_path, texts, out_dir, hp, on_step, threads=threads)
     except KeyboardInterrupt:
         ctx.session.rollback()

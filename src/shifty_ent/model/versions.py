@@ -150,6 +150,7 @@ def add_version(
         created_by=ctx.actor,
     )
     if pin.source == "custom":
+        classification = derived_classification(ctx, classification, lineage or {})
         version.asset_id = _checkpoint_asset(ctx, name, version.version, pin, classification)
     ctx.session.add(version)
     ctx.session.flush()
@@ -168,6 +169,19 @@ def add_version(
         },
     )
     return version
+
+
+def derived_classification(ctx: Context, given: str, lineage: dict[str, Any]) -> str:
+    """A trained checkpoint is as sensitive as the strictest of what it was made from: the
+    classification asked for, its training dataset's and its base checkpoint's."""
+    found = [given]
+    if lineage.get("dataset_id"):
+        found.append(data_api.get_asset(ctx, str(lineage["dataset_id"])).classification)
+    if lineage.get("base_model_id"):
+        base = ctx.session.get(ModelVersion, uuid.UUID(str(lineage["base_model_id"])))
+        if base is not None and base.tenant_id == ctx.tenant_id and base.asset_id is not None:
+            found.append(data_api.get_asset(ctx, str(base.asset_id)).classification)
+    return data_api.strictest_classification(*found)
 
 
 def _checkpoint_asset(
