@@ -265,6 +265,8 @@ _shifty_ent() {
                 COMPREPLY=($(compgen -W "vllm ollama" -- "$cur")); return ;;
             "model eval record|--type")
                 COMPREPLY=($(compgen -W "automated human" -- "$cur")); return ;;
+            "model generate|--classification")
+                COMPREPLY=($(compgen -W "public internal confidential restricted pii phi" -- "$cur")); return ;;
             "model generate|--input")
                 type compopt >/dev/null 2>&1 && compopt -o filenames
                 COMPREPLY=($(compgen -f -- "$cur")); return ;;

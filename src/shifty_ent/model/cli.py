@@ -490,7 +490,7 @@ def deployments(
     or admin)."""
     from shifty_ent.model import deploy as service
 
-    with command(readonly=not check) as ctx:  # a check records health
+    with command(readonly=False) as ctx:  # records health, and deployments whose instances went
         rows = service.list_deployments(ctx, include_stopped=all_, check=check)
     emit(rows, columns=DEPLOYMENT_COLUMNS)
 
@@ -512,7 +512,11 @@ def generate(
     ] = None,
     classification: Annotated[
         str | None,
-        typer.Option("--classification", help="How sensitive the prompts are (for the log)."),
+        typer.Option(
+            "--classification",
+            parser=Values(CLASSIFICATIONS),
+            help="How sensitive the prompts are (for the log).",
+        ),
     ] = None,
 ) -> None:
     """Answer prompts with a version: on its running deployment, else on Ollama or locally (the
