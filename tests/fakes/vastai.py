@@ -110,6 +110,9 @@ class FakeVast:
         self.take_on_search: set[int] = set()
         self.endpoint_port: int | None = None
         self.public_ip = "127.0.0.1"
+        # what instances report as their SSH proxy (a test points it at a real sshd)
+        self.ssh_host = "ssh4.vast.ai"
+        self.ssh_port = 11610
         self.credit = 1000.0
         self.rents: list[dict[str, Any]] = []  # every successful rent (id, offer, label)
         self._next_id = 7_000_001
@@ -329,8 +332,8 @@ class FakeVast:
             "disk_usage": -1,
             "public_ipaddr": self.public_ip + "\n",
             "ports": ports,
-            "ssh_host": "ssh4.vast.ai",
-            "ssh_port": 11610,
+            "ssh_host": self.ssh_host,
+            "ssh_port": self.ssh_port,
             "geolocation": offer.get("geolocation"),
             "dph_base": offer.get("dph_base"),
             "storage_cost": offer.get("storage_cost"),

@@ -18,6 +18,7 @@ from shifty_ent.gpu.budget import committed_per_hour, month_spend
 from shifty_ent.gpu.ledger import cost_rows as ledger_cost_rows
 from shifty_ent.gpu.ledger import q as round_micro
 from shifty_ent.gpu.provision import ProvisionRequest
+from shifty_ent.gpu.ssh_access import SshEndpoint
 from shifty_ent.gpu.tables import FINAL_STATES, TERMINATING, GpuInstance
 
 
@@ -67,10 +68,32 @@ def check_health(ctx: Context, instance_id: uuid.UUID | str) -> dict[str, Any]:
     return dict(_check(ctx, str(instance_id)))
 
 
+def ssh_endpoint(
+    ctx: Context, instance_id: uuid.UUID | str, *, timeout: float, poll_interval: float
+) -> SshEndpoint:
+    """Wait until the instance runs, then where its SSH server listens (role-checked). Commits."""
+    from shifty_ent.gpu.ssh_access import ssh_endpoint as _endpoint
+
+    return _endpoint(ctx, str(instance_id), timeout=timeout, poll_interval=poll_interval)
+
+
+def terminate(ctx: Context, instance_id: uuid.UUID | str, *, reason: str) -> InstanceView:
+    """Destroy the instance, verify it is gone, close its ledger (role-checked). Idempotent;
+    commits. For work that rented an instance for itself (a remote fine-tune)."""
+    from shifty_ent.core.authz import authorize
+    from shifty_ent.gpu import permissions
+    from shifty_ent.gpu.instances import get_instance as _get
+    from shifty_ent.gpu.terminate import terminate_instance
+
+    authorize(ctx, permissions.TERMINATE)
+    return InstanceView.of(terminate_instance(ctx, _get(ctx, str(instance_id)), reason=reason))
+
+
 __all__ = [
     "GpuInstance",
     "InstanceView",
     "ProvisionRequest",
+    "SshEndpoint",
     "check_health",
     "committed_per_hour",
     "get_instance",
@@ -78,4 +101,6 @@ __all__ = [
     "month_spend",
     "provision",
     "round_micro",
+    "ssh_endpoint",
+    "terminate",
 ]
