@@ -4,7 +4,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll --poll-interval --public-key --reason --region --replicas --retention-days --revision --reward --role --sample --seed --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -149,13 +149,14 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "model promote"' -l alias 
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model register"' -l classification -l config -l description -l help -l max-tokens -l pull -l revision -l source -l source-id -l temperature
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model rollback"' -l alias -l help -l reason -l to
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model show"' -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train"' -a 'cancel list run show start'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train"' -a 'attach cancel list run show start'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train attach"' -l help -l poll
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train cancel"' -l force -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train list"' -l help -l limit -l status
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train run"' -l help -l next -l threads
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train show"' -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l base -l batch-size -l dataset -l epochs -l full -l help -l learning-rate -l lora-r -l max-length -l max-steps -l output-name
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l base -l batch-size -l dataset -l epochs -l full -l help -l instance -l learning-rate -l lora-r -l max-length -l max-price -l max-steps -l on-gpu -l output-name -l poll -l threads -l type
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model undeploy"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model versions"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "quickstart"' -l dir -l help -l tenant-name -l use-store

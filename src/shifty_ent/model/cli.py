@@ -401,6 +401,10 @@ def train_start(
     poll: Annotated[
         float, typer.Option("--poll", metavar="SECONDS", help="--on-gpu: progress poll interval.")
     ] = 5.0,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="--on-gpu: CPU threads for torch on the instance."),
+    ] = None,
 ) -> None:
     """Queue a fine-tune of a base version on a dataset asset; with --on-gpu, run it on a rented
     (then terminated) or given GPU instance and follow it. Role: operator or admin."""
@@ -418,15 +422,18 @@ def train_start(
         "max_length": max_length,
         "output_name": output_name,
     }
-    if on_gpu or instance or gpu_type or max_price:
+    if on_gpu or instance or gpu_type or max_price or threads:
         from shifty_ent.core.errors import InvalidInput
         from shifty_ent.model.remote import runner
 
         if not on_gpu:
-            raise InvalidInput("--type, --max-price and --instance go with --on-gpu")
+            raise InvalidInput("--type, --max-price, --instance and --threads go with --on-gpu")
         placement = runner.Placement(gpu_type=gpu_type, max_price=max_price, instance=instance)
         with _step_bar() as progress, command() as ctx:
-            row = runner.start(ctx, placement, poll=poll, progress=progress, **job_args).public()
+            job_row = runner.start(
+                ctx, placement, poll=poll, threads=threads, progress=progress, **job_args
+            )
+            row = job_row.public()
         info(f"job {row['id']} {row['status']}")
         emit(row)
         return

@@ -114,6 +114,7 @@ def start(
     placement: Placement,
     *,
     poll: float = DEFAULT_POLL_S,
+    threads: int | None = None,
     progress: Progress | None = None,
     **job_args: Any,
 ) -> TrainingJob:
@@ -147,7 +148,7 @@ def start(
     ctx.session.commit()
     ctx.session.refresh(job)
     follower = _Follower(ctx, job, run, progress)
-    return follower.guarded(lambda: follower.launch(placement))
+    return follower.guarded(lambda: follower.launch(placement, threads))
 
 
 # ------------------------------------------------------------------ attach
@@ -346,7 +347,7 @@ class _Follower:
 
     # --------------------------------------------------------- launch
 
-    def launch(self, placement: Placement) -> TrainingJob:
+    def launch(self, placement: Placement, threads: int | None) -> TrainingJob:
         ctx, job, run = self.ctx, self.job, self.run
         base = ctx.session.get(ModelVersion, job.base_model_id)
         if base is None:
@@ -394,6 +395,7 @@ class _Follower:
             "job_id": str(job.id),
             "hyperparameters": dict(job.hyperparameters),
             "base": _base_spec(ctx, base),
+            "threads": threads,
         }
         hf_token = ctx.settings.hf_token if base.source == "huggingface" else None
         q = shell_quote(workdir)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from shifty_ent.core.errors import ExternalServiceError
-from shifty_ent.model.remote.worker import digests
+from shifty_ent.model.remote.worker import MISSING_LIBRARIES, digests
 
 # the modules the worker imports, relative to the package directory
 CODE_FILES = (
@@ -49,16 +49,19 @@ def package_root() -> Path:
 
 
 def launch_script(python: str) -> str:
-    """``run.sh``: install what the image lacks, run the worker, leave its exit status."""
+    """``run.sh``: run the worker; when the image lacks the training libraries (the worker
+    exits 3 at once, having imported nothing heavy), install them and run it again; leave the
+    exit status in ``exit_code``."""
     py = shlex.quote(python)
     reqs = " ".join(shlex.quote(r) for r in REMOTE_REQUIREMENTS)
+    worker = f'PYTHONPATH="$PWD/code" {py} -m shifty_ent.model.remote.worker "$PWD"'
     return (
         'cd "$(dirname "$0")" || exit 1\n'
-        f"if ! {py} -c 'import torch, transformers, peft' >/dev/null 2>&1; then\n"
-        f"  {py} -m pip install --quiet {reqs} || {{ echo 1 > exit_code; exit 1; }}\n"
+        f"{worker}; rc=$?\n"
+        f"if [ $rc -eq {MISSING_LIBRARIES} ]; then\n"
+        f"  {py} -m pip install --quiet {reqs} && {{ {worker}; rc=$?; }}\n"
         "fi\n"
-        f'PYTHONPATH="$PWD/code" {py} -m shifty_ent.model.remote.worker "$PWD"\n'
-        "echo $? > exit_code\n"
+        "echo $rc > exit_code\n"
     )
 
 

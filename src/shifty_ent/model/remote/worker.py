@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 CHUNK = 1 << 20
+MISSING_LIBRARIES = 3  # exit status: the launcher installs the training libraries, then reruns
 
 
 def digests(root: Path) -> dict[str, str]:
@@ -112,8 +113,14 @@ def main(argv: list[str]) -> int:
     if len(argv) != 2:
         sys.stderr.write("usage: python -m shifty_ent.model.remote.worker DIR\n")
         return 2
+    import importlib.util
+
     workdir = Path(argv[1]).resolve()
     (workdir / "worker.pid").write_text(str(os.getpid()))
+    missing = [m for m in ("torch", "transformers", "peft") if importlib.util.find_spec(m) is None]
+    if missing:
+        sys.stderr.write(f"missing on this instance: {', '.join(missing)}\n")
+        return MISSING_LIBRARIES
     doc = run(workdir)
     return 0 if doc["status"] == "succeeded" else 1
 
