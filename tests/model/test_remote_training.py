@@ -32,7 +32,7 @@ if missing_reason():
     pytest.skip(str(missing_reason()), allow_module_level=True)
 
 pytestmark = pytest.mark.slow
-RENT = ("--on-gpu", "--type", "RTX_4090", "--max-price", "1", "--poll", "0.2")
+RENT = ("--on-gpu", "--type", "RTX_4090", "--max-price", "1", "--poll", "0.2", "--threads", "1")
 
 
 @pytest.fixture(scope="session")

@@ -106,6 +106,8 @@ def unpack_adapter(archive: Path, out_dir: Path, expected: dict[str, str]) -> di
     it is kept."""
     import shutil
 
+    if not expected:
+        raise ExternalServiceError("the instance reported an empty adapter; nothing registered")
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
@@ -121,6 +123,4 @@ def unpack_adapter(archive: Path, out_dir: Path, expected: dict[str, str]) -> di
             "the adapter fetched from the instance does not match its sha256 sums "
             f"({', '.join(bad[:5])}); nothing was registered"
         )
-    if not expected:
-        raise ExternalServiceError("the instance reported an empty adapter; nothing registered")
     return got
