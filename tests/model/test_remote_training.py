@@ -361,3 +361,70 @@ def test_a_tampered_adapter_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ExternalServiceError, match="does not match"):
         unpack_adapter(archive, out, sums)
     assert not out.exists()
+
+
+def test_the_instance_fetches_a_hugging_face_base_at_its_pin(
+    cli: Any,
+    tenant: Any,
+    tiny_dir: Path,
+    tmp_path: Path,
+    make_context: Any,
+    db_url: str,
+    vast: FakeVast,
+    remote_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Hugging Face base is not shipped: the instance downloads the pinned commit itself."""
+    from tests.fakes.huggingface import FakeHub, FakeRepo
+    from tests.model.tiny import sample_texts
+
+    files = {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()}
+    with FakeHub([FakeRepo("acme/tiny-llama", files)]) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        base = cli.ok(
+            "model",
+            "register",
+            "hf-tiny",
+            "--source",
+            "huggingface",
+            "--source-id",
+            "acme/tiny-llama",
+            tenant="acme",
+        )
+        data = write_jsonl(tmp_path / "d.jsonl", [{"text": t} for t in sample_texts(16)])
+        dataset = register_dataset(make_context, data)
+        before = len(hub.requests)
+        res = cli(
+            *["model", "train", "start", "--base", "hf-tiny", "--dataset", dataset],
+            *["--max-steps", "2", "--max-length", "16", *RENT],
+            tenant="acme",
+        )
+        fetched = [r.path for r in hub.requests[before:] if "/resolve/" in r.path]
+    assert res.exit_code == 0, res.stderr
+    assert res.json["status"] == "succeeded"
+    assert fetched and all(f"/resolve/{base['pinned_revision']}/" in p for p in fetched)
+    workdir = remote_dir / res.json["id"]
+    assert not (workdir / "base").exists() and (workdir / "hf-cache").is_dir()
+    assert not vast.instances
+
+
+def test_cancel_with_nobody_following_ends_the_job_and_the_rental(
+    cli: Any, setup: str, db_url: str, vast: FakeVast, remote_dir: Path
+) -> None:
+    """The follower was killed; ``train cancel`` itself kills the remote process, marks the job
+    cancelled and destroys the instance the job rented."""
+    proc = _follower(db_url, *train_args(setup, 20000), *RENT)
+    try:
+        _wait_for_points(db_url, 2, proc)
+        pid = _worker_pid(remote_dir)
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    row = cli.ok("model", "train", "cancel", str(_job(db_url)[0]), user="olga", tenant="acme")
+    assert row["status"] == "cancelled" and row["remote"]["process_stopped"] is True
+    assert "cancelled by olga" in row["error"]
+    time.sleep(0.5)
+    assert not _alive(pid)
+    assert not vast.instances and len(vast.destroyed) == 1
