@@ -247,6 +247,8 @@ def test_attach_resumes_after_the_follower_died(
     try:
         _wait_for_points(db_url, 3, proc)  # the loss curve fills while it runs
         job_id = _job(db_url)[0]
+        shown = cli("model", "train", "show", str(job_id), fmt="table", tenant="acme")
+        assert "running" in shown.stdout and "*" in shown.stdout and "step 1.." in shown.stdout
         busy = cli("model", "train", "attach", str(job_id), tenant="acme")
         assert busy.exit_code == 5 and "followed by" in busy.error["message"]
         proc.kill()
@@ -336,31 +338,6 @@ def test_a_given_instance_is_reused_and_kept(
     assert res.json["status"] == "succeeded"
     assert len(vast.rents) == 1 and len(vast.instances) == 1  # still there, still billed
     assert not (remote_dir / res.json["id"]).exists()  # its work directory was cleaned up
-
-
-def test_a_tampered_adapter_is_refused(tmp_path: Path) -> None:
-    """The sums the instance reported must match what arrived, file for file."""
-    import tarfile
-
-    from shifty_ent.core.errors import ExternalServiceError
-    from shifty_ent.model.remote.ship import unpack_adapter
-    from shifty_ent.model.remote.worker import digests
-
-    src = tmp_path / "adapter"
-    src.mkdir()
-    (src / "adapter_model.safetensors").write_bytes(b"weights")
-    sums = digests(src)
-    archive = tmp_path / "a.tar"
-    with tarfile.open(archive, "w") as tar:
-        tar.add(src, arcname=".")
-    out = tmp_path / "out"
-    assert unpack_adapter(archive, out, sums) == sums
-    (src / "adapter_model.safetensors").write_bytes(b"weightz")
-    with tarfile.open(archive, "w") as tar:
-        tar.add(src, arcname=".")
-    with pytest.raises(ExternalServiceError, match="does not match"):
-        unpack_adapter(archive, out, sums)
-    assert not out.exists()
 
 
 def test_the_instance_fetches_a_hugging_face_base_at_its_pin(

@@ -674,7 +674,8 @@ def _poll_command(run: RemoteRun, offset: int) -> str:
 
 
 def _parse_poll(out: bytes) -> tuple[bool, dict[str, Any] | None, bytes]:
-    first, _, rest = out.partition(b"\n")
+    start = out.find(b"alive=")  # whatever a login script printed before our answer is skipped
+    first, _, rest = out[max(start, 0) :].partition(b"\n")
     second, _, chunk = rest.partition(b"\n")
     alive = first.strip() == b"alive=yes"
     result = None
