@@ -234,8 +234,13 @@ def test_on_gpu_options_are_checked(cli: Any, setup: str, db_url: str, remote_di
         res = cli(*train_args(setup, 2), *extra, tenant="acme")
         assert res.exit_code == 2, (extra, res.stderr)
     assert count(db_url, "SELECT count(*) FROM training_jobs") == 0
+    res = cli(*train_args(setup, 2), *RENT[:-4], "--poll", "0", tenant="acme")
+    assert res.exit_code == 2 and "--poll" in res.error["message"]
+    assert count(db_url, "SELECT count(*) FROM training_jobs") == 0
     res = cli("model", "train", "attach", "nope", tenant="acme")
     assert res.exit_code == 3
+    res = cli("model", "train", "attach", "nope", "--poll", "0", tenant="acme")
+    assert res.exit_code == 2
 
 
 def test_attach_resumes_after_the_follower_died(

@@ -109,6 +109,11 @@ class _Remote:
 # ------------------------------------------------------------------ start
 
 
+def _check_poll(poll: float) -> None:
+    if not 0.05 <= poll <= 600:
+        raise InvalidInput("--poll must be between 0.05 and 600 seconds")
+
+
 def start(
     ctx: Context,
     placement: Placement,
@@ -120,8 +125,7 @@ def start(
 ) -> TrainingJob:
     """Queue a fine-tune, claim it, and run it on a GPU instance (see the module docstring)."""
     placement.check()
-    if not 0.05 <= poll <= 600:
-        raise InvalidInput("--poll must be between 0.05 and 600 seconds")
+    _check_poll(poll)
     job = training.start_job(ctx, **job_args)
     me = follower_name()
     if not training.claim(ctx, job.id, f"remote via {me}"):
@@ -159,6 +163,8 @@ def attach(
 ) -> TrainingJob:
     """Follow a remote job again (its follower died): to its end, with the same cleanup."""
     authorize(ctx, permissions.TRAIN)
+    if poll is not None:
+        _check_poll(poll)
     job = training._job(ctx, ref)
     run = _run_of(ctx, job)
     if job.status != "running":
