@@ -73,8 +73,15 @@ def vast(monkeypatch: pytest.MonkeyPatch, sshd: Sshd) -> Iterator[FakeVast]:
 def remote_dir(
     monkeypatch: pytest.MonkeyPatch, sshd: Sshd, tmp_path: Path, vast: FakeVast
 ) -> Iterator[Path]:
-    """Where the "instance" keeps its jobs; any worker left running is killed at the end."""
+    """Where the "instance" keeps its jobs; any worker left running is killed at the end. The
+    followers a test kills on purpose leave their SSH control directories in a short temporary
+    directory of the test's own (a control socket's path must stay short), removed here."""
+    import shutil
+    import tempfile
+
     root = tmp_path / "instance-home"
+    scratch = tempfile.mkdtemp(prefix="se-t-")
+    monkeypatch.setenv("TMPDIR", scratch)
     monkeypatch.setenv("SHIFTY_SSH_KEY", str(sshd.client_key))
     monkeypatch.setenv("SHIFTY_SSH_USER", sshd.user)
     monkeypatch.setenv("SHIFTY_REMOTE_PYTHON", sys.executable)
@@ -84,6 +91,7 @@ def remote_dir(
         pid = int(pid_file.read_text())
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture
