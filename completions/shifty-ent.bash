@@ -22,7 +22,7 @@ _shifty_ent() {
             --db|--tenant|-t|--as)
                 ((i + 1 < COMP_CWORD)) && ctx+=("$word" "${COMP_WORDS[i+1]}")
                 skip=1; continue ;;
-            --alias|--as|--base|--batch-size|--checkpoint|--classification|--columns|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--input|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--note|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll-interval|--prompt|--public-key|--reason|--region|--replicas|--require|--retention-days|--revision|--reward|--role|--sample|--seed|--server|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
+            --alias|--as|--base|--batch-size|--checkpoint|--classification|--columns|--confidence|--config|--cooldown|--count|--data-root|--dataset|--db|--description|--dir|--disk|--end|--endpoint|--epochs|--expiring-within|--fingerprint|--format|--gold|--gpu-hourly-budget|--gpu-monthly-budget|--gpu-type|--group-by|--host|--hourly|--identity|--image|--input|--instance|--label|--label-field|--labels|--learning-rate|--limit|--location|--lora-r|--max|--max-files|--max-length|--max-price|--max-steps|--max-tokens|--method|--metric|--min|--min-agreement|--min-gold|--mission-type|--model|--monthly|--name|--note|--notes|--notify-days|--option|--options|--out|--output|--output-field|--output-name|--overlap|--payload|--policy|--poll|--poll-interval|--prompt|--public-key|--reason|--region|--replicas|--require|--retention-days|--revision|--reward|--role|--sample|--seed|--server|--sha256|--sig|--size|--source|--source-id|--start|--state|--status|--subject|--target-util|--temperature|--tenant|--tenant-name|--text-field|--threads|--timeout|--timezone|--to|--ttl|--type|--witness|--xp|-c|-f|-o|-r|-t) skip=1; continue ;;
             -*) continue ;;
         esac
         case "${path:+$path }$word" in
@@ -144,6 +144,7 @@ _shifty_ent() {
             "model rollback") path="model rollback" ;;
             "model show") path="model show" ;;
             "model train") path="model train" ;;
+            "model train attach") path="model train attach" ;;
             "model train cancel") path="model train cancel" ;;
             "model train list") path="model train list" ;;
             "model train run") path="model train run" ;;
@@ -514,12 +515,13 @@ _shifty_ent() {
         "model register") words="--classification --config --description --help --max-tokens --pull --revision --source --source-id --temperature" ;;
         "model rollback") words="--alias --help --reason --to" ;;
         "model show") words="--help" ;;
-        "model train") words="cancel list run show start --help" ;;
+        "model train") words="attach cancel list run show start --help" ;;
+        "model train attach") words="--help --poll" ;;
         "model train cancel") words="--force --help" ;;
         "model train list") words="--help --limit --status" ;;
         "model train run") words="--help --next --threads" ;;
         "model train show") words="--help" ;;
-        "model train start") words="--base --batch-size --dataset --epochs --full --help --learning-rate --lora-r --max-length --max-steps --output-name" ;;
+        "model train start") words="--base --batch-size --dataset --epochs --full --help --instance --learning-rate --lora-r --max-length --max-price --max-steps --on-gpu --output-name --poll --threads --type" ;;
         "model undeploy") words="--help" ;;
         "model versions") words="--help" ;;
         "quickstart") words="--dir --help --tenant-name --use-store" ;;

@@ -5,7 +5,7 @@ function __shifty_ent_path
     set -e words[1]
     set -l path ""
     set -l skip 0
-    set -l valued --alias --as --base --batch-size --checkpoint --classification --columns --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --input --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --note --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll-interval --prompt --public-key --reason --region --replicas --require --retention-days --revision --reward --role --sample --seed --server --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
+    set -l valued --alias --as --base --batch-size --checkpoint --classification --columns --confidence --config --cooldown --count --data-root --dataset --db --description --dir --disk --end --endpoint --epochs --expiring-within --fingerprint --format --gold --gpu-hourly-budget --gpu-monthly-budget --gpu-type --group-by --host --hourly --identity --image --input --instance --label --label-field --labels --learning-rate --limit --location --lora-r --max --max-files --max-length --max-price --max-steps --max-tokens --method --metric --min --min-agreement --min-gold --mission-type --model --monthly --name --note --notes --notify-days --option --options --out --output --output-field --output-name --overlap --payload --policy --poll --poll-interval --prompt --public-key --reason --region --replicas --require --retention-days --revision --reward --role --sample --seed --server --sha256 --sig --size --source --source-id --start --state --status --subject --target-util --temperature --tenant --tenant-name --text-field --threads --timeout --timezone --to --ttl --type --witness --xp -c -f -o -r -t
     for w in $words
         if test $skip -eq 1
             set skip 0
@@ -395,8 +395,10 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "model rollback"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model rollback"' -l reason -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model rollback"' -l to -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model show"' -l help
-complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train"' -a 'cancel list run show start'
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train"' -a 'attach cancel list run show start'
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train attach"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train attach"' -l poll -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train cancel"' -l force
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train cancel"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train list"' -l help
@@ -412,11 +414,17 @@ complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l da
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l epochs -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l full
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l help
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l instance -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l learning-rate -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l lora-r -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l max-length -x
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l max-price -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l max-steps -x
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l on-gpu
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l output-name -x
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l poll -x
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l threads -x
+complete -c shifty-ent -n 'test (__shifty_ent_path) = "model train start"' -l type -x
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model undeploy"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "model versions"' -l help
 complete -c shifty-ent -n 'test (__shifty_ent_path) = "quickstart"' -l dir -r -F

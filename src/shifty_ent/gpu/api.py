@@ -20,6 +20,7 @@ from shifty_ent.gpu.ledger import cost_rows as ledger_cost_rows
 from shifty_ent.gpu.ledger import q as round_micro
 from shifty_ent.gpu.provision import ProvisionRequest
 from shifty_ent.gpu.serving import LoraModule
+from shifty_ent.gpu.ssh_access import SshEndpoint
 from shifty_ent.gpu.tables import FINAL_STATES, TERMINATING, GpuInstance
 
 
@@ -114,9 +115,18 @@ def deliver_adapter(
     return deliver(ctx, str(instance_id), lora, adapter_dir, base_dir)
 
 
+def ssh_endpoint(
+    ctx: Context, instance_id: uuid.UUID | str, *, timeout: float, poll_interval: float
+) -> SshEndpoint:
+    """Wait until the instance runs, then where its SSH server listens (role-checked). Commits."""
+    from shifty_ent.gpu.ssh_access import ssh_endpoint as _endpoint
+
+    return _endpoint(ctx, str(instance_id), timeout=timeout, poll_interval=poll_interval)
+
+
 def terminate(ctx: Context, instance_id: uuid.UUID | str, *, reason: str) -> InstanceView:
     """Destroy the instance, verify it is gone, close its ledger (role-checked). Idempotent;
-    commits. For work that rented an instance for itself."""
+    commits. For work that rented an instance for itself (a remote fine-tune)."""
     from shifty_ent.core.authz import authorize
     from shifty_ent.gpu import permissions
     from shifty_ent.gpu.instances import get_instance as _get
@@ -131,6 +141,7 @@ __all__ = [
     "InstanceView",
     "LoraModule",
     "ProvisionRequest",
+    "SshEndpoint",
     "check_health",
     "check_served",
     "committed_per_hour",
@@ -140,6 +151,7 @@ __all__ = [
     "month_spend",
     "provision",
     "round_micro",
+    "ssh_endpoint",
     "terminate",
     "wait_running",
 ]

@@ -554,30 +554,114 @@ def train_start(
     output_name: Annotated[
         str | None, typer.Option("--output-name", help="Register the result under this NAME.")
     ] = None,
+    on_gpu: Annotated[
+        bool,
+        typer.Option(
+            "--on-gpu", help="Run it now on a GPU instance of the tenant over SSH and follow it."
+        ),
+    ] = False,
+    gpu_type: Annotated[
+        str | None, typer.Option("--type", metavar="T", help="--on-gpu: rent this GPU type.")
+    ] = None,
+    max_price: Annotated[
+        str | None,
+        typer.Option("--max-price", metavar="USD", help="--on-gpu: hourly cap when renting."),
+    ] = None,
+    instance: Annotated[
+        str | None,
+        typer.Option("--instance", metavar="I", help="--on-gpu: run on this instance (kept)."),
+    ] = None,
+    poll: Annotated[
+        float, typer.Option("--poll", metavar="SECONDS", help="--on-gpu: progress poll interval.")
+    ] = 5.0,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="--on-gpu: CPU threads for torch on the instance."),
+    ] = None,
 ) -> None:
-    """Queue a fine-tune of a base version on a dataset asset. Role: operator or admin.
+    """Queue a fine-tune of a base version on a dataset asset; with --on-gpu, run it on a rented
+    (then terminated) or given GPU instance and follow it. Role: operator or admin.
 
     Examples:
     shifty-ent -t acme model train start --base llama-1b@prod --dataset churn-labels \\
         --epochs 2
+    shifty-ent -t acme model train start --base llama-1b@prod --dataset churn-labels \\
+        --on-gpu --type RTX_4090 --max-price 0.60
     """
     from shifty_ent.model import training
 
+    job_args: dict[str, Any] = {
+        "base": base,
+        "dataset": dataset,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "epochs": epochs,
+        "max_steps": max_steps,
+        "method": "full" if full else "lora",
+        "lora_r": lora_r,
+        "max_length": max_length,
+        "output_name": output_name,
+    }
+    if on_gpu or instance or gpu_type or max_price or threads:
+        from shifty_ent.core.errors import InvalidInput
+        from shifty_ent.model.remote import runner
+
+        if not on_gpu:
+            raise InvalidInput("--type, --max-price, --instance and --threads go with --on-gpu")
+        placement = runner.Placement(gpu_type=gpu_type, max_price=max_price, instance=instance)
+        with _step_bar() as progress, command() as ctx:
+            job_row = runner.start(
+                ctx, placement, poll=poll, threads=threads, progress=progress, **job_args
+            )
+            row = job_row.public()
+        info(f"job {row['id']} {row['status']}")
+        emit(row)
+        return
     with command() as ctx:
-        job = training.start_job(
-            ctx,
-            base=base,
-            dataset=dataset,
-            learning_rate=learning_rate,
-            batch_size=batch_size,
-            epochs=epochs,
-            max_steps=max_steps,
-            method="full" if full else "lora",
-            lora_r=lora_r,
-            max_length=max_length,
-            output_name=output_name,
-        )
+        job = training.start_job(ctx, **job_args)
         row = job.public()
+    emit(row)
+
+
+@contextmanager
+def _step_bar() -> Iterator[Callable[[dict[str, Any]], None] | None]:
+    """A training progress bar (step of total, loss) on a terminal; None when piped or quiet."""
+    if not show_progress():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True
+    ) as bar:
+        task = bar.add_task("training", total=None)
+
+        def update(point: dict[str, Any]) -> None:
+            bar.update(
+                task,
+                completed=point["step"],
+                total=point.get("total_steps"),
+                description=f"training loss {point['loss']:.4f}",
+            )
+
+        yield update
+
+
+@train_app.command("attach")
+def train_attach(
+    job: JobArg,
+    poll: Annotated[
+        float | None,
+        typer.Option("--poll", metavar="SECONDS", help="Progress poll interval (default: as set)."),
+    ] = None,
+) -> None:
+    """Follow a job running on a GPU instance again (after the process following it died), to
+    its end: progress, adapter, version, instance terminated. Role: operator or admin."""
+    from shifty_ent.model.remote import runner
+
+    with _step_bar() as progress, command() as ctx:
+        row = runner.attach(ctx, job, progress=progress, poll=poll).public()
+    info(f"job {row['id']} {row['status']}")
     emit(row)
 
 
@@ -678,12 +762,12 @@ def train_cancel(
         typer.Option("--force", help="Admin: end a running job whose worker is gone, now."),
     ] = False,
 ) -> None:
-    """Cancel a queued job, or ask a running one to stop at its next step. Role: operator/admin
-    (--force: admin)."""
-    from shifty_ent.model import training
+    """Cancel a queued job, or ask a running one to stop at its next step (a job on a GPU
+    instance: its remote process is killed). Role: operator/admin (--force: admin)."""
+    from shifty_ent.model.remote import runner
 
     with command() as ctx:
-        row = training.cancel_job(ctx, job, force=force).public()
+        row = runner.cancel(ctx, job, force=force)
     emit(row)
 
 

@@ -68,6 +68,7 @@ COMMANDS: dict[str, Permission | None] = {
     "model approval request": APPROVAL_REQUEST,
     "model train start": TRAIN,
     "model train run": TRAIN,
+    "model train attach": TRAIN,
     "model train list": TRAIN_READ,
     "model train show": TRAIN_READ,
     "model train cancel": TRAIN_CANCEL,

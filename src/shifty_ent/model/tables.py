@@ -390,3 +390,7 @@ class Evaluation(SQLModel, table=True):
             "created_by": self.created_by,
             "completed_at": self.completed_at,
         }
+
+
+# the remote side of a job lives in its own module; imported here so the store sees the table
+from shifty_ent.model.remote.tables import RemoteRun  # noqa: E402, F401
