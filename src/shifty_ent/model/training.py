@@ -361,48 +361,39 @@ def _register_output(
     return version
 
 
+def _transition(ctx: Context, job: TrainingJob, status: str, *, ended: str | None) -> bool:
+    """Mark the job cancel-requested if it is still in ``status`` (one conditional UPDATE, so
+    two cancels or a cancel and a claim never both win); with ``ended`` it is cancelled now,
+    with that error. Returns whether the row was in ``status``."""
+    values: dict[str, Any] = {"cancel_requested": True, "cancel_requested_by": ctx.actor}
+    if ended is not None:
+        values.update(status="cancelled", finished_at=ctx.now(), error=ended)
+    result = ctx.session.execute(
+        update(TrainingJob)
+        .where(col(TrainingJob.id) == job.id, col(TrainingJob.status) == status)
+        .values(**values)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]  # DML returns a CursorResult
+
+
 def cancel_job(ctx: Context, ref: str, *, force: bool = False) -> TrainingJob:
     """A queued job is cancelled now; a running one is asked to stop at its next step."""
     authorize(ctx, permissions.TRAIN_CANCEL)
     job = _job(ctx, ref)
     if job.status in FINISHED_JOB_STATES:
         raise Conflict(f"training job {job.id} already {job.status}")
-    now_cancelled = ctx.session.execute(
-        update(TrainingJob)
-        .where(col(TrainingJob.id) == job.id, col(TrainingJob.status) == "queued")
-        .values(
-            status="cancelled",
-            cancel_requested=True,
-            cancel_requested_by=ctx.actor,
-            finished_at=ctx.now(),
-            error=f"cancelled by {ctx.actor} before it ran",
+    now_cancelled = _transition(ctx, job, "queued", ended=f"cancelled by {ctx.actor} before it ran")
+    if not now_cancelled:
+        if force:
+            # the worker is gone (killed host): end the job now; a live worker would still see
+            # cancel_requested at its next step and stop without registering anything
+            authorize(ctx, permissions.TRAIN_FORCE_CANCEL)
+        ended = (
+            f"force-cancelled by {ctx.actor} (worker {job.claimed_by} presumed gone)"
+            if force
+            else None
         )
-    ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
-    if not now_cancelled and force:
-        # the worker is gone (killed host): end the job now; a live worker would still see
-        # cancel_requested at its next step and stop without registering anything
-        authorize(ctx, permissions.TRAIN_FORCE_CANCEL)
-        asked = ctx.session.execute(
-            update(TrainingJob)
-            .where(col(TrainingJob.id) == job.id, col(TrainingJob.status) == "running")
-            .values(
-                status="cancelled",
-                cancel_requested=True,
-                cancel_requested_by=ctx.actor,
-                finished_at=ctx.now(),
-                error=f"force-cancelled by {ctx.actor} (worker {job.claimed_by} presumed gone)",
-            )
-        ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
-        if not asked:
-            ctx.session.refresh(job)
-            raise Conflict(f"training job {job.id} already {job.status}")
-    elif not now_cancelled:
-        asked = ctx.session.execute(
-            update(TrainingJob)
-            .where(col(TrainingJob.id) == job.id, col(TrainingJob.status) == "running")
-            .values(cancel_requested=True, cancel_requested_by=ctx.actor)
-        ).rowcount  # type: ignore[attr-defined]  # DML returns a CursorResult
-        if not asked:
+        if not _transition(ctx, job, "running", ended=ended):
             ctx.session.refresh(job)
             raise Conflict(f"training job {job.id} already {job.status}")
     ctx.audit(
