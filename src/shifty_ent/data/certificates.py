@@ -313,23 +313,21 @@ def get_certificate(ctx: Context, ref: str) -> DeletionCertificate:
         raise
 
 
-def show_certificate(ctx: Context, ref: str) -> dict[str, Any]:
-    """The signed certificate, plus the amendments recorded after it was signed (a key epoch
-    closed since, which may make a Clear cryptographic erase a Purge); the signed document
-    itself never changes."""
+def show_certificate(ctx: Context, ref: str) -> DeletionCertificate:
     cert = get_certificate(ctx, ref)
-    out = {**cert.public(), "amendments": amendments(ctx, cert.id)}
     ctx.audit(
         "data.certificate.read",
         target_type="certificate",
         target_id=cert.id,
         details={"job_id": str(cert.job_id)},
     )
-    return out
+    return cert
 
 
 def amendments(ctx: Context, cert_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The ``data.certificate.amend`` audit events of a certificate, oldest first."""
+    """The ``data.certificate.amend`` audit events of a certificate, oldest first: what was
+    learnt after it was signed (a key epoch closed since, which may make a Clear cryptographic
+    erase a Purge); the signed document itself never changes."""
     from shifty_ent.core.tables import AuditEvent
 
     events = ctx.session.scalars(
