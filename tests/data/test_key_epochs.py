@@ -377,3 +377,18 @@ def test_kms_record_and_wrapped_key_open_as_documented(
     raw = base64.b64decode(wrapped)
     dek = AESGCM(kek).decrypt(raw[:12], raw[12:], bytes.fromhex(asset["id"].replace("-", "")))
     assert len(dek) == 32
+
+
+def test_unreadable_key_record_is_never_taken_for_a_destroyed_key(
+    cli: Any, tenant: Any, tmp_path: Path, kms: Any, isolated_env: Path
+) -> None:
+    """A damaged ``tenant.kms`` must not let the erase conclude that the wrapping key is gone
+    (which would claim Purge): the item is Clear, saying the key could not be checked."""
+    _ingest(cli, make_file(tmp_path / "x.bin", 5_000), "x")
+    [record] = list((isolated_env / "vault").glob("*/tenant.kms"))
+    record.write_text("{}")
+    done = _crypto_erase(cli, "x")
+    result = done["items"][0]["result"]
+    assert result["nist_category"] == "Clear"
+    assert result["key_wrapping_key"]["epoch"] == "unknown (key records unreadable)"
+    assert "is damaged" in result["notes"][0]

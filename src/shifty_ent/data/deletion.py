@@ -747,6 +747,8 @@ def _run_item(
             }
         ]
         _downgrade_for_copies(result, [asset.archive_location or ""])
+    if asset.scheme == "vault":
+        _close_kms_epoch(ctx, asset, result)
     item.status, item.result, item.completed_at = "erased", result, ctx.now()
     asset.status, asset.deleted_at = "deleted", ctx.now()
     asset.deleted_by_job_id, asset.open_job_id = job.id, None
@@ -926,21 +928,7 @@ def _erase_vault(
     if store_note:
         notes.append(store_note)
     holder = vault.kek_holder(ctx.settings, ctx.tenant_id, key.kek_id)
-    closed: dict[str, Any] | None = None
-    close_error: str | None = None
-    if holder is not None and holder["kind"] == vault_kms.KIND:
-        # a KMS-held epoch closes right after the erase: rewrap the survivors, delete its key
-        from shifty_ent.data.vault_keys import close_epoch
-
-        try:
-            done = close_epoch(ctx, reason=f"cryptographic erase of asset {asset.id}")
-        except (ShiftyError, OSError) as exc:
-            ctx.session.rollback()
-            close_error = getattr(exc, "message", None) or str(exc)
-        else:
-            closed = done["keys_destroyed_detail"].get(key.kek_id)
-        holder = vault.kek_holder(ctx.settings, ctx.tenant_id, key.kek_id)
-    category, epoch, first_note = _key_verdict(key.kek_id, holder, closed, close_error)
+    category, epoch, first_note = _key_verdict(key.kek_id, holder, None, None)
     notes.insert(0, first_note)
     source = _ingest_source(ctx, asset)
     if source is not None:
@@ -961,19 +949,7 @@ def _erase_vault(
     return {
         "technique": "cryptographic erase (data key destroyed) + ciphertext overwrite and unlink",
         "nist_category": category,
-        "key_wrapping_key": {
-            "kek_id": key.kek_id,
-            "held_by_installation": holder is not None,
-            "location": holder["location"] if holder is not None else None,
-            "held_in": holder["kind"] if holder is not None else None,
-            "epoch": epoch,
-            **({"destroyed": closed} if closed is not None else {}),
-            **(
-                {k: v for k, v in holder.items() if k.startswith("kms_")}
-                if holder is not None
-                else {}
-            ),
-        },
+        "key_wrapping_key": _key_fields(key.kek_id, holder, epoch, None),
         **({"ingest_source": source} if source is not None else {}),
         "passes": cipher.get("ciphertext_passes", []),
         "passes_completed": len(cipher.get("ciphertext_passes", [])),
@@ -990,6 +966,48 @@ def _erase_vault(
         "medium": erasure.medium.describe(os.path.realpath(root)),
         "notes": notes,
     }
+
+
+def _key_fields(
+    kid: str | None, holder: dict[str, Any] | None, epoch: str, closed: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``details.key_wrapping_key`` of a cryptographic erase's certificate item."""
+    return {
+        "kek_id": kid,
+        "held_by_installation": holder is not None,
+        "location": holder["location"] if holder is not None else None,
+        "held_in": holder["kind"] if holder is not None else None,
+        "epoch": epoch,
+        **({"destroyed": closed} if closed is not None else {}),
+        **({k: v for k, v in holder.items() if k.startswith("kms_")} if holder else {}),
+    }
+
+
+def _close_kms_epoch(ctx: Context, asset: Asset, result: dict[str, Any]) -> None:
+    """Once the asset and the copies this run erased are gone, close a KMS-held key epoch: the
+    survivors are rewrapped under a new KMS key and the old one is scheduled for deletion, so
+    no copy of the destroyed wrapped key left in the store opens any more: the erase is Purge.
+    A failed close leaves it Clear, saying why; ``data vault rotate-key`` closes it later."""
+    kw = result.get("key_wrapping_key") or {}
+    if kw.get("held_in") != vault_kms.KIND:
+        return
+    from shifty_ent.data.vault_keys import close_epoch
+
+    kid = kw.get("kek_id")
+    closed: dict[str, Any] | None = None
+    error: str | None = None
+    try:
+        done = close_epoch(ctx, reason=f"cryptographic erase of asset {asset.id}")
+    except (ShiftyError, OSError) as exc:
+        ctx.session.rollback()
+        error = getattr(exc, "message", None) or str(exc)
+    else:
+        closed = done["keys_destroyed_detail"].get(kid)
+    holder = vault.kek_holder(ctx.settings, ctx.tenant_id, kid)
+    category, epoch, note = _key_verdict(kid, holder, closed, error)
+    result["key_wrapping_key"] = _key_fields(kid, holder, epoch, closed)
+    result["notes"][0] = note
+    result["location_nist_category" if result.get("data_remains") else "nist_category"] = category
 
 
 def _key_verdict(
@@ -1014,6 +1032,15 @@ def _key_verdict(
             "run did reach is Clear: the ciphertext was overwritten with one verified random "
             "pass, truncated and unlinked. Purge needs the vault's keys in AWS KMS "
             '(vault_kms = "aws"), whose key epochs close by deleting the KMS key.',
+        )
+    if holder is not None and holder["kind"] != vault_kms.KIND:
+        return (
+            "Clear",
+            "unknown (key records unreadable)",
+            "Not Purge: the data key was destroyed in the key store, but whether the key that "
+            f"wrapped it ({kid}) is gone could not be checked: {holder.get('error')}. Until it "
+            "can, a copy of the wrapped data key left in freed database pages, WAL or backups "
+            "may still open; what this run did reach is Clear.",
         )
     if holder is not None:
         why = f" (closing it failed: {close_error})" if close_error else ""

@@ -157,16 +157,27 @@ def current_kek_id(settings: Settings, tenant_id: uuid.UUID) -> str | None:
         key = path.read_bytes()
     except FileNotFoundError:
         return None
-    return kek_id(key) if len(key) == 32 else None
+    if len(key) != 32:
+        raise Refused(f"the tenant key {path} is damaged (expected 32 bytes)")
+    return kek_id(key)
 
 
 def kek_holder(settings: Settings, tenant_id: uuid.UUID, kid: str | None) -> dict[str, Any] | None:
     """Where this installation still holds the KEK ``kid`` (a local file, or a KMS record whose
-    key KMS still has), or None once its epoch is closed and the key destroyed."""
+    key KMS still has), or None once its epoch is closed and the key destroyed. A key record
+    that cannot be read counts as held (``unreadable``): nothing is claimed gone unchecked."""
     try:
-        current = current_kek_id(settings, tenant_id)
-    except Refused:
-        current = None
+        return _holder(settings, tenant_id, kid)
+    except (Refused, OSError) as exc:
+        return {
+            "kind": "unreadable",
+            "location": str(tenant_vault_dir(settings, tenant_id)),
+            "error": getattr(exc, "message", None) or str(exc),
+        }
+
+
+def _holder(settings: Settings, tenant_id: uuid.UUID, kid: str | None) -> dict[str, Any] | None:
+    current = current_kek_id(settings, tenant_id)
     if kid is None or kid == current:
         kms = kms_path(settings, tenant_id)
         if kms.exists():
