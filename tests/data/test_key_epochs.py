@@ -147,6 +147,13 @@ def test_kms_epoch_closes_on_erase_certifies_purge_and_survivors_still_read(
     assert cert["certificate"]["media"][0]["details"]["key_wrapping_key"]["epoch"].startswith(
         "closed"
     )
+    # Purge covers the vault copy only: the plaintext it was ingested from is named, still there
+    source = str(holdings["sources"]["doomed"])
+    assert cert["certificate"]["media"][0]["details"]["ingest_source"] == {
+        "path": source,
+        "present": True,
+    }
+    assert any(source in n and "still present" in n for n in result["notes"])
     # a new epoch: a new KMS key wraps the survivors, byte for byte readable; the archive too
     after = _record(isolated_env)
     assert after["kms_key_id"] != before["kms_key_id"] and after["kek_id"] != kid
@@ -392,3 +399,42 @@ def test_unreadable_key_record_is_never_taken_for_a_destroyed_key(
     assert result["nist_category"] == "Clear"
     assert result["key_wrapping_key"]["epoch"] == "unknown (key records unreadable)"
     assert "is damaged" in result["notes"][0]
+
+
+def test_archived_vault_asset_is_purged_at_its_location_and_its_archive_copy_survives(
+    cli: Any, tenant: Any, tmp_path: Path, kms: Any, isolated_env: Path, root: Path
+) -> None:
+    """The epoch closes after the item's copies are handled: an archive copy kept by the policy
+    is rewrapped into the new epoch, still restores, and keeps the asset 'not sanitized' as a
+    whole while its location is Purge."""
+    cli.ok(
+        "data", "policy", "create", "pii-1d", "-c", "pii", "--retention-days", "1",
+        "--auto-delete", "--archive-before-delete", "--method", "nist_800_88",
+        user="olga", tenant="acme",
+    )  # fmt: skip
+    src = make_file(tmp_path / "x.bin", 70_000)
+    asset = cli.ok(
+        "data", "asset", "ingest", str(src), "--name", "x", "--classification", "pii",
+        user="olga", tenant="acme",
+    )  # fmt: skip
+    before = _record(isolated_env)
+    later = datetime.fromisoformat(asset["expires_at"]) + timedelta(hours=1)
+    env = {"SHIFTY_NOW": later.isoformat()}
+    swept = cli.ok("data", "sweep", user="olga", tenant="acme", env=env)
+    assert len(swept["archived"]) == 1, swept
+    job = cli.ok("data", "delete", "show", swept["deleted"][0]["job_id"], tenant="acme", env=env)
+    result = job["items"][0]["result"]
+    assert result["nist_category"] == "none" and result["data_remains"] is True
+    assert result["location_nist_category"] == "Purge"
+    assert result["key_wrapping_key"]["destroyed"]["kms_key_id"] == before["kms_key_id"]
+    [archive] = list(isolated_env.rglob("*.tar.enc"))
+    with open(archive, "rb") as fh:
+        fh.read(8)
+        header = json.loads(fh.read(int.from_bytes(fh.read(4), "big")))
+    assert header["kek_id"] == _record(isolated_env)["kek_id"] != before["kek_id"]
+    res = cli(
+        "data", "asset", "restore", "x", "--to", str(root / "back"), "--reason", "audit",
+        tenant="acme", env=env,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    assert [p.read_bytes() for p in (root / "back").rglob("*") if p.is_file()] == [src.read_bytes()]

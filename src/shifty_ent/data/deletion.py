@@ -848,6 +848,7 @@ def _run_archive_item(
             f"{asset.deleted_by_job_id}); this job erases the archive copy made before that."
         ],
     }
+    kid = _archive_kek_id(ctx, asset)
     try:
         _record_copies(ctx, asset, result, erase=True)
     except (ShiftyError, OSError, VerificationFailed) as exc:
@@ -863,6 +864,8 @@ def _run_archive_item(
         return
     copy = result["copies"][0]
     result["nist_category"] = "Clear" if copy.get("erased") else "none"
+    if copy.get("erased") and kid is not None:
+        _close_archive_epoch(ctx, asset, kid, result)
     if copy.get("absent"):
         result["outcome"] = "absent"
     result["post_sanitization_state"] = copy["fate"]
@@ -1008,6 +1011,58 @@ def _close_kms_epoch(ctx: Context, asset: Asset, result: dict[str, Any]) -> None
     result["key_wrapping_key"] = _key_fields(kid, holder, epoch, closed)
     result["notes"][0] = note
     result["location_nist_category" if result.get("data_remains") else "nist_category"] = category
+
+
+def _archive_kek_id(ctx: Context, asset: Asset) -> str | None:
+    """The KEK named in the header of the asset's archive, read before it is erased."""
+    from shifty_ent.data import archive
+
+    if not asset.archive_location:
+        return None
+    path = os.path.realpath(asset.archive_location)
+    try:
+        keys = archive.archive_key_ids(ctx.settings, asset.tenant_id)
+    except (ShiftyError, OSError):
+        return None
+    return next((kid for p, kid in keys.items() if os.path.realpath(p) == path), None)
+
+
+def _close_archive_epoch(ctx: Context, asset: Asset, kid: str, result: dict[str, Any]) -> None:
+    """An archive's data key was wrapped only in its header. Once the archive is erased, closing
+    its KMS-held key epoch puts every other copy of that header (old blocks, backups) out of
+    reach: the archive copy is then Purge by cryptographic erase, not only Clear."""
+    holder = vault.kek_holder(ctx.settings, ctx.tenant_id, kid)
+    if holder is None or holder["kind"] != vault_kms.KIND:
+        result["key_wrapping_key"] = _key_fields(
+            kid, holder, "open (local key file)" if holder else "closed", None
+        )
+        return
+    from shifty_ent.data.vault_keys import close_epoch
+
+    closed: dict[str, Any] | None = None
+    try:
+        done = close_epoch(ctx, reason=f"erasure of the archive of asset {asset.id}")
+    except (ShiftyError, OSError) as exc:
+        ctx.session.rollback()
+        error = getattr(exc, "message", None) or str(exc)
+        result["notes"].append(f"Not Purge: closing the archive's key epoch failed: {error}.")
+    else:
+        closed = done["keys_destroyed_detail"].get(kid)
+    holder = vault.kek_holder(ctx.settings, ctx.tenant_id, kid)
+    if holder is None and closed is not None:
+        result["nist_category"] = "Purge"
+        result["notes"].append(
+            "Purge by cryptographic erase: the archive (AES-256-GCM) was overwritten and "
+            f"unlinked, and the key that wrapped its data key ({kid}) is gone with its AWS KMS "
+            f"key {closed.get('kms_key_arn') or closed.get('kms_key_id')} "
+            f"({closed.get('kms_key_state')}), so no leftover copy of the archive opens."
+        )
+    result["key_wrapping_key"] = _key_fields(
+        kid,
+        holder,
+        "closed (AWS KMS key scheduled for deletion)" if holder is None else "open (AWS KMS)",
+        closed,
+    )
 
 
 def _key_verdict(
