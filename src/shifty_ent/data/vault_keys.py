@@ -189,38 +189,47 @@ def _destroy_unused(ctx: Context, current_id: str) -> tuple[dict[str, dict[str, 
 
 
 def record_closed_epoch(ctx: Context, destroyed: dict[str, dict[str, Any]]) -> list[str]:
-    """For each certificate of a cryptographic erase whose data key one of ``destroyed``
-    wrapped, append a ``data.certificate.amend`` audit event (shown by ``data certificate
-    show``) saying what became of that KEK; signed certificates are never changed."""
+    """For each certificate of a cryptographic erase (a vault asset, or an archive) whose data
+    key one of ``destroyed`` wrapped and whose epoch was still open when it was signed, append
+    a ``data.certificate.amend`` audit event (shown by ``data certificate show``) saying what
+    became of that KEK; signed certificates are never changed."""
     if not destroyed:
         return []
     rows = ctx.session.execute(
-        select(col(VaultKey.asset_id), col(VaultKey.kek_id), col(DeletionJob.certificate_id))
-        .join(DeletionItem, col(DeletionItem.asset_id) == col(VaultKey.asset_id))
+        select(
+            col(DeletionItem.asset_id), col(DeletionItem.result), col(DeletionJob.certificate_id)
+        )
         .join(DeletionJob, col(DeletionJob.id) == col(DeletionItem.job_id))
         .where(
-            col(VaultKey.tenant_id) == ctx.tenant_id,
-            col(VaultKey.wrapped_key).is_(None),
-            col(VaultKey.kek_id).in_(list(destroyed)),
+            col(DeletionJob.tenant_id) == ctx.tenant_id,
             col(DeletionItem.status) == "erased",
             col(DeletionJob.certificate_id).is_not(None),
         )
     ).all()
-    by_cert: dict[str, list[tuple[str, str]]] = {}
-    for asset_id, kid, cert_id in rows:
-        by_cert.setdefault(str(cert_id), []).append((str(asset_id), kid))
+    found = []
+    for asset_id, result, cert_id in rows:
+        kw = (result or {}).get("key_wrapping_key") or {}
+        if kw.get("kek_id") in destroyed and not str(kw.get("epoch", "")).startswith("closed"):
+            found.append((asset_id, kw["kek_id"], cert_id, bool(result.get("data_remains"))))
+    by_cert: dict[str, list[tuple[str, str, bool]]] = {}
+    for asset_id, kid, cert_id, remains in found:
+        by_cert.setdefault(str(cert_id), []).append((str(asset_id), kid, remains))
     for cert_id, pairs in sorted(by_cert.items()):
-        keks = sorted({kid for _, kid in pairs})
+        keks = sorted({kid for _, kid, _ in pairs})
         purge = all(destroyed[k].get("kind") == vault_kms.KIND for k in keks)
+        category = "Purge" if purge else "Clear"
+        # a copy that survives (an archive kept) still leaves the asset as a whole not sanitized
+        remains = any(r for _, _, r in pairs)
         ctx.audit(
             "data.certificate.amend",
             target_type="certificate",
             target_id=cert_id,
             details={
                 "event": "key epoch closed",
-                "assets": sorted({a for a, _ in pairs}),
+                "assets": sorted({a for a, _, _ in pairs}),
                 "keys_destroyed": {k: destroyed[k] for k in keks},
-                "nist_category_now": "Purge" if purge else "Clear",
+                "nist_category_now": "none" if remains else category,
+                "location_nist_category_now": category,
                 "note": epoch_note(keks, destroyed, purge),
             },
         )
