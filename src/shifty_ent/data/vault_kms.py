@@ -33,7 +33,13 @@ PENDING_WINDOW_DAYS = 7
 
 
 def _client(settings: Settings) -> Any:
-    import boto3
+    try:
+        import boto3
+    except ImportError:
+        raise Refused(
+            'vault_kms = "aws" needs boto3: install shifty-ent with the kms extra '
+            "(pip install 'shifty-ent[kms]')"
+        ) from None
 
     return boto3.client("kms", endpoint_url=settings.kms_endpoint_url or None)
 
