@@ -438,3 +438,41 @@ def test_archived_vault_asset_is_purged_at_its_location_and_its_archive_copy_sur
     )  # fmt: skip
     assert res.exit_code == 0, res.stderr
     assert [p.read_bytes() for p in (root / "back").rglob("*") if p.is_file()] == [src.read_bytes()]
+
+
+def test_rotation_moves_a_local_key_into_kms_and_leaves_no_key_file(
+    cli: Any,
+    tenant: Any,
+    tmp_path: Path,
+    isolated_env: Path,
+    make_context: Any,
+    request: pytest.FixtureRequest,
+) -> None:
+    """A tenant whose key was a local file when KMS was enabled: one rotation moves it into a
+    KMS epoch, destroys the local key file (it is no longer beside the vault) and the data keys
+    still open; the local key's certificate is amended, but only to Clear."""
+    from shifty_ent.data import vault
+    from shifty_ent.data.assets import get_asset
+
+    src = make_file(tmp_path / "keep.bin", 30_000)
+    _ingest(cli, src, "keep")
+    _ingest(cli, make_file(tmp_path / "x.bin", 5_000), "x")
+    done = _crypto_erase(cli, "x")
+    [local] = list((isolated_env / "vault").glob("*/tenant.kek"))
+    request.getfixturevalue("kms")  # now enable AWS KMS
+    out = cli.ok("data", "vault", "rotate-key", tenant="acme")
+    assert out["kek_held_by"] == "aws_kms"
+    assert out["keys_destroyed_detail"][out["previous_kek_id"]]["kind"] == "local_file"
+    assert not local.exists() and not list((isolated_env / "vault").rglob("*.kek"))
+    assert _record(isolated_env)["kek_id"] == out["kek_id"]
+    with make_context(tenant="acme") as ctx:
+        a = get_asset(ctx, "keep")
+        key = ctx.session.get(VaultKey, a.id)
+        plain = b"".join(
+            vault.read_vault(ctx.settings, ctx.tenant_id, a.id, key.wrapped_key, key.kek_id)
+        )
+        assert plain == src.read_bytes()
+    cert = cli.ok(
+        "data", "certificate", "show", done["certificate_id"], user="audrey", tenant="acme"
+    )
+    assert [a["nist_category_now"] for a in cert["amendments"]] == ["Clear"]
