@@ -458,6 +458,8 @@ DOCUMENTED_ENV = {
     "SHIFTY_SIGNING_KEY": ("signing_key_path", "/keys/shifty.key"),
     "SHIFTY_NOTIFY_WEBHOOK": ("notify_webhook", "http://hook.test/x"),
     "SHIFTY_AUDIT_WITNESS": ("audit_witness", "s3://witness/audit"),
+    "SHIFTY_VAULT_KMS": ("vault_kms", "aws"),
+    "AWS_ENDPOINT_URL_KMS": ("kms_endpoint_url", "http://kms.test:9"),
 }
 
 
@@ -465,7 +467,7 @@ DOCUMENTED_ENV = {
 def test_documented_environment_variables(var: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.conftest import Cli
 
-    for other in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"):
+    for other in ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"):
         monkeypatch.delenv(other, raising=False)
     setting, value = DOCUMENTED_ENV[var]
     res = Cli(None)("config", "show", user=None, env={var: value})

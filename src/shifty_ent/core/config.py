@@ -38,7 +38,10 @@ ENV_VARS: dict[str, tuple[str, ...]] = {
     "ollama_host": ("OLLAMA_HOST", "OLLAMA_ENDPOINT"),
     "s3_endpoint_url": ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"),
     "aws_secret_access_key": ("AWS_SECRET_ACCESS_KEY",),
+    "vault_kms": ("SHIFTY_VAULT_KMS",),
+    "kms_endpoint_url": ("AWS_ENDPOINT_URL_KMS", "AWS_ENDPOINT_URL"),
 }
+VAULT_KMS_CHOICES = ("aws",)
 
 DEFAULTS: dict[str, Any] = {
     "vastai_url": "https://console.vast.ai",
@@ -83,6 +86,8 @@ class Settings:
     identity: str | None = None
     host_id: str | None = None
     audit_witness: str | None = None
+    vault_kms: str | None = None
+    kms_endpoint_url: str | None = None
     debug: bool = False
     quiet: bool = False
     sources: dict[str, str] = field(default_factory=dict)
@@ -125,6 +130,8 @@ class Settings:
             "hf_token",
             "ollama_host",
             "s3_endpoint_url",
+            "vault_kms",
+            "kms_endpoint_url",
             "aws_secret_access_key",
         ):
             value = getattr(self, name)
@@ -213,6 +220,12 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         user = None  # the store decides who acts (see core.identity)
         sources["user"] = "identity"
     key_path = pick("signing_key_path")
+    vault_kms = pick("vault_kms") or None
+    if vault_kms is not None and vault_kms not in VAULT_KMS_CHOICES:
+        raise InvalidInput(
+            f"unknown vault_kms {vault_kms!r}; choose {', '.join(VAULT_KMS_CHOICES)} "
+            "(AWS KMS holds the vault's key-encryption keys) or leave it unset (a local key file)"
+        )
     _warn_retired(file_values)
     secret = {name: _secret(name, pick(name), sources[name]) for name in sorted(SECRET_KEYS)}
     secrecy.remember(_url_password(str(database_url)))
@@ -235,6 +248,8 @@ def load_settings(flags: dict[str, Any] | None = None) -> Settings:
         hf_endpoint=str(pick("hf_endpoint")).rstrip("/"),
         ollama_host=str(pick("ollama_host")),
         s3_endpoint_url=pick("s3_endpoint_url"),
+        vault_kms=vault_kms,
+        kms_endpoint_url=pick("kms_endpoint_url"),
         aws_secret_access_key=secret["aws_secret_access_key"],
         debug=bool(flags.get("debug", False)),
         quiet=bool(flags.get("quiet", False)),

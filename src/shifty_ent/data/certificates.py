@@ -324,6 +324,24 @@ def show_certificate(ctx: Context, ref: str) -> DeletionCertificate:
     return cert
 
 
+def amendments(ctx: Context, cert_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The ``data.certificate.amend`` audit events of a certificate, oldest first: what was
+    learnt after it was signed (a key epoch closed since, which may make a Clear cryptographic
+    erase a Purge); the signed document itself never changes."""
+    from shifty_ent.core.tables import AuditEvent
+
+    events = ctx.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.tenant_id == ctx.tenant_id,
+            AuditEvent.action == "data.certificate.amend",
+            AuditEvent.target_id == str(cert_id),
+        )
+        .order_by(col(AuditEvent.seq))
+    ).all()
+    return [{"at": e.at, "audit_seq": e.seq, "actor": e.actor, **(e.details or {})} for e in events]
+
+
 SIGNED_BYTES_NOTE = "UTF-8 'shifty-ent deletion certificate v1\\n' + RFC 8785 (certificate)"
 # envelope fields that are not covered by the signature must have exactly these values
 ENVELOPE = {

@@ -591,14 +591,18 @@ def delete_show(job: str) -> None:
 
 @cert_app.command("show")
 def cert_show(certificate: str) -> None:
-    """Show a signed certificate (id or its job's id) and its validations, each re-checked.
-    Needs admin, operator or auditor."""
-    from shifty_ent.data.certificates import show_certificate
+    """Show a signed certificate (id or its job's id), its validations, each re-checked, and
+    the amendments recorded since it was signed. Needs admin, operator or auditor."""
+    from shifty_ent.data.certificates import amendments, show_certificate
     from shifty_ent.data.validation import validations
 
     with command() as ctx:
         cert = show_certificate(ctx, certificate)
-        row = {**cert.public(), "validations": validations(ctx, cert)}
+        row = {
+            **cert.public(),
+            "validations": validations(ctx, cert),
+            "amendments": amendments(ctx, cert.id),
+        }
     emit(row)
 
 
@@ -835,8 +839,11 @@ def export(
 
 @vault_app.command("rotate-key")
 def vault_rotate_key() -> None:
-    """Wrap every data key of the tenant (vault assets and archives) under a new tenant key,
-    then destroy the old key once nothing names it. Admin only; audited."""
+    """Close the key epoch: rewrap every data key under a new tenant key, destroy old keys.
+
+    Vault assets and archives alike; the new key is a new AWS KMS key with
+    SHIFTY_VAULT_KMS=aws. A certificate whose erased key an old key wrapped gets an amendment.
+    Admin only; audited."""
     from shifty_ent.data.vault_keys import rotate_tenant_key
 
     with command() as ctx:

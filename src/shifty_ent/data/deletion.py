@@ -41,7 +41,7 @@ from shifty_ent.core.errors import (
 from shifty_ent.core.identity import same_person
 from shifty_ent.core.ids import resolve
 from shifty_ent.core.progress import Progress
-from shifty_ent.data import erasure, pathsafety, permissions, vault
+from shifty_ent.data import erasure, pathsafety, permissions, vault, vault_kms
 from shifty_ent.data import roots as tenant_roots
 from shifty_ent.data.assets import CLASSIFIED, get_asset
 from shifty_ent.data.certificates import issue
@@ -747,6 +747,8 @@ def _run_item(
             }
         ]
         _downgrade_for_copies(result, [asset.archive_location or ""])
+    if asset.scheme == "vault":
+        _close_kms_epoch(ctx, asset, result)
     item.status, item.result, item.completed_at = "erased", result, ctx.now()
     asset.status, asset.deleted_at = "deleted", ctx.now()
     asset.deleted_by_job_id, asset.open_job_id = job.id, None
@@ -846,6 +848,7 @@ def _run_archive_item(
             f"{asset.deleted_by_job_id}); this job erases the archive copy made before that."
         ],
     }
+    kid = _archive_kek_id(ctx, asset)
     try:
         _record_copies(ctx, asset, result, erase=True)
     except (ShiftyError, OSError, VerificationFailed) as exc:
@@ -861,6 +864,8 @@ def _run_archive_item(
         return
     copy = result["copies"][0]
     result["nist_category"] = "Clear" if copy.get("erased") else "none"
+    if copy.get("erased") and kid is not None:
+        _close_archive_epoch(ctx, asset, kid, result)
     if copy.get("absent"):
         result["outcome"] = "absent"
     result["post_sanitization_state"] = copy["fate"]
@@ -925,31 +930,9 @@ def _erase_vault(
     store_note = _scrub_store(ctx)
     if store_note:
         notes.append(store_note)
-    kek_file = _kek_file_of(ctx, key.kek_id)
-    if kek_file is not None:
-        category = "Clear"
-        notes.insert(
-            0,
-            "Not Purge: the data key was destroyed in the key store, but the key that wrapped it "
-            f"({key.kek_id}) is still held by this installation in the local file {kek_file}, "
-            "beside the vault. A copy of the wrapped data key can survive the deletion in freed "
-            "SQLite pages and the -wal file, or in PostgreSQL dead row versions, WAL and base "
-            "backups; with that file it still unwraps and decrypts any copy of the ciphertext. "
-            "What this run did reach is Clear: the ciphertext was overwritten with one verified "
-            "random pass, truncated and unlinked. Purge would need the wrapping key out of the "
-            "installation's reach (rotate the tenant key with 'data vault rotate-key', which "
-            "destroys keys nothing names, and expire database backups).",
-        )
-    else:
-        category = "Purge"
-        notes.insert(
-            0,
-            "Purge by cryptographic erase: the asset was encrypted (AES-256-GCM) from its first "
-            f"write, its data key was destroyed and the key that wrapped it ({key.kek_id}) is no "
-            "longer held by this installation, so no surviving copy of the wrapped data key can "
-            "be unwrapped with what the installation holds. Backups of the tenant key file or "
-            "the database taken while the key existed are outside this claim.",
-        )
+    holder = vault.kek_holder(ctx.settings, ctx.tenant_id, key.kek_id)
+    category, epoch, first_note = _key_verdict(key.kek_id, holder, None, None)
+    notes.insert(0, first_note)
     source = _ingest_source(ctx, asset)
     if source is not None:
         notes.append(
@@ -969,11 +952,7 @@ def _erase_vault(
     return {
         "technique": "cryptographic erase (data key destroyed) + ciphertext overwrite and unlink",
         "nist_category": category,
-        "key_wrapping_key": {
-            "kek_id": key.kek_id,
-            "held_by_installation": kek_file is not None,
-            "location": str(kek_file) if kek_file is not None else None,
-        },
+        "key_wrapping_key": _key_fields(key.kek_id, holder, epoch, None),
         **({"ingest_source": source} if source is not None else {}),
         "passes": cipher.get("ciphertext_passes", []),
         "passes_completed": len(cipher.get("ciphertext_passes", [])),
@@ -992,22 +971,168 @@ def _erase_vault(
     }
 
 
-def _kek_file_of(ctx: Context, kek_id: str | None) -> Path | None:
-    """The local file holding the key-encryption key ``kek_id``, when this installation still
-    has it (the current tenant key, or one kept in ``keys/`` after a rotation)."""
-    current = vault.kek_path(ctx.settings, ctx.tenant_id)
-    if current.exists():
-        try:
-            _, current_id = vault.load_kek(ctx.settings, ctx.tenant_id, create=False)
-        except (ShiftyError, OSError):
-            current_id = None
-        if kek_id is None or kek_id == current_id:
-            return current
-    if kek_id is not None:
-        kept = vault.key_file(ctx.settings, ctx.tenant_id, kek_id)
-        if kept.exists():
-            return kept
-    return None
+def _key_fields(
+    kid: str | None, holder: dict[str, Any] | None, epoch: str, closed: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``details.key_wrapping_key`` of a cryptographic erase's certificate item."""
+    return {
+        "kek_id": kid,
+        "held_by_installation": holder is not None,
+        "location": holder["location"] if holder is not None else None,
+        "held_in": holder["kind"] if holder is not None else None,
+        "epoch": epoch,
+        **({"destroyed": closed} if closed is not None else {}),
+        **({k: v for k, v in holder.items() if k.startswith("kms_")} if holder else {}),
+    }
+
+
+def _close_kms_epoch(ctx: Context, asset: Asset, result: dict[str, Any]) -> None:
+    """Once the asset and the copies this run erased are gone, close a KMS-held key epoch: the
+    survivors are rewrapped under a new KMS key and the old one is scheduled for deletion, so
+    no copy of the destroyed wrapped key left in the store opens any more: the erase is Purge.
+    A failed close leaves it Clear, saying why; ``data vault rotate-key`` closes it later."""
+    kw = result.get("key_wrapping_key") or {}
+    if kw.get("held_in") != vault_kms.KIND:
+        return
+    from shifty_ent.data.vault_keys import close_epoch
+
+    kid = kw.get("kek_id")
+    closed: dict[str, Any] | None = None
+    error: str | None = None
+    try:
+        done = close_epoch(ctx, reason=f"cryptographic erase of asset {asset.id}")
+    except (ShiftyError, OSError) as exc:
+        ctx.session.rollback()
+        error = getattr(exc, "message", None) or str(exc)
+    else:
+        closed = done["keys_destroyed_detail"].get(kid)
+    holder = vault.kek_holder(ctx.settings, ctx.tenant_id, kid)
+    category, epoch, note = _key_verdict(kid, holder, closed, error)
+    result["key_wrapping_key"] = _key_fields(kid, holder, epoch, closed)
+    result["notes"][0] = note
+    result["location_nist_category" if result.get("data_remains") else "nist_category"] = category
+
+
+def _archive_kek_id(ctx: Context, asset: Asset) -> str | None:
+    """The KEK named in the header of the asset's archive, read before it is erased."""
+    from shifty_ent.data import archive
+
+    if not asset.archive_location:
+        return None
+    path = os.path.realpath(asset.archive_location)
+    try:
+        keys = archive.archive_key_ids(ctx.settings, asset.tenant_id)
+    except (ShiftyError, OSError):
+        return None
+    return next((kid for p, kid in keys.items() if os.path.realpath(p) == path), None)
+
+
+def _close_archive_epoch(ctx: Context, asset: Asset, kid: str, result: dict[str, Any]) -> None:
+    """An archive's data key was wrapped only in its header. Once the archive is erased, closing
+    its KMS-held key epoch puts every other copy of that header (old blocks, backups) out of
+    reach: the archive copy is then Purge by cryptographic erase, not only Clear."""
+    holder = vault.kek_holder(ctx.settings, ctx.tenant_id, kid)
+    if holder is None or holder["kind"] != vault_kms.KIND:
+        result["key_wrapping_key"] = _key_fields(
+            kid, holder, "open (local key file)" if holder else "closed", None
+        )
+        return
+    from shifty_ent.data.vault_keys import close_epoch
+
+    closed: dict[str, Any] | None = None
+    try:
+        done = close_epoch(ctx, reason=f"erasure of the archive of asset {asset.id}")
+    except (ShiftyError, OSError) as exc:
+        ctx.session.rollback()
+        error = getattr(exc, "message", None) or str(exc)
+        result["notes"].append(f"Not Purge: closing the archive's key epoch failed: {error}.")
+    else:
+        closed = done["keys_destroyed_detail"].get(kid)
+    holder = vault.kek_holder(ctx.settings, ctx.tenant_id, kid)
+    if holder is None and closed is not None:
+        result["nist_category"] = "Purge"
+        result["notes"].append(
+            "Purge by cryptographic erase: the archive (AES-256-GCM) was overwritten and "
+            f"unlinked, and the key that wrapped its data key ({kid}) is gone with its AWS KMS "
+            f"key {closed.get('kms_key_arn') or closed.get('kms_key_id')} "
+            f"({closed.get('kms_key_state')}), so no leftover copy of the archive opens."
+        )
+    result["key_wrapping_key"] = _key_fields(
+        kid,
+        holder,
+        "closed (AWS KMS key scheduled for deletion)" if holder is None else "open (AWS KMS)",
+        closed,
+    )
+
+
+def _key_verdict(
+    kid: str | None,
+    holder: dict[str, Any] | None,
+    closed: dict[str, Any] | None,
+    close_error: str | None,
+) -> tuple[str, str, str]:
+    """(NIST category, key epoch state, first note) of a cryptographic erase: Purge only once
+    no copy of the destroyed wrapped key can be unwrapped with what the installation holds."""
+    if holder is not None and holder["kind"] == "local_file":
+        return (
+            "Clear",
+            "open (local key file)",
+            "Not Purge: the data key was destroyed in the key store, but the key that wrapped it "
+            f"({kid}) is still held by this installation in the local file "
+            f"{holder['location']}, beside the vault; its key epoch is open, and closing it "
+            "would only overwrite and unlink that file, which does not reach the medium's other "
+            "copies. A copy of the wrapped data key can survive the deletion in freed SQLite "
+            "pages and the -wal file, or in PostgreSQL dead row versions, WAL and base backups; "
+            "with that file it still unwraps and decrypts any copy of the ciphertext. What this "
+            "run did reach is Clear: the ciphertext was overwritten with one verified random "
+            "pass, truncated and unlinked. Purge needs the vault's keys in AWS KMS "
+            '(vault_kms = "aws"), whose key epochs close by deleting the KMS key.',
+        )
+    if holder is not None and holder["kind"] != vault_kms.KIND:
+        return (
+            "Clear",
+            "unknown (key records unreadable)",
+            "Not Purge: the data key was destroyed in the key store, but whether the key that "
+            f"wrapped it ({kid}) is gone could not be checked: {holder.get('error')}. Until it "
+            "can, a copy of the wrapped data key left in freed database pages, WAL or backups "
+            "may still open; what this run did reach is Clear.",
+        )
+    if holder is not None:
+        why = f" (closing it failed: {close_error})" if close_error else ""
+        return (
+            "Clear",
+            "open (AWS KMS)",
+            "Not Purge yet: the data key was destroyed in the key store, but its key epoch is "
+            f"open{why}: the key that wrapped it ({kid}) can still be unwrapped by AWS KMS key "
+            f"{holder.get('kms_key_arn') or holder.get('kms_key_id')} "
+            f"({holder.get('kms_key_state')}), so a copy of the wrapped data key left in freed "
+            "database pages, WAL or backups would still open. 'data vault rotate-key' closes the "
+            "epoch; it then records on this certificate ('data certificate show') that the key "
+            "is destroyed.",
+        )
+    if closed is not None and closed.get("kind") == vault_kms.KIND:
+        return (
+            "Purge",
+            "closed (AWS KMS key scheduled for deletion)",
+            "Purge by cryptographic erase: the asset was encrypted (AES-256-GCM) from its first "
+            f"write, its data key was destroyed, and its key epoch was closed: the surviving data "
+            f"keys were wrapped under a new key and the key that wrapped this one ({kid}) is gone "
+            f"with its AWS KMS key {closed.get('kms_key_arn') or closed.get('kms_key_id')}, "
+            f"which refuses every operation and is deleted by AWS on "
+            f"{closed.get('kms_deletion_date', 'the end of its waiting period')}. No surviving "
+            "copy of the wrapped data key can be unwrapped with what the installation holds. An "
+            "AWS principal allowed kms:CancelKeyDeletion could restore the key until then; "
+            "backups of the database taken while the key existed need the KMS key too.",
+        )
+    return (
+        "Purge",
+        "closed",
+        "Purge by cryptographic erase: the asset was encrypted (AES-256-GCM) from its first "
+        f"write, its data key was destroyed and the key that wrapped it ({kid}) is no "
+        "longer held by this installation, so no surviving copy of the wrapped data key can "
+        "be unwrapped with what the installation holds. Backups of the tenant key file or "
+        "the database taken while the key existed are outside this claim.",
+    )
 
 
 def _ingest_source(ctx: Context, asset: Asset) -> dict[str, Any] | None:

@@ -1,6 +1,8 @@
 """The tenant vault: files encrypted from their first write, so they can be purged by key erasure.
 
-- Each tenant has a 256-bit key-encryption key (KEK) in ``<vault>/<tenant>/tenant.kek`` (0600).
+- Each tenant has a 256-bit key-encryption key (KEK) in ``<vault>/<tenant>/tenant.kek`` (0600),
+  or, with ``vault_kms = "aws"``, a KEK that AWS KMS generated and keeps wrapped
+  (``tenant.kms``, see ``vault_kms.py``): one KMS key per key epoch.
 - Each vault asset has its own AES-256 data key (DEK), stored only wrapped (AES-256-GCM under the
   KEK) in ``data_vault_keys``; destroying that row's ``wrapped_key`` is the cryptographic erase.
 - Contents are a chunked AES-256-GCM stream: ``MAGIC | 8-byte nonce prefix`` then records
@@ -39,6 +41,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shifty_ent.core import infiles, outfiles
 from shifty_ent.core.config import Settings
 from shifty_ent.core.errors import InvalidInput, Refused
+from shifty_ent.data import vault_kms
 
 MAGIC = b"SHIFTYV1"
 CHUNK = 1024 * 1024
@@ -70,12 +73,23 @@ def kek_path(settings: Settings, tenant_id: uuid.UUID) -> Path:
     return tenant_vault_dir(settings, tenant_id) / "tenant.kek"
 
 
+def kms_path(settings: Settings, tenant_id: uuid.UUID) -> Path:
+    """The current epoch's KEK as AWS KMS ciphertext (``vault_kms = "aws"``, see ``vault_kms``)."""
+    return tenant_vault_dir(settings, tenant_id) / "tenant.kms"
+
+
 def load_kek(settings: Settings, tenant_id: uuid.UUID, *, create: bool) -> tuple[bytes, str]:
-    """The tenant's KEK and its id, created (0600, exclusively) on first use when ``create``."""
+    """The tenant's current KEK and its id, created on first use when ``create``: by AWS KMS
+    when ``vault_kms`` is set, else a local file (0600, created exclusively)."""
+    kms = kms_path(settings, tenant_id)
+    if kms.exists():
+        return _open_kms(settings, tenant_id, kms)
     path = kek_path(settings, tenant_id)
     if not path.exists():
         if not create:
             raise Refused(f"the tenant key {path} is missing: vault data cannot be decrypted")
+        if settings.vault_kms:
+            return _create_kms_epoch(settings, tenant_id)
         outfiles.private_dir(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
@@ -89,6 +103,106 @@ def load_kek(settings: Settings, tenant_id: uuid.UUID, *, create: bool) -> tuple
     if len(key) != 32:
         raise Refused(f"the tenant key {path} is damaged (expected 32 bytes)")
     return key, kek_id(key)
+
+
+def new_epoch_key(settings: Settings, tenant_id: uuid.UUID) -> tuple[bytes, str, bytes | None]:
+    """A new KEK for a new key epoch: (key, id, KMS record to store, or None for a local key)."""
+    if not settings.vault_kms and not kms_path(settings, tenant_id).exists():
+        key = secrets.token_bytes(32)
+        return key, kek_id(key), None
+    key, record = vault_kms.new_epoch(settings, tenant_id)
+    record["kek_id"] = kek_id(key)
+    return key, record["kek_id"], vault_kms.record_bytes(record)
+
+
+def _create_kms_epoch(settings: Settings, tenant_id: uuid.UUID) -> tuple[bytes, str]:
+    key, kid, record = new_epoch_key(settings, tenant_id)
+    assert record is not None  # settings.vault_kms is set
+    target = kms_path(settings, tenant_id)
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
+    write_key_file(tmp, record)
+    try:
+        os.link(tmp, target)  # first writer wins; a loser's KMS key is never used
+    except FileExistsError:
+        vault_kms.destroy(settings, vault_kms.read_record(tmp))
+        return load_kek(settings, tenant_id, create=False)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(target.parent)
+    return key, kid
+
+
+_KMS_CACHE: dict[tuple[str, str], bytes] = {}
+
+
+def _open_kms(settings: Settings, tenant_id: uuid.UUID, path: Path) -> tuple[bytes, str]:
+    record = vault_kms.read_record(path)
+    cached = (record["kms_key_id"], record["blob"])
+    key = _KMS_CACHE.get(cached)
+    if key is None:
+        key = vault_kms.open_record(settings, tenant_id, record)
+        if len(key) != 32 or kek_id(key) != record.get("kek_id"):
+            raise Refused(f"the vault key record {path} does not match what AWS KMS returned")
+        _KMS_CACHE[cached] = key
+    return key, kek_id(key)
+
+
+def current_kek_id(settings: Settings, tenant_id: uuid.UUID) -> str | None:
+    """The current epoch's KEK id, read without asking KMS; None when the tenant has none."""
+    kms = kms_path(settings, tenant_id)
+    if kms.exists():
+        return str(vault_kms.read_record(kms).get("kek_id"))
+    path = kek_path(settings, tenant_id)
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    if len(key) != 32:
+        raise Refused(f"the tenant key {path} is damaged (expected 32 bytes)")
+    return kek_id(key)
+
+
+def kek_holder(settings: Settings, tenant_id: uuid.UUID, kid: str | None) -> dict[str, Any] | None:
+    """Where this installation still holds the KEK ``kid`` (a local file, or a KMS record whose
+    key KMS still has), or None once its epoch is closed and the key destroyed. A key record
+    that cannot be read counts as held (``unreadable``): nothing is claimed gone unchecked."""
+    try:
+        return _holder(settings, tenant_id, kid)
+    except (Refused, OSError) as exc:
+        return {
+            "kind": "unreadable",
+            "location": str(tenant_vault_dir(settings, tenant_id)),
+            "error": getattr(exc, "message", None) or str(exc),
+        }
+
+
+def _holder(settings: Settings, tenant_id: uuid.UUID, kid: str | None) -> dict[str, Any] | None:
+    current = current_kek_id(settings, tenant_id)
+    if kid is None or kid == current:
+        kms = kms_path(settings, tenant_id)
+        if kms.exists():
+            record = vault_kms.read_record(kms)
+            return {"kind": vault_kms.KIND, "location": str(kms), **_kms_fields(settings, record)}
+        if current is not None:
+            return {"kind": "local_file", "location": str(kek_path(settings, tenant_id))}
+    if kid is None:
+        return None
+    kept = key_file(settings, tenant_id, kid)
+    if kept.exists():
+        return {"kind": "local_file", "location": str(kept)}
+    kept = kept.with_suffix(".kms")
+    if kept.exists():
+        record = vault_kms.read_record(kept)
+        return {"kind": vault_kms.KIND, "location": str(kept), **_kms_fields(settings, record)}
+    return None
+
+
+def _kms_fields(settings: Settings, record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kms_key_id": record.get("kms_key_id"),
+        "kms_key_arn": record.get("kms_key_arn"),
+        **vault_kms.key_state(settings, record),
+    }
 
 
 def kek_id(key: bytes) -> str:
@@ -126,11 +240,17 @@ def fsync_dir(path: Path) -> None:
 
 
 def kek_by_id(settings: Settings, tenant_id: uuid.UUID, kid: str | None) -> bytes:
-    """The KEK that wrapped a data key: the current one, or one kept in ``keys/``."""
+    """The KEK that wrapped a data key: the current one, or one kept in ``keys/`` (a local
+    ``.kek`` file, or a ``.kms`` record that AWS KMS decrypts)."""
     current, current_id = load_kek(settings, tenant_id, create=False)
     if kid is None or kid == current_id:
         return current
     path = key_file(settings, tenant_id, kid)
+    if not path.exists() and path.with_suffix(".kms").exists():
+        key, found = _open_kms(settings, tenant_id, path.with_suffix(".kms"))
+        if found != kid:
+            raise Refused(f"the vault key record {path.with_suffix('.kms')} is damaged")
+        return key
     try:
         key = path.read_bytes()
     except FileNotFoundError:
@@ -296,3 +416,9 @@ def read_vault(
         dek = unwrap_key(kek_by_id(settings, tenant_id, kid), wrapped, asset_id.bytes)
     with open(vault_file(settings, tenant_id, asset_id), "rb") as raw:
         yield from decrypt_stream(io.BufferedReader(raw, CHUNK), dek, asset_id.bytes)
+
+
+def forget_kms_key(kms_key_id: str) -> None:
+    """Drop this process's copies of the KEKs a KMS key wrapped (its epoch is closing)."""
+    for cached in [c for c in _KMS_CACHE if c[0] == kms_key_id]:
+        del _KMS_CACHE[cached]
