@@ -17,7 +17,7 @@ Prints medians and ratios (target: shred's time / ours >= 2). ``--inner`` adds t
 in-process comparison of the overwrite passes alone (``overwrite_fd``) against ``shred -n N``
 and ``dd``'s single sequential write.
 
-    python bench/erase.py [--size 512] [--runs 3] [--dir DIR] [--inner]
+    python bench/erase.py [--size 512] [--runs 3] [--dir DIR] [--inner] [--baseline ../main/src]
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def refill(path: Path, size: int) -> str:
 class Store:
     """A scratch store driven through the CLI in child processes, as a user would."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, src: Path) -> None:
+        tmp.mkdir()
         self.db = f"sqlite:///{tmp / 'store.db'}"
         home = tmp / "home"
         home.mkdir()
@@ -73,9 +74,7 @@ class Store:
             **{k: v for k, v in os.environ.items() if not k.startswith("SHIFTY_")},
             "SHIFTY_HOME": str(home),
             "SHIFTY_IDENTITY": "declared",  # one sandbox plays requester and approver
-            "PYTHONPATH": os.pathsep.join(
-                [str(SRC), *filter(None, [os.environ.get("PYTHONPATH")])]
-            ),
+            "PYTHONPATH": str(src),
             "NO_COLOR": "1",
         }
 
@@ -190,6 +189,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None, help="where to put the scratch files")
     parser.add_argument("--inner", action="store_true", help="also time overwrite_fd alone")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout's src/ (e.g. main's) to time in the same interleaved runs",
+    )
     args = parser.parse_args()
     size = args.size * MIB
     if shutil.which("shred") is None:
@@ -198,29 +203,33 @@ def main() -> None:
         tmp = Path(name)
         root = tmp / "root"
         root.mkdir()
-        store = Store(tmp)
-        store.setup(root)
+        trees = {"ours": SRC, **({"baseline": args.baseline.resolve()} if args.baseline else {})}
+        stores = {label: Store(tmp / label, src) for label, src in trees.items()}
+        for store in stores.values():
+            store.setup(root)
         path = root / "victim.bin"
         print(f"file {args.size} MiB in {tmp}; {args.runs} interleaved run(s) each, medians")
-        execs, flows, shreds = [], [], []
+        execs: dict[str, list[float]] = {label: [] for label in trees}
+        flows: dict[str, list[float]] = {label: [] for label in trees}
+        shreds: list[float] = []
         for n in range(args.runs):
-            t_exec, t_flow = run_ours(store, path, size, n)
-            execs.append(t_exec)
-            flows.append(t_flow)
+            line = [f"  run {n + 1}:"]
+            for label, store in stores.items():
+                t_exec, t_flow = run_ours(store, path, size, n)
+                execs[label].append(t_exec)
+                flows[label].append(t_flow)
+                line.append(f"{label} execute {t_exec:5.2f} s (whole flow {t_flow:5.2f} s),")
             shreds.append(run_shred(path, size))
+            print(" ".join(line), f"shred -n 3 -u {shreds[-1]:5.2f} s", flush=True)
+        sh = statistics.median(shreds)
+        print(f"shred -n 3 -u: {sh:6.2f} s")
+        for label, src in trees.items():
+            ex, fl = statistics.median(execs[label]), statistics.median(flows[label])
             print(
-                f"  run {n + 1}: execute {t_exec:6.2f} s, request+approve+execute "
-                f"{t_flow:6.2f} s, shred -n 3 -u {shreds[-1]:6.2f} s",
-                flush=True,
+                f"{label} ({src}): data delete execute (secure_overwrite, 3 passes) {ex:6.2f} s, "
+                f"request + approve + execute {fl:6.2f} s; shred / execute = {sh / ex:.2f}x "
+                f"(target >= 2x), shred / whole flow = {sh / fl:.2f}x"
             )
-        ex, fl, sh = (statistics.median(v) for v in (execs, flows, shreds))
-        print(f"data delete execute (secure_overwrite, 3 passes): {ex:7.2f} s")
-        print(f"request + approve + execute                     : {fl:7.2f} s")
-        print(f"shred -n 3 -u                                   : {sh:7.2f} s")
-        print(
-            f"ratio shred / execute: {sh / ex:.2f}x (target >= 2x); "
-            f"shred / whole flow: {sh / fl:.2f}x"
-        )
         if args.inner:
             inner(root / "inner.bin", size, args.runs)
 
