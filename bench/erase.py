@@ -110,7 +110,7 @@ def run_ours(store: Store, path: Path, size: int, n: int) -> tuple[float, float]
     assert isinstance(job, dict)
     store.cli("data", "delete", "approve", job["id"], user="alice")
     t_exec = time.perf_counter()
-    done = store.cli("data", "delete", "execute", job["id"], user="olga")
+    done = store.cli("data", "delete", "execute", job["id"], "--yes", user="olga")
     end = time.perf_counter()
     assert isinstance(done, dict) and done["status"] == "completed", done
     assert not path.exists()

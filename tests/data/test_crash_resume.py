@@ -230,6 +230,7 @@ def test_killed_while_hashing_in_the_first_pass_never_claims_a_measured_hash(
         "delete",
         "execute",
         job["id"],
+        "--yes",
         extra_env={"SHIFTY_FAULT_KILL_AT": "hashing"},
     )
     assert killed.returncode == -9, killed.stderr
@@ -242,7 +243,7 @@ def test_killed_while_hashing_in_the_first_pass_never_claims_a_measured_hash(
         == "erasing"
     )
 
-    resumed = _run(db_url, "data", "delete", "execute", job["id"], extra_env={})
+    resumed = _run(db_url, "data", "delete", "execute", job["id"], "--yes", extra_env={})
     assert resumed.returncode == 0, resumed.stderr
     assert list(root.iterdir()) == []
     done = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
