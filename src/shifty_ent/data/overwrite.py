@@ -1,10 +1,14 @@
 """In-place overwrite passes on an open file descriptor, with read-back verification.
 
-Speed recipe (see docs/data.md and reference §2.3): one page-aligned 4 MiB buffer per role,
-static patterns built once per pass, random passes from an AES-256-CTR keystream generated in
-place with ``update_into`` (several GB/s, unlike ``os.urandom``), positional writes, ``O_DIRECT``
-where the file system allows it, and exactly one ``fdatasync`` per pass. Random passes are
-verified by regenerating the keystream from the pass's key and nonce (kept only in memory).
+Speed recipe (see docs/data.md): page-aligned 4 MiB buffers, static patterns built once per
+pass, random passes from an AES-256-CTR keystream generated in place with ``update_into``
+(several GB/s, unlike ``os.urandom``), positional writes, ``O_DIRECT`` where the file system
+allows it, and exactly one ``fdatasync`` per pass. The pre-erasure SHA-256 is taken inside the
+first pass (block i read and hashed just before it is overwritten, block i+1 read while block i
+is written), never as a read pass of its own. Verified passes are read back from the device:
+under ``O_DIRECT`` each block right after its write, compared with the buffer written; with
+buffered writes after the pass's ``fdatasync`` with the page cache dropped, the keystream
+regenerated from the pass's key and nonce (kept only in memory).
 
 Fault injection for crash tests: ``SHIFTY_FAULT_KILL_AFTER_PASS=N`` makes the process SIGKILL
 itself right after the N-th completed pass (counted across the whole process);
