@@ -204,3 +204,53 @@ def test_resume_refuses_a_file_moved_or_replaced_after_the_crash(
     assert (elsewhere / "victim.bin").read_bytes() == original
     if swap == "replaced":
         assert f.read_bytes() == b"a different file"  # not touched either
+
+
+def test_killed_while_hashing_in_the_first_pass_never_claims_a_measured_hash(
+    cli: Any, db_url: str, tenant: Any, root: Path, register: Any
+) -> None:
+    """The pre-erasure SHA-256 is computed in the first pass (each block read just before it is
+    overwritten). Kill the executor after that pass overwrote its first block, rerun: the
+    resumed run cannot hash the original any more. It must neither hash the half-overwritten
+    file and flag it "content changed", nor present the registered hash as measured: the
+    certificate says the hash was not measured, and why; the asset was erasing, never active.
+    """
+    f = make_file(root / "big.bin", 9_000_000)  # three 4 MiB blocks
+    original = f.read_bytes()
+    asset = register("big", f)
+    job = cli.ok(
+        "data", "delete", "request", asset["id"], "--method", "secure_overwrite",
+        "--reason", "r", user="olga", tenant="acme",
+    )  # fmt: skip
+    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+
+    killed = _run(
+        db_url,
+        "data",
+        "delete",
+        "execute",
+        job["id"],
+        "--yes",
+        extra_env={"SHIFTY_FAULT_KILL_AT": "hashing"},
+    )
+    assert killed.returncode == -9, killed.stderr
+    left = f.read_bytes()
+    assert left[: 4 << 20] == bytes(4 << 20) and left[4 << 20 :] == original[4 << 20 :]
+    mid = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
+    assert mid["items"][0]["sha256_before"] is None
+    assert (
+        cli.ok("data", "asset", "show", asset["id"], user="alice", tenant="acme")["status"]
+        == "erasing"
+    )
+
+    resumed = _run(db_url, "data", "delete", "execute", job["id"], "--yes", extra_env={})
+    assert resumed.returncode == 0, resumed.stderr
+    assert list(root.iterdir()) == []
+    done = cli.ok("data", "delete", "show", job["id"], user="alice", tenant="acme")
+    cert = cli.ok(
+        "data", "certificate", "show", done["certificate_id"], user="audrey", tenant="acme"
+    )["certificate"]["media"][0]
+    assert cert["sha256_before"] is None and cert["sha256_source"].startswith("not measured")
+    assert cert["content_changed"] is False and cert["sha256_registered"] == asset["sha256"]
+    assert any("interrupted during pass 1" in n for n in cert["notes"])
+    assert cert["nist_category"] == "Clear" and cert["passes_completed"] == 3

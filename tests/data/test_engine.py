@@ -237,3 +237,54 @@ def test_table_output_for_people(cli: Any, tenant: Any, root: Path, register: An
     res = cli("data", "asset", "list", user="alice", tenant="acme", fmt="table")
     assert res.exit_code == 0 and "people" in res.stdout and asset["id"][:8] in res.stdout
     assert asset["id"] not in res.stdout  # tables show short ids
+
+
+@pytest.mark.parametrize("method", ["secure_overwrite", "nist_800_88"])
+@pytest.mark.parametrize("size", [0, 1, 4095, 4_999_995, 8 * 1024 * 1024 + 1])
+def test_first_pass_hashes_the_content_it_overwrites(
+    tmp_path: Path, method: str, size: int
+) -> None:
+    """The pre-erasure SHA-256 is read in the first pass, block by block just before each block
+    is overwritten: it must be the hash of exactly the file as it was (not of the 4 KiB
+    rounding, not of what a pass wrote), and the read-back still covers the verified pass."""
+    f = tmp_path / "x.bin"
+    content = os.urandom(size)
+    f.write_bytes(content)
+    digest = hashlib.sha256()
+    fd = os.open(f, os.O_RDWR)
+    try:
+        records = overwrite.overwrite_fd(fd, size, overwrite.plan(method), digest=digest)
+    finally:
+        os.close(fd)
+    assert digest.hexdigest() == hashlib.sha256(content).hexdigest()
+    if size:
+        if size >= 64:
+            assert content[:64] not in f.read_bytes()
+        assert records[-1]["verified"] and records[-1]["pattern"] == "random"
+        assert f.stat().st_size == -(-size // 4096) * 4096
+
+
+def test_write_error_in_the_hashing_pass_leaves_the_asset_erase_failed(
+    cli: Any, tenant: Any, root: Path, register: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write error after the first pass overwrote a block (the pre-erasure hash not finished
+    yet): the data was touched, so the asset is ``erase_failed``, never back to ``active``."""
+    f = make_file(root / "a.bin", 9_000_000)
+    asset = register("a", f)
+    real, calls = overwrite._write_chunk, []
+
+    def failing(fd: int, buf: Any, n: int, offset: int, direct: bool) -> bool:
+        calls.append(offset)
+        if len(calls) > 1:
+            raise OSError(5, "Input/output error")
+        return real(fd, buf, n, offset, direct)
+
+    monkeypatch.setattr(overwrite, "_write_chunk", failing)
+    res = _run_job(cli, asset["id"], "secure_overwrite")
+    assert res.exit_code == 5
+    shown = cli.ok("data", "asset", "show", asset["id"], user="alice", tenant="acme")
+    assert shown["status"] == "erase_failed"
+    jobs = cli.ok("data", "delete", "list", user="alice", tenant="acme")
+    item = cli.ok("data", "delete", "show", jobs[0]["id"], user="alice", tenant="acme")["items"][0]
+    assert item["status"] == "failed" and item["sha256_before"] is None
+    assert "Input/output error" in item["error"]

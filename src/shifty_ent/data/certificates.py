@@ -93,8 +93,15 @@ def build_document(
                 "size_bytes": item.size_before
                 if item.size_before is not None
                 else asset.size_bytes,
-                "sha256_before": item.sha256_before or asset.sha256,
-                "sha256_source": "measured at erasure" if item.sha256_before else "as registered",
+                "sha256_before": item.sha256_before
+                or (None if result.get("sha256_unmeasured") else asset.sha256),
+                "sha256_source": "measured at erasure"
+                if item.sha256_before
+                else (
+                    "not measured: the run that was hashing was interrupted"
+                    if result.get("sha256_unmeasured")
+                    else "as registered"
+                ),
                 "sha256_registered": asset.sha256,
                 "content_changed": changed,
                 "status": status,

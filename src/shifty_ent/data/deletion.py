@@ -540,7 +540,10 @@ class _Heartbeat:
 
     def __call__(self, **fields: Any) -> None:
         for key, value in fields.items():
-            setattr(self.item, key, value)
+            if key == "marks":  # facts for a resumed run, kept until the result replaces them
+                self.item.result = {**(self.item.result or {}), **value}
+            else:
+                setattr(self.item, key, value)
         self.ctx.session.add(self.item)
         self.beat()
 
@@ -704,6 +707,7 @@ def _run_item(
         "passes_done": item.passes_done,
         "sha256_before": item.sha256_before,
         "size_before": item.size_before,
+        "marks": dict(item.result or {}),
     }
     tick = _BeatingProgress(progress or Progress(), beat)
     try:
@@ -893,7 +897,12 @@ def _fail_item(
     asset = ctx.session.get(Asset, asset.id) or asset
     item = ctx.session.get(DeletionItem, (item.job_id, item.asset_id)) or item
     beat.item = item
-    touched = bool(item.passes_done or item.renamed_to or (item.sha256_before and item.inode))
+    touched = bool(
+        item.passes_done
+        or item.renamed_to
+        or (item.sha256_before and item.inode)
+        or (item.result or {}).get(erasure.HASH_MARK)
+    )
     item.status, item.error, item.completed_at = "failed", message, ctx.now()
     asset.status = "erase_failed" if touched else "active"
     asset.open_job_id = None

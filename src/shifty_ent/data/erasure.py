@@ -47,6 +47,15 @@ STANDARD_NOTE = (
 )
 
 
+HASH_MARK = "pre_erasure_hash_in_pass_1"
+HASH_LOST_NOTE = (
+    "The first run was interrupted during pass 1, which computes the pre-erasure SHA-256 by "
+    "reading each block just before overwriting it: that hash was never completed, so the "
+    "content erased cannot be compared with the content registered. Every pass was run again "
+    "from the start."
+)
+
+
 def _cow_note(fs_type: str) -> str:
     return (
         f"The file system ({fs_type}) is copy-on-write or log-structured: overwrites land in new "
@@ -217,25 +226,46 @@ def _erase_file(
     lock_note = _try_lock(fd)
     if lock_note:
         notes.append(lock_note)
+    passes = overwrite.plan(method)
+    size = target.st.st_size
+    digest, unmeasured = None, None
     if not item.get("sha256_before") and not item.get("passes_done"):
-        sha = _sha256_fd(fd)
-        item["sha256_before"], item["size_before"] = sha, target.st.st_size
-        save(sha256_before=sha, size_before=target.st.st_size)
+        if (item.get("marks") or {}).get(HASH_MARK):
+            unmeasured = HASH_LOST_NOTE
+            notes.append(HASH_LOST_NOTE)
+        elif passes:
+            # hashed in the first pass, each block read just before it is overwritten; the
+            # mark is committed first so that a run killed in that pass is never mistaken for
+            # one that had not touched the file
+            digest = hashlib.sha256()
+            save(marks={HASH_MARK: "started"})
+        else:
+            sha = _sha256_fd(fd)
+            item["sha256_before"], item["size_before"] = sha, size
+            save(sha256_before=sha, size_before=size)
     if item.get("passes_done"):
         notes.append(
             "The first run was interrupted after pass "
             f"{item['passes_done']}; every pass was run again from the start."
         )
-    passes = overwrite.plan(method)
     progress = progress or Progress()
-    progress.plan(target.name, size=overwrite.aligned(target.st.st_size), passes=len(passes))
+    progress.plan(target.name, size=overwrite.aligned(size), passes=len(passes))
+
+    def on_pass(index: int, _record: dict[str, Any]) -> None:
+        if digest is not None and index == 1:  # the digest is complete with the first pass
+            item["sha256_before"], item["size_before"] = digest.hexdigest(), size
+            save(passes_done=index, sha256_before=item["sha256_before"], size_before=size)
+        else:
+            save(passes_done=index)
+
     records = overwrite.overwrite_fd(
         fd,
-        target.st.st_size,
+        size,
         passes,
-        on_pass=lambda i, _r: save(passes_done=i),
+        on_pass=on_pass,
         on_bytes=progress.advance,
         on_pass_start=progress.begin_pass,
+        digest=digest,
     )
     if passes:
         os.ftruncate(fd, 0)
@@ -243,9 +273,12 @@ def _erase_file(
     _unlink_renamed(target.parent_fd, target.name, target.inode, is_dir=False, save=save)
     if not _gone(target.parent_fd, target.name):
         raise Refused(f"{target.path} still exists after unlink")
-    return _file_result(
+    result = _file_result(
         method, target.fs_type, records, passes, notes, files=1, med=medium_of(target)
     )
+    if unmeasured:
+        result["sha256_unmeasured"] = unmeasured
+    return result
 
 
 def _file_result(
@@ -271,6 +304,7 @@ def _file_result(
     else:
         notes.append(CLEAR_NOTE)
     verified = [r for r in records if r.get("verified")]
+    inline = bool(verified) and all(r.get("readback_o_direct") for r in verified)
     return {
         "technique": "unlink" if not passes else "overwrite + truncate + rename + unlink",
         "nist_category": category,
@@ -281,8 +315,9 @@ def _file_result(
         "verification": {
             "result": "passed",
             "method": (
-                "full read-back from the device (page cache dropped) of pass(es) "
-                f"{', '.join(str(r['pass']) for r in verified)}"
+                "full read-back from the device "
+                + ("(O_DIRECT, bypassing the page cache)" if inline else "(page cache dropped)")
+                + f" of pass(es) {', '.join(str(r['pass']) for r in verified)}"
                 "; name checked absent after unlink"
                 if verified
                 else "name checked absent after unlink"

@@ -1,14 +1,20 @@
 """In-place overwrite passes on an open file descriptor, with read-back verification.
 
-Speed recipe (see docs/data.md and reference §2.3): one page-aligned 4 MiB buffer per role,
-static patterns built once per pass, random passes from an AES-256-CTR keystream generated in
-place with ``update_into`` (several GB/s, unlike ``os.urandom``), positional writes, ``O_DIRECT``
-where the file system allows it, and exactly one ``fdatasync`` per pass. Random passes are
-verified by regenerating the keystream from the pass's key and nonce (kept only in memory).
+Speed recipe (see docs/data.md): page-aligned 4 MiB buffers, static patterns built once per
+pass, random passes from an AES-256-CTR keystream generated in place with ``update_into``
+(several GB/s, unlike ``os.urandom``), positional writes, ``O_DIRECT`` where the file system
+allows it, and exactly one ``fdatasync`` per pass. The pre-erasure SHA-256 is taken inside the
+first pass (block i read and hashed just before it is overwritten, block i+1 read while block i
+is written), never as a read pass of its own. Verified passes are read back from the device:
+under ``O_DIRECT`` each block right after its write, compared with the buffer written; with
+buffered writes after the pass's ``fdatasync`` with the page cache dropped, the keystream
+regenerated from the pass's key and nonce (kept only in memory).
 
 Fault injection for crash tests: ``SHIFTY_FAULT_KILL_AFTER_PASS=N`` makes the process SIGKILL
 itself right after the N-th completed pass (counted across the whole process);
-``SHIFTY_FAULT_KILL_AT=renamed`` right after a file was renamed to its random name.
+``SHIFTY_FAULT_KILL_AT=renamed`` right after a file was renamed to its random name,
+``SHIFTY_FAULT_KILL_AT=hashing`` once the first block of a pass that is also computing the
+pre-erasure hash has been overwritten.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import os
 import secrets
 import signal
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,18 +122,29 @@ class _Buffers:
     def __init__(self) -> None:
         # two output buffers: one is filled while a worker thread writes the other
         self.outs = [mmap.mmap(-1, BUF + ALIGN) for _ in range(2)]  # + update_into slack
+        # the file's blocks as they were, read just before being overwritten (pre-erasure hash)
+        self.originals = [mmap.mmap(-1, BUF) for _ in range(2)]
         self.read = mmap.mmap(-1, BUF)
         self.expect = mmap.mmap(-1, BUF + ALIGN)
         self.zeros = bytes(BUF)
-        self._read_ref = ctypes.c_char.from_buffer(self.read)
-        self._expect_ref = ctypes.c_char.from_buffer(self.expect)
+        self._refs = {
+            id(m): ctypes.c_char.from_buffer(m) for m in (self.read, self.expect, *self.outs)
+        }
+
+    def _addr(self, m: mmap.mmap) -> int:
+        return ctypes.addressof(self._refs[id(m)])
 
     def same(self, n: int) -> bool:
-        return _memcmp(ctypes.addressof(self._read_ref), ctypes.addressof(self._expect_ref), n) == 0
+        """Whether the read-back buffer matches the regenerated expectation."""
+        return self.same_as(self.expect, n)
+
+    def same_as(self, written: mmap.mmap, n: int) -> bool:
+        """Whether the read-back buffer matches ``written`` (the buffer the pass wrote)."""
+        return _memcmp(self._addr(self.read), self._addr(written), n) == 0
 
     def close(self) -> None:
-        del self._read_ref, self._expect_ref  # release the exports before closing the maps
-        for m in (*self.outs, self.read, self.expect):
+        self._refs.clear()  # release the exports before closing the maps
+        for m in (*self.outs, *self.originals, self.read, self.expect):
             m.close()
 
 
@@ -172,8 +189,15 @@ def overwrite_fd(
     on_bytes: Callable[[int], None] | None = None,
     on_pass_start: Callable[[int], None] | None = None,
     direct: bool = True,
+    digest: Any = None,
 ) -> list[dict[str, Any]]:
     """Run ``passes[start_pass:]`` over ``size`` bytes (rounded up to 4 KiB) of ``fd``.
+
+    ``digest`` (a :mod:`hashlib` object), when given, is fed the first ``size`` bytes of the
+    file as they are before erasure: the first pass run reads each block just before it
+    overwrites it, so the pre-erasure hash costs no read pass of its own. Once that pass
+    returns (``on_pass`` is called after its fdatasync) the digest is complete; a pass that
+    raises or is killed leaves it incomplete and the file partly overwritten.
 
     Returns one record per pass run: pattern, bytes written, verification result. Raises
     :class:`VerificationFailed` when a read-back differs.
@@ -181,10 +205,10 @@ def overwrite_fd(
     length = aligned(size)
     results: list[dict[str, Any]] = []
     if length == 0:
-        return results
+        return results  # an empty file: ``digest`` already holds the hash of nothing
     use_direct = _set_direct(fd, True) if direct else False
     bufs = _Buffers()
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shifty-overwrite")
+    io = _Io()
     try:
         for index in range(start_pass, len(passes)):
             p = passes[index]
@@ -192,24 +216,12 @@ def overwrite_fd(
                 on_pass_start(index + 1)
             if p.pattern is None:
                 p.key, p.nonce = secrets.token_bytes(32), secrets.token_bytes(16)
-                enc = _keystream(p)
             else:
                 for buf in bufs.outs:
                     _fill_static(buf, p.pattern)
-            offset, chunk, pending = 0, 0, None
-            while offset < length:
-                n = min(BUF, length - offset)
-                buf = bufs.outs[chunk % 2]
-                if p.pattern is None:  # fill while the other buffer is being written
-                    enc.update_into(bufs.zeros[:n], buf)
-                if pending is not None:
-                    use_direct = pending.result()
-                pending = writer.submit(_write_chunk, fd, buf, n, offset, use_direct)
-                offset, chunk = offset + n, chunk + 1
-                if on_bytes:
-                    on_bytes(n)
-            if pending is not None:
-                use_direct = pending.result()
+            hashing = digest if index == start_pass else None
+            run = _PassRun(fd, length, p, bufs, io, use_direct, hashing, size)
+            use_direct = run.go(on_bytes)
             os.fdatasync(fd)
             record: dict[str, Any] = {
                 "pass": index + 1,
@@ -217,19 +229,167 @@ def overwrite_fd(
                 "bytes": length,
                 "o_direct": use_direct,
             }
-            if p.verify:
-                _verify(fd, length, p, bufs, use_direct, writer)
-                record["verified"] = "full read-back from the device matched"
+            if p.verify and run.verified_inline:
+                record["readback_o_direct"] = True
+                record["verified"] = (
+                    "full read-back from the device matched: each block read with O_DIRECT "
+                    "(bypassing the page cache) right after it was written"
+                )
+            elif p.verify:
+                _verify(fd, length, p, bufs, use_direct, io.reader)
+                record["readback_o_direct"] = False
+                record["verified"] = (
+                    "full read-back from the device matched: page cache dropped after the "
+                    "pass's fdatasync, then every block read and compared"
+                )
             results.append(record)
             if on_pass:
                 on_pass(index + 1, record)
             _fault_check()
     finally:
-        writer.shutdown(wait=True)
+        io.close()
         bufs.close()
         if use_direct:
             _set_direct(fd, False)
     return results
+
+
+class _Io:
+    """One writer and one reader thread: block i+1 is read (to hash it) and block i-1 read back
+    (to verify it) while block i is written, and the main thread hashes or fills meanwhile
+    (hashlib and the AES keystream release the GIL on large buffers)."""
+
+    def __init__(self) -> None:
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shifty-overwrite")
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shifty-readback")
+
+    def close(self) -> None:
+        self.writer.shutdown(wait=True)
+        self.reader.shutdown(wait=True)
+
+
+class _PassRun:
+    """One pass over the file, block by block, with the optional fused pre-erasure hash and,
+    while O_DIRECT is in use, the read-back of each block right after its write."""
+
+    def __init__(
+        self,
+        fd: int,
+        length: int,
+        p: Pass,
+        bufs: _Buffers,
+        io: _Io,
+        direct: bool,
+        digest: Any,
+        size: int,
+    ) -> None:
+        self.fd, self.length, self.p, self.bufs, self.io = fd, length, p, bufs, io
+        self.direct, self.digest, self.size = direct, digest, size
+        # inline read-back is a read from the device only while writes bypass the page cache
+        self.verified_inline = p.verify and direct
+        self.enc = _keystream(p) if p.pattern is None else None
+        self.pending_check: tuple[Future[None], int, int, int] | None = None
+        self.pending_read: Future[int] | None = None
+
+    def go(self, on_bytes: Callable[[int], None] | None) -> bool:
+        """Write the pass; returns whether O_DIRECT is still in use."""
+        fd, length, bufs, io = self.fd, self.length, self.bufs, self.io
+        blocks = -(-length // BUF)
+        reading = self.digest is not None
+        if reading:
+            self.direct = self._first_read()
+        pending: Future[bool] | None = None
+        got = 0
+        for i in range(blocks):
+            offset = i * BUF
+            n = min(BUF, length - offset)
+            out = bufs.outs[i % 2]
+            self._finish_check(i - 2)  # ``out`` held block i-2: its read-back must be done
+            if self.enc is not None:
+                self.enc.update_into(bufs.zeros[:n], out)
+            if self.pending_read is not None:
+                got = self.pending_read.result()  # block i as it was: read before its write
+                self.pending_read = None
+            if pending is not None:
+                self.direct = pending.result()
+                self._start_check(i - 1)
+                if i == 1 and self.digest is not None:
+                    fault_point("hashing")  # block 0 overwritten, the digest still incomplete
+            pending = io.writer.submit(_write_chunk, fd, out, n, offset, self.direct)
+            if self.digest is not None:
+                if i + 1 < blocks:
+                    nxt = min(BUF, length - offset - BUF)
+                    self.pending_read = io.reader.submit(
+                        _read_some, fd, bufs.originals[(i + 1) % 2], nxt, offset + BUF
+                    )
+                take = max(0, min(got, self.size - offset))
+                if take:
+                    with memoryview(bufs.originals[i % 2]) as view:
+                        self.digest.update(view[:take])
+            if on_bytes:
+                on_bytes(n)
+        if pending is not None:
+            self.direct = pending.result()
+        self._finish_check(blocks - 2)
+        self._start_check(blocks - 1)
+        self._finish_check(blocks - 1)
+        if self.verified_inline and not self.direct:
+            self.verified_inline = False  # a write fell back to buffered I/O: verify after sync
+        return self.direct
+
+    def _first_read(self) -> bool:
+        """Read block 0 before anything is written: where the file system refuses O_DIRECT
+        reads, fall back to buffered I/O for the whole pass while nothing is in flight."""
+        n = min(BUF, self.length)
+        try:
+            got = _read_some(self.fd, self.bufs.originals[0], n, 0)
+        except OSError as exc:
+            if not self.direct or exc.errno != errno.EINVAL:
+                raise
+            _set_direct(self.fd, False)
+            self.direct, self.verified_inline = False, False
+            got = _read_some(self.fd, self.bufs.originals[0], n, 0)
+        done: Future[int] = Future()
+        done.set_result(got)
+        self.pending_read = done
+        return self.direct
+
+    def _start_check(self, block: int) -> None:
+        if not self.verified_inline or block < 0:
+            return
+        if not self.direct:  # written buffered: a read now could come from the page cache
+            self.verified_inline = False
+            return
+        offset = block * BUF
+        n = min(BUF, self.length - offset)
+        future = self.io.reader.submit(_read_chunk, self.fd, self.bufs.read, n, offset)
+        self.pending_check = (future, block, offset, n)
+
+    def _finish_check(self, block: int) -> None:
+        if self.pending_check is None or self.pending_check[1] != block:
+            return
+        future, _, offset, n = self.pending_check
+        self.pending_check = None
+        future.result()
+        if not self.bufs.same_as(self.bufs.outs[block % 2], n):
+            raise VerificationFailed(
+                f"pass {self.p.label}: read-back differs in the block at offset {offset}"
+            )
+
+
+def _read_some(fd: int, buf: mmap.mmap, n: int, offset: int) -> int:
+    """Read up to ``n`` bytes at ``offset`` into ``buf``; fewer only at the end of the file."""
+    view = memoryview(buf)[:n]
+    got = 0
+    try:
+        while got < n:
+            r = os.preadv(fd, [view[got:]], offset + got)
+            if r <= 0:
+                break
+            got += r
+    finally:
+        view.release()
+    return got
 
 
 def _write_chunk(fd: int, buf: mmap.mmap, n: int, offset: int, direct: bool) -> bool:
