@@ -27,6 +27,12 @@ TENANT_LIST_ALL = declare(
 COMMANDS: dict[str, Permission | None] = {
     "init": None,
     "config show": None,
+    # shell completion: the scripts need no store; the names it offers come from the tenant
+    # and user listings, which check their own permissions (nothing shown that they would hide)
+    "completion bash": None,
+    "completion zsh": None,
+    "completion fish": None,
+    "completion values": None,
     "db upgrade": None,
     "db current": None,
     "db check": None,
