@@ -750,7 +750,7 @@ def ws_show(workspace: str) -> None:
     """Show one workspace (usage measured now). Any role of the tenant."""
     from shifty_ent.data.workspaces import show_workspace
 
-    with command() as ctx:
+    with command(readonly=False) as ctx:  # records the usage it measures
         row = show_workspace(ctx, workspace)
     emit(row)
 

@@ -213,7 +213,7 @@ def list_cmd(
     """The tenant's instances with cost to date. Role: any."""
     from shifty_ent.gpu.instances import list_instances
 
-    with command() as ctx:
+    with command(readonly=not refresh) as ctx:  # a refresh records what vast.ai says
         emit(list_instances(ctx, state=state, refresh=refresh), columns=INSTANCE_COLUMNS)
 
 
