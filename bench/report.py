@@ -189,7 +189,7 @@ def report(path: Path, fmt: str, out: Path, start: str, end: str, trace: bool) -
     )
     t0 = time.perf_counter()
     with open_context(settings) as ctx:
-        rep = generate(ctx, "access_audit", start=start, end=end, fmt=fmt, out=out)
+        rep = generate(ctx, "access_audit", start=start, end=end, fmt=fmt, out=out, force=True)
         rows = rep.row_count
     seconds = time.perf_counter() - t0
     result = {
