@@ -115,20 +115,11 @@ def spec_for(
         return _lora_spec(name, image, lora)
     if kind == "ollama":
         script = (
-            f"export OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}; "
-            "(ollama serve > /var/log/ollama.log 2>&1 &); "
+            f"{_OLLAMA_SERVE}; "
             "for i in $(seq 1 90); do ollama list >/dev/null 2>&1 && break; sleep 2; done; "
             f"ollama pull {shlex.quote(name)}"
         )
-        return ServingSpec(
-            image=image or OLLAMA_IMAGE,
-            runtype="ssh",
-            server_kind="ollama",
-            port=OLLAMA_PORT,
-            checkpoint=name,
-            env={f"-p {OLLAMA_PORT}:{OLLAMA_PORT}": "1", "OLLAMA_HOST": f"0.0.0.0:{OLLAMA_PORT}"},
-            onstart=script,
-        )
+        return _ollama_spec(image, name, script)
     return ServingSpec(
         image=image or VLLM_IMAGE,
         runtype="args",
@@ -140,21 +131,29 @@ def spec_for(
     )
 
 
+_OLLAMA_SERVE = (
+    f"export OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}; (ollama serve > /var/log/ollama.log 2>&1 &)"
+)
+
+
+def _ollama_spec(image: str | None, checkpoint: str, onstart: str) -> ServingSpec:
+    """An Ollama server on its port, started over SSH by ``onstart`` (which begins with
+    :data:`_OLLAMA_SERVE`)."""
+    return ServingSpec(
+        image=image or OLLAMA_IMAGE,
+        runtype="ssh",
+        server_kind="ollama",
+        port=OLLAMA_PORT,
+        checkpoint=checkpoint,
+        env={f"-p {OLLAMA_PORT}:{OLLAMA_PORT}": "1", "OLLAMA_HOST": f"0.0.0.0:{OLLAMA_PORT}"},
+        onstart=onstart,
+    )
+
+
 def _lora_spec(base: str, image: str | None, lora: LoraModule) -> ServingSpec:
     if lora.server_kind == "ollama":
         # the base and the adapter arrive as blobs; nothing to pull at start
-        script = (
-            f"export OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}; (ollama serve > /var/log/ollama.log 2>&1 &)"
-        )
-        return ServingSpec(
-            image=image or OLLAMA_IMAGE,
-            runtype="ssh",
-            server_kind="ollama",
-            port=OLLAMA_PORT,
-            checkpoint=lora.name,
-            env={f"-p {OLLAMA_PORT}:{OLLAMA_PORT}": "1", "OLLAMA_HOST": f"0.0.0.0:{OLLAMA_PORT}"},
-            onstart=script,
-        )
+        return _ollama_spec(image, lora.name, _OLLAMA_SERVE)
     where = f'"$HOME/{lora.remote_dir}"'
     server = " ".join(
         [
