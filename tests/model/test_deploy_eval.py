@@ -260,6 +260,39 @@ def test_eval_run_remote_computes_metrics(
     assert count(db_url, "SELECT count(*) FROM model_evaluations") == 1
 
 
+def test_eval_run_endpoint_failures_are_external_errors(
+    cli: Any,
+    llama: dict[str, Any],
+    ollama_server: Any,
+    make_context: Any,
+    tmp_path: Path,
+    db_url: str,
+) -> None:
+    """Reproduction: ``model eval run llama --dataset D --endpoint URL`` where nothing listens at
+    URL, or where the server answers 404: exit 6 with one line naming the URL (``cannot reach``,
+    ``answered HTTP 404``), and no evaluation is stored."""
+    import socket
+
+    data = register_dataset(make_context, write_jsonl(tmp_path / "labelled.jsonl", LABELLED))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    res = cli(
+        "model", "eval", "run", "llama", "--dataset", data, "--endpoint", closed, tenant="acme"
+    )
+    assert res.exit_code == 6
+    assert res.error["message"].startswith(f"cannot reach {closed}/chat/completions: ")
+    missing = ollama_server.url + "/nowhere/v1"
+    res = cli(
+        "model", "eval", "run", "llama", "--dataset", data, "--endpoint", missing, tenant="acme"
+    )
+    assert res.exit_code == 6
+    assert res.error["message"] == (
+        f"{missing}/chat/completions answered HTTP 404: 404 page not found"
+    )
+    assert count(db_url, "SELECT count(*) FROM model_evaluations") == 0
+
+
 @pytest.mark.slow
 def test_eval_run_local_transformers(
     cli: Any, tenant: Any, make_context: Any, tmp_path: Path

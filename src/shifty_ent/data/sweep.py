@@ -92,32 +92,32 @@ def due_statement(tenant_id: uuid.UUID, now: datetime, host_id: str | None = Non
     return stmt
 
 
-def _expired_held(ctx: Context, now: datetime) -> list[Asset]:
+def _expired_active(ctx: Context, now: datetime, *kept_because: Any) -> list[Asset]:
+    """The tenant's active assets past their expiry that ``kept_because`` keeps from the sweep."""
     return list(
         ctx.session.scalars(
             select(Asset).where(
                 col(Asset.tenant_id) == ctx.tenant_id,
                 col(Asset.status) == "active",
                 col(Asset.expires_at) <= now,
-                col(Asset.legal_hold) == True,  # noqa: E712
-                col(Asset.type) != "workspace",
+                *kept_because,
             )
         ).all()
+    )
+
+
+def _expired_held(ctx: Context, now: datetime) -> list[Asset]:
+    return _expired_active(
+        ctx,
+        now,
+        col(Asset.legal_hold) == True,  # noqa: E712
+        col(Asset.type) != "workspace",
     )
 
 
 def _expired_in_use(ctx: Context, now: datetime) -> list[Asset]:
     """Expired assets kept because another group uses them (see :mod:`shifty_ent.data.uses`)."""
-    return list(
-        ctx.session.scalars(
-            select(Asset).where(
-                col(Asset.tenant_id) == ctx.tenant_id,
-                col(Asset.status) == "active",
-                col(Asset.expires_at) <= now,
-                in_use(),
-            )
-        ).all()
-    )
+    return _expired_active(ctx, now, in_use())
 
 
 def _erase_failed(ctx: Context) -> list[Asset]:

@@ -115,46 +115,52 @@ def spec_for(
         return _lora_spec(name, image, lora)
     if kind == "ollama":
         script = (
-            f"export OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}; "
-            "(ollama serve > /var/log/ollama.log 2>&1 &); "
+            f"{_OLLAMA_SERVE}; "
             "for i in $(seq 1 90); do ollama list >/dev/null 2>&1 && break; sleep 2; done; "
             f"ollama pull {shlex.quote(name)}"
         )
-        return ServingSpec(
-            image=image or OLLAMA_IMAGE,
-            runtype="ssh",
-            server_kind="ollama",
-            port=OLLAMA_PORT,
-            checkpoint=name,
-            env={f"-p {OLLAMA_PORT}:{OLLAMA_PORT}": "1", "OLLAMA_HOST": f"0.0.0.0:{OLLAMA_PORT}"},
-            onstart=script,
-        )
+        return _server_spec("ollama", image, name, "ssh", onstart=script)
+    args = ["--model", name, "--host", "0.0.0.0", "--port", str(OPENAI_PORT)]
+    return _server_spec("openai", image, name, "args", args=args)
+
+
+_SERVERS = {"ollama": (OLLAMA_IMAGE, OLLAMA_PORT), "openai": (VLLM_IMAGE, OPENAI_PORT)}
+_OLLAMA_SERVE = (
+    f"export OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}; (ollama serve > /var/log/ollama.log 2>&1 &)"
+)
+
+
+def _server_spec(
+    server_kind: str,
+    image: str | None,
+    checkpoint: str,
+    runtype: str,
+    *,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    onstart: str | None = None,
+) -> ServingSpec:
+    """A model server of ``server_kind`` (its default image unless ``image`` is given) that
+    publishes its port; ``env`` adds to the port mapping. An Ollama server listens on all
+    interfaces."""
+    default_image, port = _SERVERS[server_kind]
+    extra = {"OLLAMA_HOST": f"0.0.0.0:{OLLAMA_PORT}"} if server_kind == "ollama" else {}
     return ServingSpec(
-        image=image or VLLM_IMAGE,
-        runtype="args",
-        server_kind="openai",
-        port=OPENAI_PORT,
-        checkpoint=name,
-        env={f"-p {OPENAI_PORT}:{OPENAI_PORT}": "1"},
-        args=["--model", name, "--host", "0.0.0.0", "--port", str(OPENAI_PORT)],
+        image=image or default_image,
+        runtype=runtype,
+        server_kind=server_kind,
+        port=port,
+        checkpoint=checkpoint,
+        env={f"-p {port}:{port}": "1", **extra, **(env or {})},
+        args=args,
+        onstart=onstart,
     )
 
 
 def _lora_spec(base: str, image: str | None, lora: LoraModule) -> ServingSpec:
     if lora.server_kind == "ollama":
         # the base and the adapter arrive as blobs; nothing to pull at start
-        script = (
-            f"export OLLAMA_HOST=0.0.0.0:{OLLAMA_PORT}; (ollama serve > /var/log/ollama.log 2>&1 &)"
-        )
-        return ServingSpec(
-            image=image or OLLAMA_IMAGE,
-            runtype="ssh",
-            server_kind="ollama",
-            port=OLLAMA_PORT,
-            checkpoint=lora.name,
-            env={f"-p {OLLAMA_PORT}:{OLLAMA_PORT}": "1", "OLLAMA_HOST": f"0.0.0.0:{OLLAMA_PORT}"},
-            onstart=script,
-        )
+        return _server_spec("ollama", image, lora.name, "ssh", onstart=_OLLAMA_SERVE)
     where = f'"$HOME/{lora.remote_dir}"'
     server = " ".join(
         [
@@ -169,15 +175,5 @@ def _lora_spec(base: str, image: str | None, lora: LoraModule) -> ServingSpec:
         f"until [ -f {where}/.complete ]; do sleep 5; done; "
         f"(nohup {server} > /var/log/vllm.log 2>&1 &)"
     )
-    return ServingSpec(
-        image=image or VLLM_IMAGE,
-        runtype="ssh",
-        server_kind="openai",
-        port=OPENAI_PORT,
-        checkpoint=base,
-        env={
-            f"-p {OPENAI_PORT}:{OPENAI_PORT}": "1",
-            "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",
-        },
-        onstart=script,
-    )
+    env = {"VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True"}
+    return _server_spec("openai", image, base, "ssh", env=env, onstart=script)

@@ -248,14 +248,17 @@ def deploy(
     return _row(ctx, dep, version, plan.served_name)
 
 
+def _replica_of_deployment() -> Any:
+    """SQL join condition: the replica belongs to the deployment (in the same tenant)."""
+    return (col(DeploymentReplica.deployment_id) == col(Deployment.id)) & (
+        col(DeploymentReplica.tenant_id) == col(Deployment.tenant_id)
+    )
+
+
 def _refuse_twice(ctx: Context, version: ModelVersion, inst: gpu_api.InstanceView) -> None:
     active = ctx.session.scalars(
         select(Deployment)
-        .join(
-            DeploymentReplica,
-            (col(DeploymentReplica.deployment_id) == col(Deployment.id))
-            & (col(DeploymentReplica.tenant_id) == col(Deployment.tenant_id)),
-        )
+        .join(DeploymentReplica, _replica_of_deployment())
         .where(
             col(Deployment.tenant_id) == ctx.tenant_id,
             col(Deployment.version_id) == version.id,
@@ -447,11 +450,7 @@ def serving_replica(ctx: Context, version: ModelVersion) -> tuple[Deployment, st
     checked), if any."""
     found = ctx.session.execute(
         select(Deployment, DeploymentReplica)
-        .join(
-            DeploymentReplica,
-            (col(DeploymentReplica.deployment_id) == col(Deployment.id))
-            & (col(DeploymentReplica.tenant_id) == col(Deployment.tenant_id)),
-        )
+        .join(DeploymentReplica, _replica_of_deployment())
         .where(
             col(Deployment.tenant_id) == ctx.tenant_id,
             col(Deployment.version_id) == version.id,

@@ -172,6 +172,8 @@ def first_label(answer: str, labels: Sequence[str]) -> str:
 def openai_chat(endpoint: str, model: str, gen: dict[str, Any]) -> Callable[[str], str]:
     import httpx
 
+    from shifty_ent.model.endpoint_http import post_json
+
     base = endpoint.rstrip("/")
     url = base + ("/chat/completions" if base.endswith("/v1") else "/v1/chat/completions")
     client = httpx.Client(timeout=HTTP_TIMEOUT_S)
@@ -183,12 +185,7 @@ def openai_chat(endpoint: str, model: str, gen: dict[str, Any]) -> Callable[[str
             "temperature": 0,
             "max_tokens": int(gen.get("max_tokens", 16)),
         }
-        try:
-            resp = client.post(url, json=body)
-        except httpx.HTTPError as exc:
-            raise ExternalServiceError(f"cannot reach {url}: {exc}") from None
-        if resp.status_code >= 400:
-            raise ExternalServiceError(f"{url} answered HTTP {resp.status_code}: {resp.text[:200]}")
+        resp = post_json(client, url, body)
         try:
             return str(resp.json()["choices"][0]["message"]["content"])
         except (ValueError, KeyError, IndexError, TypeError):

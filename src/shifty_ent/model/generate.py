@@ -21,6 +21,7 @@ from shifty_ent.core.context import Context
 from shifty_ent.core.errors import ExternalServiceError, InvalidInput, Refused
 from shifty_ent.gpu import api as gpu_api
 from shifty_ent.model import deploy, inference_log, permissions
+from shifty_ent.model.endpoint_http import post_json
 from shifty_ent.model.tables import ModelVersion
 from shifty_ent.model.versions import CLASSIFICATIONS, get_version
 
@@ -90,12 +91,7 @@ def _ask_endpoint(
                     "temperature": temperature,
                 },
             )
-        try:
-            resp = client.post(url, json=body)
-        except httpx.HTTPError as exc:
-            raise ExternalServiceError(f"cannot reach {url}: {exc}") from None
-        if resp.status_code >= 400:
-            raise ExternalServiceError(f"{url} answered HTTP {resp.status_code}: {resp.text[:200]}")
+        resp = post_json(client, url, body)
         try:
             data = resp.json()
             if kind == "ollama":

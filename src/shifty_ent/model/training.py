@@ -296,24 +296,36 @@ def run_job(
         raise Conflict(
             f"training job {job.id} was cancelled by {state['cancelled_by']} at step {result.steps}"
         )
-    still = ctx.session.scalar(select(col(TrainingJob.status)).where(col(TrainingJob.id) == job.id))
-    if still != "running":
-        raise Conflict(f"training job {job.id} was {still} while it ran; result not registered")
+    _refuse_unless_running(ctx, job)
     try:
         version = _register_output(ctx, job, base, ds, template, out_dir, hp, result)
     except ShiftyError as exc:
         ctx.session.rollback()
         _finish(ctx, job, "failed", error=f"registering the result failed: {exc.message}")
         raise
+    _succeed(ctx, job, version, out_dir, result.metrics())
+    return job
+
+
+def _refuse_unless_running(ctx: Context, job: TrainingJob) -> None:
+    """Before registering a result: a job cancelled or ended elsewhere meanwhile keeps its end."""
+    still = ctx.session.scalar(select(col(TrainingJob.status)).where(col(TrainingJob.id) == job.id))
+    if still != "running":
+        raise Conflict(f"training job {job.id} was {still} while it ran; result not registered")
+
+
+def _succeed(
+    ctx: Context, job: TrainingJob, version: ModelVersion, out_dir: Path, metrics: dict[str, Any]
+) -> None:
+    """End the job as succeeded with the version registered from ``out_dir``."""
     _finish(
         ctx,
         job,
         "succeeded",
-        metrics=result.metrics(),
+        metrics=metrics,
         output_version_id=version.id,
         output_dir=str(out_dir),
     )
-    return job
 
 
 def _register_output(

@@ -32,6 +32,7 @@ from shifty_ent.report.html_values import (
     tone,
     when,
 )
+from shifty_ent.report.row_writers import RowWriters
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'"
 ID_MARK = "\x1e"  # a spool line holding one full identifier, not a row
@@ -113,7 +114,7 @@ def as_records(section: Section) -> bool:
     return sum(_width(c) for c in section.columns) > TABLE_BUDGET
 
 
-class HtmlRenderer:
+class HtmlRenderer(RowWriters):
     ext = "html"
 
     def values_writer(self, section: Section, fh: IO[str]) -> Any:
@@ -154,15 +155,6 @@ class HtmlRenderer:
             ids(values)
 
         return row
-
-    def row_writer(self, section: Section, fh: IO[str]) -> Any:
-        keys = [c.key for c in section.columns]
-        write = self.values_writer(section, fh)
-
-        def by_key(row: dict[str, Any]) -> None:
-            write([row.get(k) for k in keys])
-
-        return by_key
 
     def assemble(self, builder: ReportBuilder, out: IO[str]) -> None:
         meta = builder.meta

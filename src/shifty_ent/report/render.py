@@ -23,6 +23,7 @@ from shifty_ent.core import csvsafe
 from shifty_ent.core.types import money_str
 from shifty_ent.report.document import SIGNED_META_KEYS, Column, ReportBuilder, Section
 from shifty_ent.report.html import HtmlRenderer
+from shifty_ent.report.row_writers import RowWriters
 
 FORMATS = ("md", "html", "json", "csv")
 # orjson would write datetimes and dataclasses its own way; _default keeps one text for them
@@ -94,23 +95,6 @@ def get_renderer(fmt: str) -> Any:
         raise ValueError(f"unknown report format {fmt!r}") from None
 
 
-class _Rows:
-    """Renderers write rows given as values in column order (:meth:`values_writer`, the fast
-    path for long sections) or as dicts by column key (:meth:`row_writer`)."""
-
-    def values_writer(self, section: Section, fh: IO[str]) -> Any:  # pragma: no cover
-        raise NotImplementedError
-
-    def row_writer(self, section: Section, fh: IO[str]) -> Any:
-        keys = [c.key for c in section.columns]
-        write = self.values_writer(section, fh)
-
-        def by_key(row: dict[str, Any]) -> None:
-            write([row.get(k) for k in keys])
-
-        return by_key
-
-
 # ---------------------------------------------------------------- Markdown
 
 
@@ -124,7 +108,7 @@ def _md_escape(text: str) -> str:
     )
 
 
-class MarkdownRenderer(_Rows):
+class MarkdownRenderer(RowWriters):
     ext = "md"
 
     def values_writer(self, section: Section, fh: IO[str]) -> Any:
@@ -200,7 +184,7 @@ def _copy(section: Section, out: IO[str], *, skip: int = 0) -> None:
 # ---------------------------------------------------------------- JSON
 
 
-class JsonRenderer(_Rows):
+class JsonRenderer(RowWriters):
     ext = "json"
 
     def values_writer(self, section: Section, fh: IO[str]) -> Any:
@@ -253,7 +237,7 @@ def _csv_cell(value: Any) -> Any:
     return csvsafe.cell(plain(value))
 
 
-class CsvRenderer(_Rows):
+class CsvRenderer(RowWriters):
     """Comment lines (``#``) carry metadata and separate sections: pandas reads a section with
     ``comment='#'`` and spreadsheets show them as text rows. Cells are neutralised against
     formula injection before they are written, so the signature covers what a reader opens."""

@@ -580,11 +580,7 @@ class _Follower:
         if base is None:
             raise NotFound("base model version is gone")
         ds, template = _dataset_and_template(ctx, job)
-        still = ctx.session.scalar(
-            select(col(TrainingJob.status)).where(col(TrainingJob.id) == job.id)
-        )
-        if still != "running":
-            raise Conflict(f"training job {job.id} was {still} while it ran; result not registered")
+        training._refuse_unless_running(ctx, job)
         from shifty_ent.model import finetune
 
         hp = finetune.Hyperparameters.from_dict(job.hyperparameters)
@@ -593,14 +589,7 @@ class _Follower:
         remote = _Remote(metrics)
         version = training._register_output(ctx, job, base, ds, template, out_dir, hp, remote)
         self._save(phase="done", timings=self.timings)
-        training._finish(
-            ctx,
-            job,
-            "succeeded",
-            metrics=remote.metrics(),
-            output_version_id=version.id,
-            output_dir=str(out_dir),
-        )
+        training._succeed(ctx, job, version, out_dir, remote.metrics())
         return job
 
     # --------------------------------------------------------- helpers
