@@ -60,3 +60,42 @@ def register_dataset(
             location=str(path),
         )
         return str(asset.id)
+
+
+def register_llama(cli: Any, *, tenant: str = "acme") -> dict[str, Any]:
+    """Register the fake Ollama's ``llama3.1:8b`` as model ``llama`` (the common first step of the
+    serving, evaluation and inference tests)."""
+    row: dict[str, Any] = cli.ok(
+        "model",
+        "register",
+        "llama",
+        "--source",
+        "ollama",
+        "--source-id",
+        "llama3.1:8b",
+        tenant=tenant,
+    )
+    return row
+
+
+def register_custom_versions(
+    cli: Any, checkpoint: Path, *, name: str = "clf", versions: int = 3
+) -> list[dict[str, Any]]:
+    """Register ``versions`` versions of a custom model from ``checkpoint``, each with a different
+    ``config.json`` so each pins new bytes; returns the rows in order."""
+    out = []
+    for i in range(versions):
+        (checkpoint / "config.json").write_text(f'{{"v": {i}}}')
+        out.append(
+            cli.ok(
+                "model",
+                "register",
+                name,
+                "--source",
+                "custom",
+                "--source-id",
+                str(checkpoint),
+                tenant="acme",
+            )
+        )
+    return out

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.model.helpers import count, query, write_jsonl
+from tests.model.helpers import count, query, register_custom_versions, write_jsonl
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -21,21 +21,7 @@ def at(t: datetime) -> dict[str, str]:
 @pytest.fixture
 def clf(cli: Any, tenant: Any, checkpoint: Path) -> list[dict[str, Any]]:
     """Three versions of ``clf`` and a second operator ``otto``; lena is a level-5 reviewer."""
-    out = []
-    for i in range(3):
-        (checkpoint / "config.json").write_text(f'{{"v": {i}}}')
-        out.append(
-            cli.ok(
-                "model",
-                "register",
-                "clf",
-                "--source",
-                "custom",
-                "--source-id",
-                str(checkpoint),
-                tenant="acme",
-            )
-        )
+    out = register_custom_versions(cli, checkpoint)
     cli.ok("user", "add", "otto", "--role", "operator", tenant="acme")
     cli.ok("user", "add", "lena", "--role", "labeler", tenant="acme")
     for user in ("lena", "olga"):

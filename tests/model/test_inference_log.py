@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.model.helpers import count, register_dataset, write_jsonl
+from tests.model.helpers import count, register_dataset, register_llama, write_jsonl
 
 
 def _ollama_instance(make_context: Any, url: str) -> str:
@@ -52,16 +52,7 @@ def test_generate_on_deployment_is_logged_inventoried_and_erasable(
     root.mkdir()
     cli.ok("tenant", "root", "add", str(root), "-t", "acme")
     ollama_server.respond = lambda prompt: f"echo: {prompt}"
-    cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
+    register_llama(cli)
     inst = _ollama_instance(make_context, ollama_server.url)
     cli.ok("model", "deploy", "llama", "--instance", inst, tenant="acme")
     prompts = tmp_path / "prompts.jsonl"
@@ -138,16 +129,7 @@ def test_generate_on_deployment_is_logged_inventoried_and_erasable(
 def test_generate_refusals_change_nothing(
     cli: Any, tenant: Any, ollama_server: Any, db_url: str
 ) -> None:
-    cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
+    register_llama(cli)
     cases = [
         (("llama",), 2, "--prompt"),
         (("llama", "--prompt", " "), 2, "prompt 1"),
@@ -170,16 +152,7 @@ def test_evaluation_prompts_and_outputs_are_logged(
     the model and kept only the metrics; the prompts and answers were nowhere the tenant could
     account for or erase. Now they are in an inference log classified like the dataset."""
     ollama_server.respond = lambda prompt: "network"
-    cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
+    register_llama(cli)
     records = [{"text": "DNS failed", "label": "network"}, {"text": "x != y", "label": "logic"}]
     data = register_dataset(
         make_context, write_jsonl(tmp_path / "eval.jsonl", records), classification="confidential"

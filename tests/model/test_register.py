@@ -8,16 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
-
-def count(db_url: str, sql: str) -> int:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar() or 0)
-    finally:
-        engine.dispose()
+from tests.model.helpers import count, register_llama
 
 
 def test_register_huggingface_pins_commit_with_one_request(cli: Any, tenant: Any, hub: Any) -> None:
@@ -203,16 +195,7 @@ def test_hub_transport_errors_cover_both_client_lines(monkeypatch: pytest.Monkey
 
 
 def test_register_ollama_pins_digest(cli: Any, tenant: Any, ollama_server: Any) -> None:
-    row = cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
+    row = register_llama(cli)
     m = ollama_server.models["llama3.1:8b"]
     assert row["pinned_revision"] == m.digest
     meta = row["source_meta"]

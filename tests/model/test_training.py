@@ -13,7 +13,14 @@ from typing import Any
 
 import pytest
 
-from tests.model.helpers import count, query, register_dataset, require_train_extra, write_jsonl
+from tests.model.helpers import (
+    count,
+    query,
+    register_dataset,
+    register_llama,
+    require_train_extra,
+    write_jsonl,
+)
 
 require_train_extra()
 
@@ -112,16 +119,7 @@ def test_start_validates_inputs_and_changes_nothing(
     for args, code in bad:
         res = cli("model", "train", "start", *args, tenant="acme")
         assert res.exit_code == code, (args, res.stderr)
-    cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
+    register_llama(cli)
     res = cli(
         "model", "train", "start", "--base", "llama", "--dataset", s["dataset_id"], tenant="acme"
     )
