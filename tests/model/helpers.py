@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +101,27 @@ def register_custom_versions(
             )
         )
     return out
+
+
+@contextmanager
+def hub_with_tiny_base(
+    cli: Any, tiny_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """A fake Hugging Face Hub serving the tiny checkpoint as ``acme/tiny-llama``, registered (and
+    so pinned) as model ``hf-tiny``; yields the hub and the registered version's row."""
+    from tests.fakes.huggingface import FakeHub, FakeRepo
+
+    files = {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()}
+    with FakeHub([FakeRepo("acme/tiny-llama", files)]) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        base = cli.ok(
+            "model",
+            "register",
+            "hf-tiny",
+            "--source",
+            "huggingface",
+            "--source-id",
+            "acme/tiny-llama",
+            tenant="acme",
+        )
+        yield hub, base

@@ -25,7 +25,14 @@ import pytest
 
 from tests.fakes.sshd import Sshd, missing_reason
 from tests.fakes.vastai import API_KEY, FakeVast
-from tests.model.helpers import count, query, register_dataset, require_train_extra, write_jsonl
+from tests.model.helpers import (
+    count,
+    hub_with_tiny_base,
+    query,
+    register_dataset,
+    require_train_extra,
+    write_jsonl,
+)
 
 require_train_extra()
 if missing_reason():
@@ -365,22 +372,9 @@ def test_the_instance_fetches_a_hugging_face_base_at_its_pin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A Hugging Face base is not shipped: the instance downloads the pinned commit itself."""
-    from tests.fakes.huggingface import FakeHub, FakeRepo
     from tests.model.tiny import sample_texts
 
-    files = {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()}
-    with FakeHub([FakeRepo("acme/tiny-llama", files)]) as hub:
-        monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        base = cli.ok(
-            "model",
-            "register",
-            "hf-tiny",
-            "--source",
-            "huggingface",
-            "--source-id",
-            "acme/tiny-llama",
-            tenant="acme",
-        )
+    with hub_with_tiny_base(cli, tiny_dir, monkeypatch) as (hub, base):
         data = write_jsonl(tmp_path / "d.jsonl", [{"text": t} for t in sample_texts(16)])
         dataset = register_dataset(make_context, data)
         before = len(hub.requests)

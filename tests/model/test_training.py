@@ -15,6 +15,7 @@ import pytest
 
 from tests.model.helpers import (
     count,
+    hub_with_tiny_base,
     query,
     register_dataset,
     register_llama,
@@ -364,22 +365,9 @@ def test_finetune_a_pinned_hugging_face_base(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """pin -> download the pinned snapshot from the (fake) Hub -> fine-tune -> adapter version."""
-    from tests.fakes.huggingface import FakeHub, FakeRepo
     from tests.model.tiny import sample_texts
 
-    files = {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()}
-    with FakeHub([FakeRepo("acme/tiny-llama", files)]) as hub:
-        monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        base = cli.ok(
-            "model",
-            "register",
-            "hf-tiny",
-            "--source",
-            "huggingface",
-            "--source-id",
-            "acme/tiny-llama",
-            tenant="acme",
-        )
+    with hub_with_tiny_base(cli, tiny_dir, monkeypatch) as (hub, base):
         data = write_jsonl(
             tmp_path / "d.jsonl", [{"prompt": t, "completion": "ok"} for t in sample_texts(16)]
         )
