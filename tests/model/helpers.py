@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +127,34 @@ def hub_with_tiny_base(
             tenant="acme",
         )
         yield hub, base
+
+
+def make_instance(
+    make_context: Any,
+    *,
+    endpoint: str | None,
+    checkpoint: str | None,
+    kind: str = "ollama",
+    status: str = "running",
+    tenant: str = "acme",
+    user: str = "alice",
+) -> str:
+    """A GPU instance row of ``tenant`` serving ``checkpoint`` at ``endpoint`` (a loopback fake)
+    with a ``kind`` server (none where there is no endpoint); returns its id."""
+    from shifty_ent.gpu.tables import GpuInstance
+
+    with make_context(tenant=tenant, user=user) as ctx:
+        inst = GpuInstance(
+            tenant_id=ctx.tenant_id,
+            label=f"test-{uuid.uuid4().hex[:8]}",
+            gpu_type="RTX_4090",
+            status=status,
+            max_price_per_hour=Decimal("0.5"),
+            endpoint_url=endpoint,
+            server_kind=kind if endpoint else None,
+            model_checkpoint=checkpoint,
+            created_by=user,
+        )
+        ctx.session.add(inst)
+        ctx.session.flush()
+        return str(inst.id)

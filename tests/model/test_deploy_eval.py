@@ -3,8 +3,6 @@ labelled data via Ollama / an OpenAI-compatible endpoint / local transformers, a
 
 from __future__ import annotations
 
-import uuid
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,40 +10,13 @@ import pytest
 
 from tests.model.helpers import (
     count,
+    make_instance,
     query,
     register_dataset,
     register_llama,
     require_train_extra,
     write_jsonl,
 )
-
-
-def make_instance(
-    make_context: Any,
-    *,
-    endpoint: str | None,
-    checkpoint: str | None,
-    status: str = "running",
-    tenant: str = "acme",
-    user: str = "alice",
-) -> str:
-    from shifty_ent.gpu.tables import GpuInstance
-
-    with make_context(tenant=tenant, user=user) as ctx:
-        inst = GpuInstance(
-            tenant_id=ctx.tenant_id,
-            label=f"test-{uuid.uuid4().hex[:8]}",
-            gpu_type="RTX_4090",
-            status=status,
-            max_price_per_hour=Decimal("0.5"),
-            endpoint_url=endpoint,
-            server_kind="ollama" if endpoint else None,
-            model_checkpoint=checkpoint,
-            created_by=user,
-        )
-        ctx.session.add(inst)
-        ctx.session.flush()
-        return str(inst.id)
 
 
 @pytest.fixture

@@ -4,32 +4,17 @@ outputs in a per-tenant log asset that is classified, retained, inventoried and 
 from __future__ import annotations
 
 import json
-import uuid
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.model.helpers import count, register_dataset, register_llama, write_jsonl
-
-
-def _ollama_instance(make_context: Any, url: str) -> str:
-    from shifty_ent.gpu.tables import GpuInstance
-
-    with make_context(tenant="acme") as ctx:
-        inst = GpuInstance(
-            tenant_id=ctx.tenant_id,
-            label=f"test-{uuid.uuid4().hex[:8]}",
-            gpu_type="RTX_4090",
-            status="running",
-            max_price_per_hour=Decimal("0.5"),
-            endpoint_url=url,
-            server_kind="ollama",
-            model_checkpoint="llama3.1:8b",
-            created_by="alice",
-        )
-        ctx.session.add(inst)
-        ctx.session.flush()
-        return str(inst.id)
+from tests.conftest import compliance_report, erase
+from tests.model.helpers import (
+    count,
+    make_instance,
+    register_dataset,
+    register_llama,
+    write_jsonl,
+)
 
 
 def _logs(cli: Any) -> list[dict[str, Any]]:
@@ -53,7 +38,7 @@ def test_generate_on_deployment_is_logged_inventoried_and_erasable(
     cli.ok("tenant", "root", "add", str(root), "-t", "acme")
     ollama_server.respond = lambda prompt: f"echo: {prompt}"
     register_llama(cli)
-    inst = _ollama_instance(make_context, ollama_server.url)
+    inst = make_instance(make_context, endpoint=ollama_server.url, checkpoint="llama3.1:8b")
     cli.ok("model", "deploy", "llama", "--instance", inst, tenant="acme")
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text(json.dumps({"prompt": "nul \u0000 here"}) + "\nplain line\n")
@@ -79,35 +64,11 @@ def test_generate_on_deployment_is_logged_inventoried_and_erasable(
     assert entries[0]["output"] == "echo: nul \u0000 here" and entries[0]["model"] == "llama:1"
     assert _entries(logs["pii"])[0]["prompt"] == "salary of bob?"
     out = tmp_path / "inventory.json"
-    cli.ok(
-        "report",
-        "compliance",
-        "--type",
-        "data_inventory",
-        "--format",
-        "json",
-        "--out",
-        str(out),
-        tenant="acme",
-        user="audrey",
-    )
+    compliance_report(cli, "data_inventory", out)
     doc = json.loads(out.read_text())
     listed = next(s for s in doc["sections"] if s["id"] == "assets")["rows"]
     assert {logs["pii"]["name"], logs["internal"]["name"]} <= {r["name"] for r in listed}
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        logs["pii"]["id"],
-        "--method",
-        "standard",
-        "--reason",
-        "subject asked",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, logs["pii"]["id"], "standard", "subject asked")
     assert done["status"] == "completed" and done["certificate_id"]
     assert not Path(logs["pii"]["location"]).exists()
     # the next pii prompt starts a new log: never appended under an erasure
@@ -165,20 +126,7 @@ def test_evaluation_prompts_and_outputs_are_logged(
     assert "Input: DNS failed" in entries[0]["prompt"]
     assert {e["evaluation_id"] for e in entries} == {ev["id"]}
     # no data root: the log lives in the tenant's managed area, which deletion may erase
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        log["id"],
-        "--method",
-        "standard",
-        "--reason",
-        "done",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, log["id"], "standard", "done")
     assert done["status"] == "completed" and not Path(log["location"]).exists()
 
 

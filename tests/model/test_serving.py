@@ -11,7 +11,6 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ import pytest
 from tests.fakes.server import LoopbackServer, Request, Response
 from tests.fakes.sshd import Sshd, missing_reason
 from tests.fakes.vastai import API_KEY, FakeVast
-from tests.model.helpers import count
+from tests.model.helpers import count, make_instance
 
 
 @pytest.fixture
@@ -79,28 +78,6 @@ class FakeVllm:
         self.server.stop()
 
 
-def _instance(
-    make_context: Any, *, endpoint: str | None, checkpoint: str | None, kind: str | None
-) -> str:
-    from shifty_ent.gpu.tables import GpuInstance
-
-    with make_context(tenant="acme") as ctx:
-        inst = GpuInstance(
-            tenant_id=ctx.tenant_id,
-            label=f"test-{uuid.uuid4().hex[:8]}",
-            gpu_type="RTX_4090",
-            status="running",
-            max_price_per_hour=Decimal("0.5"),
-            endpoint_url=endpoint,
-            server_kind=kind,
-            model_checkpoint=checkpoint,
-            created_by="alice",
-        )
-        ctx.session.add(inst)
-        ctx.session.flush()
-        return str(inst.id)
-
-
 def _hf_base(cli: Any) -> dict[str, Any]:
     return cli.ok(
         "model",
@@ -142,7 +119,7 @@ def test_health_is_the_served_name_not_any_answer(
     ``running``/healthy. Now it is ``starting`` until ``/v1/models`` lists the served name."""
     _hf_base(cli)
     with FakeVllm("acme/tiny-llama", tmp_path, lists_base=False) as vllm:
-        inst = _instance(
+        inst = make_instance(
             make_context, endpoint=vllm.server.url, checkpoint="acme/tiny-llama", kind="openai"
         )
         dep = cli.ok("model", "deploy", "tiny", "--instance", inst, tenant="acme")
@@ -301,7 +278,7 @@ def test_adapter_served_on_ollama_through_blobs_and_create(
     served = "tuned:1"
     ref = _adapter(make_context, tmp_path / "adapter", "base", served)
     with FakeOllama() as ollama:
-        inst = _instance(make_context, endpoint=ollama.url, checkpoint=None, kind="ollama")
+        inst = make_instance(make_context, endpoint=ollama.url, checkpoint=None, kind="ollama")
         res = cli("model", "deploy", ref, "--instance", inst, tenant="acme")
         assert res.exit_code == 4 and "--server ollama" in res.error["message"]
         dep = cli.ok(
