@@ -51,10 +51,10 @@ def register(cli: Any) -> Any:
     return _register
 
 
-def ingest_phi(cli: Any, src: Path, name: str) -> Any:
-    """Ingest ``src`` into acme's vault as olga, classified phi."""
+def ingest(cli: Any, src: Path, name: str, classification: str = "phi") -> Any:
+    """Ingest ``src`` into acme's vault as olga; returns the asset's JSON."""
     return cli.ok(
-        "data", "asset", "ingest", str(src), "--name", name, "--classification", "phi",
+        "data", "asset", "ingest", str(src), "--name", name, "--classification", classification,
         user="olga", tenant="acme",
     )  # fmt: skip
 
@@ -66,7 +66,7 @@ def vault_and_archive(
     under a retention policy; returns the vault sources and the archived file's content."""
     sources = {n: make_file(tmp_path / "in" / f"{n}.bin", 1_300_000) for n in names}
     for name, src in sources.items():
-        ingest_phi(cli, src, name)
+        ingest(cli, src, name)
     cli.ok(
         "data", "policy", "create", "int", "-c", "internal", "--retention-days", "1",
         "--auto-delete", "--archive-before-delete", user="olga", tenant="acme",
@@ -78,3 +78,22 @@ def vault_and_archive(
     env = {"SHIFTY_NOW": later.isoformat()}
     assert len(cli.ok("data", "sweep", user="olga", tenant="acme", env=env)["archived"]) == 1
     return {"sources": sources, "archived": content}
+
+
+def create_policy(
+    cli: Any, *extra: str, name: str = "conf", cls: str = "confidential", days: str = "30"
+) -> Any:
+    """``data policy create`` in acme as olga (``extra``: more options); returns its JSON."""
+    return cli.ok(
+        "data",
+        "policy",
+        "create",
+        name,
+        "--classification",
+        cls,
+        "--retention-days",
+        days,
+        *extra,
+        user="olga",
+        tenant="acme",
+    )

@@ -24,7 +24,7 @@ from sqlmodel import select
 from shifty_ent.core.errors import Refused
 from shifty_ent.data.tables import VaultKey
 from tests.conftest import erase
-from tests.data.conftest import ingest_phi, make_file, vault_and_archive
+from tests.data.conftest import create_policy, ingest, make_file, vault_and_archive
 
 
 def _moto(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
@@ -249,8 +249,8 @@ def test_local_key_file_is_clear_naming_the_open_epoch_and_rotation_amends_as_cl
 ) -> None:
     """Reproduction on main: the certificate says Clear but names no key epoch, and after
     'data vault rotate-key' destroys the key file nothing says what became of the key."""
-    ingest_phi(cli, make_file(tmp_path / "x.bin", 20_000), "x")
-    ingest_phi(cli, make_file(tmp_path / "y.bin", 20_000), "y")
+    ingest(cli, make_file(tmp_path / "x.bin", 20_000), "x")
+    ingest(cli, make_file(tmp_path / "y.bin", 20_000), "y")
     done = _crypto_erase(cli, "x")
     result = done["items"][0]["result"]
     assert result["nist_category"] == "Clear"
@@ -283,8 +283,8 @@ def test_open_kms_epoch_is_clear_then_closing_it_amends_the_certificate_to_purge
 
     from tests.model.helpers import count
 
-    ingest_phi(cli, make_file(tmp_path / "x.bin", 20_000), "x")
-    ingest_phi(cli, make_file(tmp_path / "y.bin", 20_000), "y")
+    ingest(cli, make_file(tmp_path / "x.bin", 20_000), "x")
+    ingest(cli, make_file(tmp_path / "y.bin", 20_000), "y")
     before = _record(isolated_env)
     # KMS unreachable at erase time: the key is destroyed, the epoch cannot close
     down = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -344,7 +344,7 @@ def test_kms_record_and_wrapped_key_open_as_documented(
     from tests.model.helpers import query
 
     src = make_file(tmp_path / "x.bin", 5_000)
-    asset = ingest_phi(cli, src, "x")
+    asset = ingest(cli, src, "x")
     record = _record(isolated_env)
     assert set(record) == {"kind", "kek_id", "kms_key_id", "kms_key_arn", "blob"}
     kek = kms.decrypt(
@@ -370,7 +370,7 @@ def test_unreadable_key_record_is_never_taken_for_a_destroyed_key(
 ) -> None:
     """A damaged ``tenant.kms`` must not let the erase conclude that the wrapping key is gone
     (which would claim Purge): the item is Clear, saying the key could not be checked."""
-    ingest_phi(cli, make_file(tmp_path / "x.bin", 5_000), "x")
+    ingest(cli, make_file(tmp_path / "x.bin", 5_000), "x")
     [record] = list((isolated_env / "vault").glob("*/tenant.kms"))
     record.write_text("{}")
     done = _crypto_erase(cli, "x")
@@ -386,16 +386,10 @@ def test_archived_vault_asset_is_purged_at_its_location_and_its_archive_copy_sur
     """The epoch closes after the item's copies are handled: an archive copy kept by the policy
     is rewrapped into the new epoch, still restores, and keeps the asset 'not sanitized' as a
     whole while its location is Purge."""
-    cli.ok(
-        "data", "policy", "create", "pii-1d", "-c", "pii", "--retention-days", "1",
-        "--auto-delete", "--archive-before-delete", "--method", "nist_800_88",
-        user="olga", tenant="acme",
-    )  # fmt: skip
+    archive_then_purge = ("--auto-delete", "--archive-before-delete", "--method", "nist_800_88")
+    create_policy(cli, *archive_then_purge, name="pii-1d", cls="pii", days="1")
     src = make_file(tmp_path / "x.bin", 70_000)
-    asset = cli.ok(
-        "data", "asset", "ingest", str(src), "--name", "x", "--classification", "pii",
-        user="olga", tenant="acme",
-    )  # fmt: skip
+    asset = ingest(cli, src, "x", "pii")
     before = _record(isolated_env)
     later = datetime.fromisoformat(asset["expires_at"]) + timedelta(hours=1)
     env = {"SHIFTY_NOW": later.isoformat()}
@@ -434,8 +428,8 @@ def test_rotation_moves_a_local_key_into_kms_and_leaves_no_key_file(
     from shifty_ent.data.assets import get_asset
 
     src = make_file(tmp_path / "keep.bin", 30_000)
-    ingest_phi(cli, src, "keep")
-    ingest_phi(cli, make_file(tmp_path / "x.bin", 5_000), "x")
+    ingest(cli, src, "keep")
+    ingest(cli, make_file(tmp_path / "x.bin", 5_000), "x")
     done = _crypto_erase(cli, "x")
     [local] = list((isolated_env / "vault").glob("*/tenant.kek"))
     request.getfixturevalue("kms")  # now enable AWS KMS

@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from shifty_ent.core.errors import Refused
 from shifty_ent.data.tables import VaultKey
-from tests.data.conftest import ingest_phi, make_file, vault_and_archive
+from tests.data.conftest import ingest, make_file, vault_and_archive
 from tests.model.helpers import count
 
 
@@ -144,7 +144,7 @@ def test_an_ingest_waits_for_a_running_rotation(
     from shifty_ent.core.config import load_settings
     from shifty_ent.data import vault
 
-    first = ingest_phi(cli, make_file(tmp_path / "first.bin", 1000), "first")
+    first = ingest(cli, make_file(tmp_path / "first.bin", 1000), "first")
     settings = load_settings({})
     tenant_id = uuid.UUID(first["location"].split("/")[2])
     src = make_file(tmp_path / "second.bin", 1000)
