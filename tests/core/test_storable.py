@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.model.helpers import count
+from tests.model.helpers import count, register_args
 
 CREATE_CLASSIFY_ERROR = ("arcade", "mission", "create", "--type", "classify_error", "--payload")
 AUDIT_AND_MISSIONS = (
@@ -155,13 +155,7 @@ def test_register_config_with_nul_is_refused(
     ckpt.mkdir()
     (ckpt / "config.json").write_text("{}")
     res = cli(
-        "model",
-        "register",
-        "m",
-        "--source",
-        "custom",
-        "--source-id",
-        str(ckpt),
+        *register_args("m", "custom", str(ckpt)),
         "--config",
         'stop=["\\u0000"]',
         tenant="acme",

@@ -12,6 +12,7 @@ from tests.model.helpers import (
     count,
     make_instance,
     query,
+    register_custom,
     register_dataset,
     register_llama,
     require_train_extra,
@@ -89,16 +90,7 @@ def test_deploy_refusals_change_nothing(
         res = cli("model", "deploy", *args, tenant="acme")
         assert res.exit_code == code, (args, res.stderr)
         assert needle in res.error["message"]
-    cli.ok(
-        "model",
-        "register",
-        "mine",
-        "--source",
-        "custom",
-        "--source-id",
-        str(checkpoint),
-        tenant="acme",
-    )
+    register_custom(cli, "mine", checkpoint)
     res = cli(
         "model", "deploy", "mine", "--gpu-type", "RTX_4090", "--max-price", "0.5", tenant="acme"
     )
@@ -281,18 +273,9 @@ def test_eval_human_opens_missions_and_aggregates(
 
 @pytest.fixture
 def vast(monkeypatch: pytest.MonkeyPatch) -> Any:
-    from tests.fakes.vastai import API_KEY, FakeVast
+    from tests.fakes.vastai import FakeVast, cli_clock, serving
 
-    def clock() -> float:
-        from shifty_ent.core.clock import now
-
-        return now().timestamp()
-
-    fake = FakeVast(clock=clock)
-    with fake:
-        monkeypatch.setenv("VASTAI_URL", fake.url)
-        monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_TIMEOUT", "5")
+    with serving(FakeVast(clock=cli_clock), monkeypatch) as fake:
         yield fake
 
 

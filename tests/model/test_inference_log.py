@@ -11,6 +11,7 @@ from tests.conftest import compliance_report, erase
 from tests.model.helpers import (
     count,
     make_instance,
+    register_custom,
     register_dataset,
     register_llama,
     write_jsonl,
@@ -142,18 +143,7 @@ def test_generate_locally_when_not_deployed(
     from tests.model.tiny import build_tiny_llama, sample_texts
 
     tiny = build_tiny_llama(tmp_path / "tiny", sample_texts(60))
-    cli.ok(
-        "model",
-        "register",
-        "tiny",
-        "--source",
-        "custom",
-        "--source-id",
-        str(tiny),
-        "--classification",
-        "restricted",
-        tenant="acme",
-    )
+    register_custom(cli, "tiny", tiny, "--classification", "restricted")
     rows = cli.ok(
         "model", "generate", "tiny", "--prompt", "hello", "--max-tokens", "4", tenant="acme"
     )

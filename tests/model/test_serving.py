@@ -18,16 +18,25 @@ import pytest
 
 from tests.fakes.server import LoopbackServer, Request, Response
 from tests.fakes.sshd import Sshd, missing_reason
-from tests.fakes.vastai import API_KEY, FakeVast
-from tests.model.helpers import count, make_instance
+from tests.fakes.vastai import FakeVast, serving
+from tests.model.helpers import count, make_instance, register_custom, register_hf
+
+# ``model deploy`` options that rent an instance for it and wait (briefly) until it serves
+ON_A_RENTAL = (
+    "--gpu-type",
+    "RTX_4090",
+    "--max-price",
+    "1",
+    "--poll-interval",
+    "0.05",
+    "--timeout",
+    "20",
+)
 
 
 @pytest.fixture
 def vast(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVast]:
-    with FakeVast() as fake:
-        monkeypatch.setenv("VASTAI_URL", fake.url)
-        monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_TIMEOUT", "5")
+    with serving(FakeVast(), monkeypatch) as fake:
         yield fake
 
 
@@ -79,16 +88,7 @@ class FakeVllm:
 
 
 def _hf_base(cli: Any) -> dict[str, Any]:
-    return cli.ok(
-        "model",
-        "register",
-        "tiny",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/tiny-llama",
-        tenant="acme",
-    )
+    return register_hf(cli, "tiny", "acme/tiny-llama")
 
 
 def _adapter(make_context: Any, where: Path, base_ref: str, served: str) -> str:
@@ -223,22 +223,7 @@ def test_adapter_served_on_vllm_replicas_over_ssh(
             FakeVllm("acme/tiny-llama", home, vast=vast) as two,
         ):
             vast.endpoint_ports = {7_000_001: one.server.port, 7_000_002: two.server.port}
-            dep = cli.ok(
-                "model",
-                "deploy",
-                ref,
-                "--gpu-type",
-                "RTX_4090",
-                "--max-price",
-                "1",
-                "--replicas",
-                "2",
-                "--poll-interval",
-                "0.05",
-                "--timeout",
-                "20",
-                tenant="acme",
-            )
+            dep = cli.ok("model", "deploy", ref, *ON_A_RENTAL, "--replicas", "2", tenant="acme")
         assert dep["status"] == "running", dep
         assert dep["served_name"] == served
         assert [r["status"] for r in dep["replica_instances"]] == ["running", "running"]
@@ -265,16 +250,7 @@ def test_adapter_served_on_ollama_through_blobs_and_create(
     base_dir.mkdir()
     (base_dir / "config.json").write_text('{"model_type": "llama"}')
     (base_dir / "model.safetensors").write_bytes(b"\1" * 4096)
-    cli.ok(
-        "model",
-        "register",
-        "base",
-        "--source",
-        "custom",
-        "--source-id",
-        str(base_dir),
-        tenant="acme",
-    )
+    register_custom(cli, "base", base_dir)
     served = "tuned:1"
     ref = _adapter(make_context, tmp_path / "adapter", "base", served)
     with FakeOllama() as ollama:
@@ -324,20 +300,7 @@ def test_adapter_that_cannot_be_sent_is_reported_on_its_replica(
     vast.ssh_host, vast.ssh_port = "127.0.0.1", closed
     monkeypatch.setenv("SHIFTY_SSH_USER", "nobody")
     vast.add_offer(1, dph_base=0.3)
-    res = cli(
-        "model",
-        "deploy",
-        ref,
-        "--gpu-type",
-        "RTX_4090",
-        "--max-price",
-        "1",
-        "--poll-interval",
-        "0.05",
-        "--timeout",
-        "20",
-        tenant="acme",
-    )
+    res = cli("model", "deploy", ref, *ON_A_RENTAL, tenant="acme")
     assert res.exit_code == 6, res.stderr
     assert "sending the adapter" in res.error["message"]
     assert len(res.stderr.strip().splitlines()) == 1

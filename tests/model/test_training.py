@@ -17,9 +17,12 @@ from tests.model.helpers import (
     count,
     hub_with_tiny_base,
     query,
+    register_custom,
     register_dataset,
     register_llama,
     require_train_extra,
+    tiny_train_args,
+    wait_for_points,
     write_jsonl,
 )
 
@@ -42,39 +45,14 @@ def job_setup(
 ) -> dict[str, Any]:
     from tests.model.tiny import sample_texts
 
-    base = cli.ok(
-        "model",
-        "register",
-        "tiny",
-        "--source",
-        "custom",
-        "--source-id",
-        str(tiny_dir),
-        "--temperature",
-        "0.2",
-        tenant="acme",
-    )
+    base = register_custom(cli, "tiny", tiny_dir, "--temperature", "0.2")
     data = write_jsonl(tmp_path / "triage.jsonl", [{"text": t} for t in sample_texts(64)])
     dataset_id = register_dataset(make_context, data, classification="confidential")
     return {"base": base, "dataset_id": dataset_id, "data": data}
 
 
 def start(cli: Any, s: dict[str, Any], *extra: str) -> dict[str, Any]:
-    return cli.ok(
-        "model",
-        "train",
-        "start",
-        "--base",
-        "tiny:1",
-        "--dataset",
-        s["dataset_id"],
-        "--learning-rate",
-        "0.01",
-        "--batch-size",
-        "8",
-        *extra,
-        tenant="acme",
-    )
+    return cli.ok(*tiny_train_args(s["dataset_id"]), *extra, tenant="acme")
 
 
 def subprocess_cli(db_url: str, *args: str) -> subprocess.Popen[str]:
@@ -272,14 +250,7 @@ def test_run_next_claims_oldest_queued(cli: Any, job_setup: dict[str, Any], db_u
 
 
 def _wait_for_steps(db_url: str, job_id: str, n: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"run ended early: {proc.stderr.read()}")  # type: ignore[union-attr]
-        if count(db_url, "SELECT count(*) FROM training_points") >= n:
-            return
-        time.sleep(0.2)
-    raise AssertionError("training did not progress")
+    wait_for_points(db_url, n, proc, seconds=90, who="run", stalled="training did not progress")
 
 
 @pytest.mark.slow
