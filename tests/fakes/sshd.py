@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.server import StartsAndStops
+
 SSHD = "/usr/sbin/sshd"
 
 
@@ -47,7 +49,7 @@ def _keygen(path: Path) -> None:
     )
 
 
-class Sshd:
+class Sshd(StartsAndStops):
     """``with Sshd(tmp) as server:`` serves on ``server.port``; ``server.client_key`` logs in."""
 
     def __init__(self, root: Path) -> None:
@@ -123,12 +125,6 @@ class Sshd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-    def __enter__(self) -> Sshd:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def use_as_instance(monkeypatch: pytest.MonkeyPatch, sshd: Sshd, root: Path, scratch: str) -> None:
