@@ -247,6 +247,42 @@ class Cli:
         return res.json if kw.get("fmt", "json") in ("json",) and res.stdout.strip() else res
 
 
+def erase(cli: Cli, target: str, method: str, reason: str) -> Any:
+    """Request the deletion of ``target`` as olga, approve it as alice and execute it as olga
+    (the four-eyes path of every erasure in ``acme``); returns the ``execute`` output."""
+    job = cli.ok(
+        "data",
+        "delete",
+        "request",
+        target,
+        "--method",
+        method,
+        "--reason",
+        reason,
+        user="olga",
+        tenant="acme",
+    )
+    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+    return cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+
+
+def compliance_report(cli: Cli, report_type: str, out: Path, fmt: str = "json") -> Path:
+    """Write ``acme``'s compliance report of ``report_type`` to ``out`` as the auditor audrey."""
+    cli.ok(
+        "report",
+        "compliance",
+        "--type",
+        report_type,
+        "--format",
+        fmt,
+        "--out",
+        str(out),
+        tenant="acme",
+        user="audrey",
+    )
+    return out
+
+
 @pytest.fixture
 def cli(db_url: str) -> Cli:
     return Cli(db_url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.arcade.conftest import T0
+from tests.conftest import erase
 
 
 def test_dataset_of_tenant_without_roots_is_erasable(arcade, cli):
@@ -14,20 +15,7 @@ def test_dataset_of_tenant_without_roots_is_erasable(arcade, cli):
     ds = arcade.ok("dataset", "create", "lto", "--mission-type", "label_test_output", user="olga")
     folder = Path(ds["path"]).parent
     assert folder.is_dir()
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        ds["asset_id"],
-        "--method",
-        "secure_overwrite",
-        "--reason",
-        "retired dataset",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, ds["asset_id"], "secure_overwrite", "retired dataset")
     assert done["status"] == "completed" and done["certificate_id"]
     assert not folder.exists()
     asset = cli.ok("data", "asset", "show", ds["asset_id"], user="alice", tenant="acme")

@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+CREATE_CLASSIFY_ERROR = ("arcade", "mission", "create", "--type", "classify_error", "--payload")
+
 
 def test_json_after_the_command(cli, tenant):
     """Repro: ``shifty-ent -t acme user list --json`` said "No such option: --json" (exit 2)."""
@@ -73,17 +75,7 @@ def test_quiet_after_the_command_silences_messages(cli, tenant):
 
 def test_option_values_that_look_like_options_are_kept(cli, tenant):
     """``--payload "-o json"`` and ``--reason -o`` are values, not output options."""
-    res = cli(
-        "arcade",
-        "mission",
-        "create",
-        "--type",
-        "classify_error",
-        "--payload",
-        "-o json",
-        tenant="acme",
-        fmt=None,
-    )
+    res = cli(*CREATE_CLASSIFY_ERROR, "-o json", tenant="acme", fmt=None)
     assert res.exit_code == 2
     assert "--payload is not valid JSON" in res.stderr
     cli.ok(

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.model.helpers import count
+from tests.model.helpers import count, register_args
 
+CREATE_CLASSIFY_ERROR = ("arcade", "mission", "create", "--type", "classify_error", "--payload")
 AUDIT_AND_MISSIONS = (
     "SELECT (SELECT count(*) FROM arcade_missions) + (SELECT count(*) FROM audit_events)"
 )
@@ -39,31 +40,11 @@ def test_mission_create_refuses_nul_in_payload(
     '{"error": "boom\\u0000"}'`` ended with exit 1 ("unexpected DataError ... unsupported Unicode
     escape sequence") on PostgreSQL and stored the NUL on SQLite; the same from ``@file``."""
     before = count(db_url, AUDIT_AND_MISSIONS)
-    res = cli(
-        "arcade",
-        "mission",
-        "create",
-        "--type",
-        "classify_error",
-        "--payload",
-        payload,
-        tenant="acme",
-        fmt=None,
-    )
+    res = cli(*CREATE_CLASSIFY_ERROR, payload, tenant="acme", fmt=None)
     assert "--payload" in _refused(res) and "NUL" in res.stderr
     file = tmp_path / "payload.json"
     file.write_text(payload)
-    res = cli(
-        "arcade",
-        "mission",
-        "create",
-        "--type",
-        "classify_error",
-        "--payload",
-        f"@{file}",
-        tenant="acme",
-        fmt=None,
-    )
+    res = cli(*CREATE_CLASSIFY_ERROR, f"@{file}", tenant="acme", fmt=None)
     _refused(res)
     assert count(db_url, AUDIT_AND_MISSIONS) == before
 
@@ -174,13 +155,7 @@ def test_register_config_with_nul_is_refused(
     ckpt.mkdir()
     (ckpt / "config.json").write_text("{}")
     res = cli(
-        "model",
-        "register",
-        "m",
-        "--source",
-        "custom",
-        "--source-id",
-        str(ckpt),
+        *register_args("m", "custom", str(ckpt)),
         "--config",
         'stop=["\\u0000"]',
         tenant="acme",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from shifty_ent.data.certificates import verify_certificate_document
+from tests.conftest import compliance_report, erase
 from tests.data.conftest import make_file
 
 
@@ -17,20 +18,7 @@ def exported(
     cli: Any, tenant: Any, root: Path, register: Any, tmp_path: Path
 ) -> tuple[Path, dict[str, Any]]:
     asset = register("doomed", make_file(root / "doomed.bin", 20_000), "pii", "--subject", "p-1")
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        asset["id"],
-        "--method",
-        "nist_800_88",
-        "--reason",
-        "GDPR erasure",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, asset["id"], "nist_800_88", "GDPR erasure")
     out = tmp_path / "cert.json"
     cli.ok(
         "data",
@@ -214,20 +202,7 @@ def test_signature_with_changed_padding_bits_fails(exported: Any, cli: Any) -> N
 
 
 def _erase(cli: Any, asset_id: str, out_dir: Path, method: str = "nist_800_88") -> Any:
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        asset_id,
-        "--method",
-        method,
-        "--reason",
-        "r",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, asset_id, method, "r")
     out = out_dir / "cert.json"
     cli.ok(
         "data",
@@ -280,18 +255,7 @@ def test_changed_content_is_recorded_and_reported(
     assert body["summary"]["content_changed"] == 1
     assert any("differs from the content registered" in n for n in media["notes"])
     out = tmp_path / "audit.json"
-    cli.ok(
-        "report",
-        "compliance",
-        "--type",
-        "deletion_audit",
-        "--format",
-        "json",
-        "--out",
-        str(out),
-        tenant="acme",
-        user="audrey",
-    )
+    compliance_report(cli, "deletion_audit", out)
     doc = json.loads(out.read_text())
     rows = next(s for s in doc["sections"] if s["id"] == "deletions")["rows"]
     assert rows[0]["content_check"].startswith("CHANGED")

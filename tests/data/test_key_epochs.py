@@ -23,7 +23,8 @@ from sqlmodel import select
 
 from shifty_ent.core.errors import Refused
 from shifty_ent.data.tables import VaultKey
-from tests.data.conftest import make_file
+from tests.conftest import erase
+from tests.data.conftest import create_policy, ingest, make_file, vault_and_archive
 
 
 def _moto(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
@@ -57,20 +58,8 @@ def kms(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         server.stop()
 
 
-def _ingest(cli: Any, src: Path, name: str) -> Any:
-    return cli.ok(
-        "data", "asset", "ingest", str(src), "--name", name, "--classification", "phi",
-        user="olga", tenant="acme",
-    )  # fmt: skip
-
-
 def _crypto_erase(cli: Any, name: str) -> Any:
-    job = cli.ok(
-        "data", "delete", "request", name, "--method", "cryptographic_erase", "--reason",
-        "GDPR 17", user="olga", tenant="acme",
-    )  # fmt: skip
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, name, "cryptographic_erase", "GDPR 17")
     assert done["status"] == "completed"
     return done
 
@@ -80,20 +69,7 @@ def holdings(
     cli: Any, tenant: Any, root: Path, register: Any, tmp_path: Path, kms: Any
 ) -> dict[str, Any]:
     """Three vault assets (one to erase) and one archived, erased file, all under KMS."""
-    sources = {n: make_file(tmp_path / "in" / f"{n}.bin", 1_300_000) for n in ("a", "b", "doomed")}
-    for name, src in sources.items():
-        _ingest(cli, src, name)
-    cli.ok(
-        "data", "policy", "create", "int", "-c", "internal", "--retention-days", "1",
-        "--auto-delete", "--archive-before-delete", user="olga", tenant="acme",
-    )  # fmt: skip
-    gone = make_file(root / "gone.csv", 50_000)
-    content = gone.read_bytes()
-    asset = register("gone", gone, "internal")
-    later = datetime.fromisoformat(asset["expires_at"]) + timedelta(hours=1)
-    env = {"SHIFTY_NOW": later.isoformat()}
-    assert len(cli.ok("data", "sweep", user="olga", tenant="acme", env=env)["archived"]) == 1
-    return {"sources": sources, "archived": content}
+    return vault_and_archive(cli, root, register, tmp_path, ("a", "b", "doomed"))
 
 
 def _record(home: Path) -> dict[str, Any]:
@@ -273,8 +249,8 @@ def test_local_key_file_is_clear_naming_the_open_epoch_and_rotation_amends_as_cl
 ) -> None:
     """Reproduction on main: the certificate says Clear but names no key epoch, and after
     'data vault rotate-key' destroys the key file nothing says what became of the key."""
-    _ingest(cli, make_file(tmp_path / "x.bin", 20_000), "x")
-    _ingest(cli, make_file(tmp_path / "y.bin", 20_000), "y")
+    ingest(cli, make_file(tmp_path / "x.bin", 20_000), "x")
+    ingest(cli, make_file(tmp_path / "y.bin", 20_000), "y")
     done = _crypto_erase(cli, "x")
     result = done["items"][0]["result"]
     assert result["nist_category"] == "Clear"
@@ -307,8 +283,8 @@ def test_open_kms_epoch_is_clear_then_closing_it_amends_the_certificate_to_purge
 
     from tests.model.helpers import count
 
-    _ingest(cli, make_file(tmp_path / "x.bin", 20_000), "x")
-    _ingest(cli, make_file(tmp_path / "y.bin", 20_000), "y")
+    ingest(cli, make_file(tmp_path / "x.bin", 20_000), "x")
+    ingest(cli, make_file(tmp_path / "y.bin", 20_000), "y")
     before = _record(isolated_env)
     # KMS unreachable at erase time: the key is destroyed, the epoch cannot close
     down = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -368,7 +344,7 @@ def test_kms_record_and_wrapped_key_open_as_documented(
     from tests.model.helpers import query
 
     src = make_file(tmp_path / "x.bin", 5_000)
-    asset = _ingest(cli, src, "x")
+    asset = ingest(cli, src, "x")
     record = _record(isolated_env)
     assert set(record) == {"kind", "kek_id", "kms_key_id", "kms_key_arn", "blob"}
     kek = kms.decrypt(
@@ -394,7 +370,7 @@ def test_unreadable_key_record_is_never_taken_for_a_destroyed_key(
 ) -> None:
     """A damaged ``tenant.kms`` must not let the erase conclude that the wrapping key is gone
     (which would claim Purge): the item is Clear, saying the key could not be checked."""
-    _ingest(cli, make_file(tmp_path / "x.bin", 5_000), "x")
+    ingest(cli, make_file(tmp_path / "x.bin", 5_000), "x")
     [record] = list((isolated_env / "vault").glob("*/tenant.kms"))
     record.write_text("{}")
     done = _crypto_erase(cli, "x")
@@ -410,16 +386,10 @@ def test_archived_vault_asset_is_purged_at_its_location_and_its_archive_copy_sur
     """The epoch closes after the item's copies are handled: an archive copy kept by the policy
     is rewrapped into the new epoch, still restores, and keeps the asset 'not sanitized' as a
     whole while its location is Purge."""
-    cli.ok(
-        "data", "policy", "create", "pii-1d", "-c", "pii", "--retention-days", "1",
-        "--auto-delete", "--archive-before-delete", "--method", "nist_800_88",
-        user="olga", tenant="acme",
-    )  # fmt: skip
+    archive_then_purge = ("--auto-delete", "--archive-before-delete", "--method", "nist_800_88")
+    create_policy(cli, *archive_then_purge, name="pii-1d", cls="pii", days="1")
     src = make_file(tmp_path / "x.bin", 70_000)
-    asset = cli.ok(
-        "data", "asset", "ingest", str(src), "--name", "x", "--classification", "pii",
-        user="olga", tenant="acme",
-    )  # fmt: skip
+    asset = ingest(cli, src, "x", "pii")
     before = _record(isolated_env)
     later = datetime.fromisoformat(asset["expires_at"]) + timedelta(hours=1)
     env = {"SHIFTY_NOW": later.isoformat()}
@@ -458,8 +428,8 @@ def test_rotation_moves_a_local_key_into_kms_and_leaves_no_key_file(
     from shifty_ent.data.assets import get_asset
 
     src = make_file(tmp_path / "keep.bin", 30_000)
-    _ingest(cli, src, "keep")
-    _ingest(cli, make_file(tmp_path / "x.bin", 5_000), "x")
+    ingest(cli, src, "keep")
+    ingest(cli, make_file(tmp_path / "x.bin", 5_000), "x")
     done = _crypto_erase(cli, "x")
     [local] = list((isolated_env / "vault").glob("*/tenant.kek"))
     request.getfixturevalue("kms")  # now enable AWS KMS

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import erase
+
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
@@ -63,20 +65,7 @@ def test_versioned_object_fully_deleted(cli: Any, tenant: Any, s3: Any) -> None:
         user="olga",
         tenant="acme",
     )
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        asset["id"],
-        "--method",
-        "secure_overwrite",
-        "--reason",
-        "r",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, asset["id"], "secure_overwrite", "r")
     assert done["status"] == "completed"
     result = done["items"][0]["result"]
     assert result["versions_deleted"] == 3 and result["delete_markers_deleted"] == 1

@@ -13,28 +13,10 @@ from typing import Any
 import pytest
 
 from shifty_ent.core.config import load_settings
-from tests.data.conftest import make_file
+from tests.data.conftest import create_policy, make_file
 from tests.fakes.server import LoopbackServer, Request, Response
 
 LATER = "2099-01-01T00:00:00+00:00"
-
-
-def _policy(
-    cli: Any, *extra: str, name: str = "conf", cls: str = "confidential", days: str = "30"
-) -> Any:
-    return cli.ok(
-        "data",
-        "policy",
-        "create",
-        name,
-        "--classification",
-        cls,
-        "--retention-days",
-        days,
-        *extra,
-        user="olga",
-        tenant="acme",
-    )
 
 
 def _audit_count(make_context: Any) -> int:
@@ -49,7 +31,7 @@ def _audit_count(make_context: Any) -> int:
 def test_dry_run_previews_future_and_changes_nothing(
     cli: Any, tenant: Any, root: Path, register: Any, make_context: Any
 ) -> None:
-    _policy(cli, "--auto-delete", "--notify-days", "7")
+    create_policy(cli, "--auto-delete", "--notify-days", "7")
     f = make_file(root / "a.bin")
     asset = register("a", f)
     now_res = cli.ok("data", "sweep", "--dry-run", user="olga", tenant="acme")
@@ -78,7 +60,7 @@ def test_sweep_notifies_archives_deletes_and_skips_holds(
         calls.append(1)
         return Response(500, {"error": "busy"}) if len(calls) == 1 else Response(204)
 
-    _policy(
+    create_policy(
         cli,
         "--auto-delete",
         "--archive-before-delete",
@@ -164,7 +146,7 @@ def _days_after(asset: dict[str, Any], days: int) -> str:
 
 
 def test_failing_webhook_makes_sweep_fail(cli: Any, tenant: Any, root: Path, register: Any) -> None:
-    _policy(cli, "--notify-days", "10")
+    create_policy(cli, "--notify-days", "10")
     asset = register("a", make_file(root / "a.bin"))
     with LoopbackServer(lambda r: Response(503), max_requests=10, max_seconds=60) as hook:
         res = cli(
@@ -190,7 +172,7 @@ def test_sweep_needs_operator(cli: Any, tenant: Any) -> None:
 def test_two_concurrent_sweeps_erase_each_asset_once(
     cli: Any, db_url: str, tenant: Any, root: Path, register: Any
 ) -> None:
-    _policy(cli, "--auto-delete", "--method", "secure_overwrite")
+    create_policy(cli, "--auto-delete", "--method", "secure_overwrite")
     assets = [register(f"a{i}", make_file(root / f"a{i}.bin", 200_000)) for i in range(12)]
     env = {**os.environ, "SHIFTY_NOW": LATER}
     cmd = [
@@ -231,7 +213,7 @@ def test_killed_sweep_is_finished_by_the_next(
 ) -> None:
     import json
 
-    _policy(cli, "--auto-delete", "--method", "secure_overwrite")
+    create_policy(cli, "--auto-delete", "--method", "secure_overwrite")
     asset = register("a", make_file(root / "a.bin", 500_000))
     cmd = [
         sys.executable,

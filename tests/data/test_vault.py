@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from shifty_ent.core.errors import Refused
 from shifty_ent.data.tables import VaultKey
+from tests.conftest import erase
 from tests.data.conftest import make_file
 
 
@@ -48,20 +49,7 @@ def test_ingest_encrypts_and_crypto_erase_is_clear_while_the_kek_file_exists(
         plain = b"".join(vault.read_vault(ctx.settings, ctx.tenant_id, a.id, key.wrapped_key))
         assert plain == src.read_bytes()
 
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        "patients",
-        "--method",
-        "cryptographic_erase",
-        "--reason",
-        "GDPR 17",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, "patients", "cryptographic_erase", "GDPR 17")
     assert done["status"] == "completed"
     result = done["items"][0]["result"]
     # the tenant key file that wrapped the destroyed key is still here: Clear, and why
@@ -135,18 +123,5 @@ def test_nist_on_vault_asset_is_clear_with_a_local_kek(
         user="olga",
         tenant="acme",
     )
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        "v",
-        "--method",
-        "nist_800_88",
-        "--reason",
-        "r",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, "v", "nist_800_88", "r")
     assert done["items"][0]["result"]["nist_category"] == "Clear"

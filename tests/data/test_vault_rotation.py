@@ -9,7 +9,6 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,34 +17,14 @@ from sqlmodel import select
 
 from shifty_ent.core.errors import Refused
 from shifty_ent.data.tables import VaultKey
-from tests.data.conftest import make_file
+from tests.data.conftest import ingest, make_file, vault_and_archive
 from tests.model.helpers import count
-
-
-def _ingest(cli: Any, src: Path, name: str) -> Any:
-    return cli.ok(
-        "data", "asset", "ingest", str(src), "--name", name, "--classification", "phi",
-        user="olga", tenant="acme",
-    )  # fmt: skip
 
 
 @pytest.fixture
 def holdings(cli: Any, tenant: Any, root: Path, register: Any, tmp_path: Path) -> dict[str, Any]:
     """Two vault assets and one archived, erased file."""
-    sources = {n: make_file(tmp_path / "in" / f"{n}.bin", 1_300_000) for n in ("a", "b")}
-    for name, src in sources.items():
-        _ingest(cli, src, name)
-    cli.ok(
-        "data", "policy", "create", "int", "-c", "internal", "--retention-days", "1",
-        "--auto-delete", "--archive-before-delete", user="olga", tenant="acme",
-    )  # fmt: skip
-    gone = make_file(root / "gone.csv", 50_000)
-    content = gone.read_bytes()
-    asset = register("gone", gone, "internal")
-    later = datetime.fromisoformat(asset["expires_at"]) + timedelta(hours=1)
-    env = {"SHIFTY_NOW": later.isoformat()}
-    assert len(cli.ok("data", "sweep", user="olga", tenant="acme", env=env)["archived"]) == 1
-    return {"sources": sources, "archived": content}
+    return vault_and_archive(cli, root, register, tmp_path, ("a", "b"))
 
 
 def _kek(home: Path) -> tuple[Path, bytes]:
@@ -165,7 +144,7 @@ def test_an_ingest_waits_for_a_running_rotation(
     from shifty_ent.core.config import load_settings
     from shifty_ent.data import vault
 
-    first = _ingest(cli, make_file(tmp_path / "first.bin", 1000), "first")
+    first = ingest(cli, make_file(tmp_path / "first.bin", 1000), "first")
     settings = load_settings({})
     tenant_id = uuid.UUID(first["location"].split("/")[2])
     src = make_file(tmp_path / "second.bin", 1000)

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from tests.data.conftest import make_file
+from tests.data.conftest import create_policy, make_file
 
 
 def test_workspace_lifecycle(cli: Any, tenant: Any) -> None:
@@ -186,19 +186,7 @@ def test_subject_erasure_and_export(
 
 
 def test_policy_and_expiring_list(cli: Any, tenant: Any, root: Path, register: Any) -> None:
-    pol = cli.ok(
-        "data",
-        "policy",
-        "create",
-        "short",
-        "--classification",
-        "internal",
-        "--retention-days",
-        "5",
-        "--auto-delete",
-        user="olga",
-        tenant="acme",
-    )
+    pol = create_policy(cli, "--auto-delete", name="short", cls="internal", days="5")
     assert pol["classifications"] == ["internal"]
     dup = cli(
         "data",

@@ -20,7 +20,6 @@ import contextlib
 import os
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -31,9 +30,9 @@ from typing import Any
 import pytest
 
 from tests.arcade.conftest import T0, Arcade
-from tests.fakes.sshd import Sshd, missing_reason
-from tests.fakes.vastai import API_KEY, FakeVast
-from tests.model.helpers import count, require_train_extra
+from tests.fakes.sshd import Sshd, missing_reason, use_as_instance
+from tests.fakes.vastai import FakeVast, cli_clock, serving
+from tests.model.helpers import count, register_tiny_base_for, require_train_extra
 
 pytestmark = pytest.mark.slow
 
@@ -66,11 +65,7 @@ def instance_env(monkeypatch: pytest.MonkeyPatch, sshd: Sshd, tmp_path: Path) ->
     running is killed at the end."""
     root = tmp_path / "instance-home"
     scratch = tempfile.mkdtemp(prefix="se-e2e-")  # SSH control sockets need a short path
-    monkeypatch.setenv("TMPDIR", scratch)
-    monkeypatch.setenv("SHIFTY_SSH_KEY", str(sshd.client_key))
-    monkeypatch.setenv("SHIFTY_SSH_USER", sshd.user)
-    monkeypatch.setenv("SHIFTY_REMOTE_PYTHON", sys.executable)
-    monkeypatch.setenv("SHIFTY_REMOTE_DIR", str(root))
+    use_as_instance(monkeypatch, sshd, root, scratch)
     yield root
     for pid_file in root.glob("*/worker.pid"):
         with contextlib.suppress(OSError, ValueError):
@@ -80,19 +75,11 @@ def instance_env(monkeypatch: pytest.MonkeyPatch, sshd: Sshd, tmp_path: Path) ->
 
 @pytest.fixture
 def vast(monkeypatch: pytest.MonkeyPatch, sshd: Sshd) -> Iterator[FakeVast]:
-    def clock() -> float:
-        from shifty_ent.core.clock import now
-
-        return now().timestamp()
-
-    fake = FakeVast(clock=clock)
+    fake = FakeVast(clock=cli_clock)
     fake.ssh_host, fake.ssh_port = "127.0.0.1", sshd.port
     for offer in (1, 2, 3):
         fake.add_offer(offer, dph_base=0.30 + offer / 100)
-    with fake:
-        monkeypatch.setenv("VASTAI_URL", fake.url)
-        monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_TIMEOUT", "5")
+    with serving(fake, monkeypatch):
         yield fake
 
 
@@ -108,7 +95,6 @@ def test_answers_become_a_served_fine_tune(
     import torch
 
     from tests.fakes.ollama import FakeOllama
-    from tests.model.tiny import build_tiny_llama, sample_texts
 
     torch.set_num_threads(1)
     # 1. three labellers answer 12 missions; the answers become one dataset asset
@@ -129,14 +115,7 @@ def test_answers_become_a_served_fine_tune(
     import json
 
     examples = [json.loads(r) for r in rows]
-    tiny = build_tiny_llama(
-        tmp_path / "tiny",
-        sample_texts(80) + [e["prompt"] + e["completion"] for e in examples],
-        positions=256,
-    )
-    cli.ok(
-        "model", "register", "tiny", "--source", "custom", "--source-id", str(tiny), tenant="acme"
-    )
+    register_tiny_base_for(cli, tmp_path / "tiny", examples)
     job = cli.ok(
         "model", "train", "start", "--base", "tiny:1", "--dataset", "lto",
         "--learning-rate", "0.05", "--batch-size", "12", "--max-steps", "100", "--max-length", "96",
@@ -198,10 +177,14 @@ def test_answers_become_a_served_fine_tune(
         assert [r["health"]["status"] for r in mine["replica_instances"]] == ["healthy"] * 2
 
     # 7. what it cost, and a signed report an auditor can verify
-    costs = cli.ok("gpu", "costs", tenant="acme")
-    assert [Decimal(c["gpu_cost"]) > 0 for c in costs] == [True]  # the fine-tune's rental
-    running = [i for i in cli.ok("gpu", "list", tenant="acme") if i["status"] == "running"]
-    assert len(running) == 2  # the replicas, accruing
+    instances = cli.ok("gpu", "list", tenant="acme")
+    ended = [i["id"] for i in instances if i["status"] == "terminated"]
+    running = [i["id"] for i in instances if i["status"] == "running"]
+    assert len(ended) == 1 and len(running) == 2  # the fine-tune's rental; the two replicas
+    costs = {
+        c["instance_id"]: Decimal(c["gpu_cost"]) for c in cli.ok("gpu", "costs", tenant="acme")
+    }
+    assert costs[ended[0]] > 0 and set(costs) <= {*ended, *running}
     report = tmp_path / "costs.html"
     cli.ok(
         "report", "costs", "--format", "html", "--out", str(report), user="audrey", tenant="acme"

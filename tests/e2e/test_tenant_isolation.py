@@ -216,19 +216,12 @@ class World:
         self.add(t, "model", m["id"])
 
     def op_report(self, t: str) -> None:
-        kind = self.rng.choice(
-            [
-                "deletion_audit",
-                "access_audit",
-                "retention_status",
-                "data_inventory",
-                "costs",
-                "arcade",
-            ]
-        )
+        from shifty_ent.report.service import COMPLIANCE_TYPES, REPORT_TYPES
+
+        kind = self.rng.choice(list(REPORT_TYPES))
         args = (
             ["report", "compliance", "--type", kind]
-            if kind not in ("costs", "arcade")
+            if kind in COMPLIANCE_TYPES
             else ["report", kind]
         )
         r = self.run(

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 MAX_REQUESTS = 20_000
@@ -40,7 +40,23 @@ class Response:
 Handler = Callable[[Request], Response]
 
 
-class LoopbackServer:
+class StartsAndStops:
+    """A fake that a ``with`` block starts and stops."""
+
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LoopbackServer(StartsAndStops):
     """Serve ``handler`` on 127.0.0.1 with a request budget and a deadline; records requests."""
 
     def __init__(
@@ -127,9 +143,3 @@ class LoopbackServer:
             self._stopped = True
             self.httpd.shutdown()
             self.httpd.server_close()
-
-    def __enter__(self) -> LoopbackServer:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()

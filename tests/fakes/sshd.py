@@ -14,8 +14,13 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+import pytest
+
+from tests.fakes.server import StartsAndStops
 
 SSHD = "/usr/sbin/sshd"
 
@@ -44,7 +49,7 @@ def _keygen(path: Path) -> None:
     )
 
 
-class Sshd:
+class Sshd(StartsAndStops):
     """``with Sshd(tmp) as server:`` serves on ``server.port``; ``server.client_key`` logs in."""
 
     def __init__(self, root: Path) -> None:
@@ -121,8 +126,13 @@ class Sshd:
                 self.proc.kill()
                 self.proc.wait()
 
-    def __enter__(self) -> Sshd:
-        return self.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+def use_as_instance(monkeypatch: pytest.MonkeyPatch, sshd: Sshd, root: Path, scratch: str) -> None:
+    """Point the CLI at ``sshd`` as a rented instance: its client key and user, the tests' Python
+    as the instance's, ``root`` as the instance's job directory, and ``scratch`` as TMPDIR (SSH
+    control sockets live there, and their path must stay short)."""
+    monkeypatch.setenv("TMPDIR", scratch)
+    monkeypatch.setenv("SHIFTY_SSH_KEY", str(sshd.client_key))
+    monkeypatch.setenv("SHIFTY_SSH_USER", sshd.user)
+    monkeypatch.setenv("SHIFTY_REMOTE_PYTHON", sys.executable)
+    monkeypatch.setenv("SHIFTY_REMOTE_DIR", str(root))

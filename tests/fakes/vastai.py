@@ -23,9 +23,12 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+import pytest
 
 from tests.fakes.server import LoopbackServer, Request, Response
 
@@ -728,3 +731,20 @@ def _compare(value: Any, op: str, want: Any) -> bool:
     except TypeError:
         return False
     return True
+
+
+def cli_clock() -> float:
+    """The CLI's clock (it follows SHIFTY_NOW), for a fake that bills in the CLI's time."""
+    from shifty_ent.core.clock import now
+
+    return now().timestamp()
+
+
+@contextmanager
+def serving(fake: FakeVast, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVast]:
+    """Start ``fake`` and point the CLI at it (URL, API key, a 5 s timeout) until the block ends."""
+    with fake:
+        monkeypatch.setenv("VASTAI_URL", fake.url)
+        monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
+        monkeypatch.setenv("VASTAI_TIMEOUT", "5")
+        yield fake

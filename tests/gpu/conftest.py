@@ -7,22 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.fakes.vastai import API_KEY, FakeVast
-
-
-def _clock() -> float:
-    from shifty_ent.core.clock import now
-
-    return now().timestamp()  # follows SHIFTY_NOW, like the CLI
+from tests.fakes.vastai import FakeVast, cli_clock, serving
 
 
 @pytest.fixture
 def vast(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVast]:
-    fake = FakeVast(clock=_clock)
-    with fake:
-        monkeypatch.setenv("VASTAI_URL", fake.url)
-        monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_TIMEOUT", "5")
+    with serving(FakeVast(clock=cli_clock), monkeypatch) as fake:
         yield fake
 
 

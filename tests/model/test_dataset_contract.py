@@ -17,7 +17,13 @@ from shifty_ent.arcade import dataset_format
 from shifty_ent.arcade.mission_types import TYPES
 from shifty_ent.core.errors import InvalidInput
 from tests.arcade.conftest import LABELLERS, T0, Arcade, _payload
-from tests.model.helpers import count, query, require_train_extra
+from tests.model.helpers import (
+    count,
+    query,
+    register_llama,
+    register_tiny_base_for,
+    require_train_extra,
+)
 
 # 12 distinct test outputs and the verdict two labellers agree on (5 correct, 4 incorrect, 3 unsure)
 AREAS = ("login", "checkout", "search", "profile", "billing", "upload")
@@ -169,10 +175,7 @@ def test_eval_reads_the_arcade_dataset_with_the_versions_template(
         return truth.get(prompt, "no idea")
 
     ollama_server.respond = judge
-    cli.ok(
-        "model", "register", "llama", "--source", "ollama", "--source-id", "llama3.1:8b",
-        tenant="acme",
-    )  # fmt: skip
+    register_llama(cli)
     ev = cli.ok("model", "eval", "run", "llama", "--dataset", "lto", tenant="acme")
     assert ev["metrics"]["examples"] == 12 and ev["metrics"]["accuracy"] == 1.0
     assert set(seen) == set(truth) and ev["details"]["labels"] == sorted(VERDICTS)
@@ -219,18 +222,9 @@ def test_arcade_answers_train_a_model_that_evaluation_scores_high(
     require_train_extra()
     import torch
 
-    from tests.model.tiny import build_tiny_llama, sample_texts
-
     torch.set_num_threads(1)
     rows = _rows(arcade_dataset)
-    tiny = build_tiny_llama(
-        tmp_path / "tiny",
-        sample_texts(80) + [r["prompt"] + r["completion"] for r in rows],
-        positions=256,
-    )
-    cli.ok(
-        "model", "register", "tiny", "--source", "custom", "--source-id", str(tiny), tenant="acme"
-    )
+    register_tiny_base_for(cli, tmp_path / "tiny", rows)
     job = cli.ok(
         "model", "train", "start", "--base", "tiny:1", "--dataset", "lto",
         "--learning-rate", "0.05", "--batch-size", "12", "--max-steps", "60",

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.model.helpers import count, query, write_jsonl
+from tests.model.helpers import count, query, register_custom_versions, write_jsonl
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+PROMOTE_CLF2 = ("model", "promote", "clf:2", "--alias", "production")
 
 
 def at(t: datetime) -> dict[str, str]:
@@ -21,21 +22,7 @@ def at(t: datetime) -> dict[str, str]:
 @pytest.fixture
 def clf(cli: Any, tenant: Any, checkpoint: Path) -> list[dict[str, Any]]:
     """Three versions of ``clf`` and a second operator ``otto``; lena is a level-5 reviewer."""
-    out = []
-    for i in range(3):
-        (checkpoint / "config.json").write_text(f'{{"v": {i}}}')
-        out.append(
-            cli.ok(
-                "model",
-                "register",
-                "clf",
-                "--source",
-                "custom",
-                "--source-id",
-                str(checkpoint),
-                tenant="acme",
-            )
-        )
+    out = register_custom_versions(cli, checkpoint)
     cli.ok("user", "add", "otto", "--role", "operator", tenant="acme")
     cli.ok("user", "add", "lena", "--role", "labeler", tenant="acme")
     for user in ("lena", "olga"):
@@ -95,16 +82,7 @@ def test_requester_can_neither_answer_nor_promote(cli: Any, clf: Any, db_url: st
     assert count(db_url, "SELECT count(*) FROM arcade_answers") == 0
     # a second person answers it; the requester still cannot promote on it
     _answer(cli, mission["id"], "lena", "approve")
-    res = cli(
-        "model",
-        "promote",
-        "clf:2",
-        "--alias",
-        "production",
-        user="ｏｌｇａ",
-        tenant="acme",
-        fmt=None,
-    )
+    res = cli(*PROMOTE_CLF2, user="ｏｌｇａ", tenant="acme", fmt=None)
     assert "four eyes" in _one_line(res, 4)
     assert count(db_url, "SELECT count(*) FROM model_aliases") == 0
     event = cli.ok("model", "promote", "clf:2", "--alias", "production", user="otto", tenant="acme")
@@ -195,63 +173,14 @@ def test_gates_need_measured_evaluations(
     data = register_dataset(
         make_context, write_jsonl(tmp_path / "holdout.jsonl", [{"text": "a", "label": "x"}])
     )
+    gate_production = ("model", "alias", "gate", "clf", "production", "--require")
     for bad in ("accuracy>=0", "accuracy<=0.5", "accuracy>=1.5", "accuracy=>0.8", "f1>=nan"):
-        res = cli(
-            "model",
-            "alias",
-            "gate",
-            "clf",
-            "production",
-            "--require",
-            bad,
-            "--dataset",
-            data,
-            tenant="acme",
-            fmt=None,
-        )
+        res = cli(*gate_production, bad, "--dataset", data, tenant="acme", fmt=None)
         _one_line(res, 2)
-    _one_line(
-        cli(
-            "model",
-            "alias",
-            "gate",
-            "clf",
-            "production",
-            "--require",
-            "accuracy>=0.8",
-            tenant="acme",
-            fmt=None,
-        ),
-        2,
-    )
-    assert (
-        cli(
-            "model",
-            "alias",
-            "gate",
-            "clf",
-            "production",
-            "--require",
-            "accuracy>=0.8",
-            "--dataset",
-            data,
-            user="olga",
-            tenant="acme",
-        ).exit_code
-        == 4
-    )
-    gated = cli.ok(
-        "model",
-        "alias",
-        "gate",
-        "clf",
-        "production",
-        "--require",
-        "accuracy>=0.8",
-        "--dataset",
-        data,
-        tenant="acme",
-    )
+    _one_line(cli(*gate_production, "accuracy>=0.8", tenant="acme", fmt=None), 2)
+    res = cli(*gate_production, "accuracy>=0.8", "--dataset", data, user="olga", tenant="acme")
+    assert res.exit_code == 4
+    gated = cli.ok(*gate_production, "accuracy>=0.8", "--dataset", data, tenant="acme")
     assert gated["gates"] == ["accuracy>=0.8 on holdout"]
     [prod] = cli.ok("model", "alias", "list", "clf", tenant="acme")
     assert prod["gates"] == ["accuracy>=0.8 on holdout"]
@@ -289,17 +218,7 @@ def test_gates_need_measured_evaluations(
         "model", "promote", "clf:2", "--alias", "production", user="otto", tenant="acme", fmt=None
     )
     assert "no measured accuracy" in _one_line(res, 4)
-    res = cli(
-        "model",
-        "promote",
-        "clf:2",
-        "--alias",
-        "production",
-        "--override",
-        "--reason",
-        "hotfix",
-        tenant="acme",
-    )
+    res = cli(*PROMOTE_CLF2, "--override", "--reason", "hotfix", tenant="acme")
     assert res.exit_code == 4
     # a measured 0 never passes; a measured 0.9 does
     _measured(make_context, "clf:2", data, 0.0)

@@ -4,32 +4,18 @@ outputs in a per-tenant log asset that is classified, retained, inventoried and 
 from __future__ import annotations
 
 import json
-import uuid
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.model.helpers import count, register_dataset, write_jsonl
-
-
-def _ollama_instance(make_context: Any, url: str) -> str:
-    from shifty_ent.gpu.tables import GpuInstance
-
-    with make_context(tenant="acme") as ctx:
-        inst = GpuInstance(
-            tenant_id=ctx.tenant_id,
-            label=f"test-{uuid.uuid4().hex[:8]}",
-            gpu_type="RTX_4090",
-            status="running",
-            max_price_per_hour=Decimal("0.5"),
-            endpoint_url=url,
-            server_kind="ollama",
-            model_checkpoint="llama3.1:8b",
-            created_by="alice",
-        )
-        ctx.session.add(inst)
-        ctx.session.flush()
-        return str(inst.id)
+from tests.conftest import compliance_report, erase
+from tests.model.helpers import (
+    count,
+    make_instance,
+    register_custom,
+    register_dataset,
+    register_llama,
+    write_jsonl,
+)
 
 
 def _logs(cli: Any) -> list[dict[str, Any]]:
@@ -52,17 +38,8 @@ def test_generate_on_deployment_is_logged_inventoried_and_erasable(
     root.mkdir()
     cli.ok("tenant", "root", "add", str(root), "-t", "acme")
     ollama_server.respond = lambda prompt: f"echo: {prompt}"
-    cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
-    inst = _ollama_instance(make_context, ollama_server.url)
+    register_llama(cli)
+    inst = make_instance(make_context, endpoint=ollama_server.url, checkpoint="llama3.1:8b")
     cli.ok("model", "deploy", "llama", "--instance", inst, tenant="acme")
     prompts = tmp_path / "prompts.jsonl"
     prompts.write_text(json.dumps({"prompt": "nul \u0000 here"}) + "\nplain line\n")
@@ -88,35 +65,11 @@ def test_generate_on_deployment_is_logged_inventoried_and_erasable(
     assert entries[0]["output"] == "echo: nul \u0000 here" and entries[0]["model"] == "llama:1"
     assert _entries(logs["pii"])[0]["prompt"] == "salary of bob?"
     out = tmp_path / "inventory.json"
-    cli.ok(
-        "report",
-        "compliance",
-        "--type",
-        "data_inventory",
-        "--format",
-        "json",
-        "--out",
-        str(out),
-        tenant="acme",
-        user="audrey",
-    )
+    compliance_report(cli, "data_inventory", out)
     doc = json.loads(out.read_text())
     listed = next(s for s in doc["sections"] if s["id"] == "assets")["rows"]
     assert {logs["pii"]["name"], logs["internal"]["name"]} <= {r["name"] for r in listed}
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        logs["pii"]["id"],
-        "--method",
-        "standard",
-        "--reason",
-        "subject asked",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, logs["pii"]["id"], "standard", "subject asked")
     assert done["status"] == "completed" and done["certificate_id"]
     assert not Path(logs["pii"]["location"]).exists()
     # the next pii prompt starts a new log: never appended under an erasure
@@ -138,16 +91,7 @@ def test_generate_on_deployment_is_logged_inventoried_and_erasable(
 def test_generate_refusals_change_nothing(
     cli: Any, tenant: Any, ollama_server: Any, db_url: str
 ) -> None:
-    cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
+    register_llama(cli)
     cases = [
         (("llama",), 2, "--prompt"),
         (("llama", "--prompt", " "), 2, "prompt 1"),
@@ -170,16 +114,7 @@ def test_evaluation_prompts_and_outputs_are_logged(
     the model and kept only the metrics; the prompts and answers were nowhere the tenant could
     account for or erase. Now they are in an inference log classified like the dataset."""
     ollama_server.respond = lambda prompt: "network"
-    cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
+    register_llama(cli)
     records = [{"text": "DNS failed", "label": "network"}, {"text": "x != y", "label": "logic"}]
     data = register_dataset(
         make_context, write_jsonl(tmp_path / "eval.jsonl", records), classification="confidential"
@@ -192,20 +127,7 @@ def test_evaluation_prompts_and_outputs_are_logged(
     assert "Input: DNS failed" in entries[0]["prompt"]
     assert {e["evaluation_id"] for e in entries} == {ev["id"]}
     # no data root: the log lives in the tenant's managed area, which deletion may erase
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        log["id"],
-        "--method",
-        "standard",
-        "--reason",
-        "done",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    done = cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    done = erase(cli, log["id"], "standard", "done")
     assert done["status"] == "completed" and not Path(log["location"]).exists()
 
 
@@ -221,18 +143,7 @@ def test_generate_locally_when_not_deployed(
     from tests.model.tiny import build_tiny_llama, sample_texts
 
     tiny = build_tiny_llama(tmp_path / "tiny", sample_texts(60))
-    cli.ok(
-        "model",
-        "register",
-        "tiny",
-        "--source",
-        "custom",
-        "--source-id",
-        str(tiny),
-        "--classification",
-        "restricted",
-        tenant="acme",
-    )
+    register_custom(cli, "tiny", tiny, "--classification", "restricted")
     rows = cli.ok(
         "model", "generate", "tiny", "--prompt", "hello", "--max-tokens", "4", tenant="acme"
     )

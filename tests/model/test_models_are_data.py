@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.model.helpers import count, register_dataset, write_jsonl
+from tests.data.conftest import create_policy
+from tests.model.helpers import count, register_custom, register_dataset, write_jsonl
 
 LATER = "2099-01-01T00:00:00+00:00"
 
@@ -27,26 +28,8 @@ def _checkpoint(root: Path, name: str) -> Path:
     return ckpt
 
 
-def _register(cli: Any, name: str, path: Path) -> dict[str, Any]:
-    return cli.ok(
-        "model", "register", name, "--source", "custom", "--source-id", str(path), tenant="acme"
-    )
-
-
 def _auto_delete_internal(cli: Any) -> None:
-    cli.ok(
-        "data",
-        "policy",
-        "create",
-        "short",
-        "--classification",
-        "internal",
-        "--retention-days",
-        "1",
-        "--auto-delete",
-        user="olga",
-        tenant="acme",
-    )
+    create_policy(cli, "--auto-delete", name="short", cls="internal", days="1")
 
 
 def test_sweep_keeps_the_checkpoint_production_points_at(
@@ -58,8 +41,8 @@ def test_sweep_keeps_the_checkpoint_production_points_at(
     sweep leaves it; once the alias moves on, the old version's files are swept."""
     root = _root(cli, tmp_path)
     _auto_delete_internal(cli)
-    first = _register(cli, "churn", _checkpoint(root, "v1"))
-    second = _register(cli, "churn", _checkpoint(root, "v2"))
+    first = register_custom(cli, "churn", _checkpoint(root, "v1"))
+    second = register_custom(cli, "churn", _checkpoint(root, "v2"))
     # production is protected (it moves by promote and rollback); the hold is the same either way
     cli.ok("model", "alias", "unprotect", "churn", "production", tenant="acme")
     cli.ok("model", "alias", "set", "churn", "production", "1", tenant="acme")
@@ -73,7 +56,7 @@ def test_sweep_keeps_the_checkpoint_production_points_at(
     assert shown["implicit_holds"] and "churn:1" in shown["implicit_holds"][0]["reason"]
     assert "alias production" in shown["implicit_holds"][0]["reason"]
     # the alias moves to a new version: version 1 is no longer in use and is swept
-    third = _register(cli, "churn", _checkpoint(root, "v3"))
+    third = register_custom(cli, "churn", _checkpoint(root, "v3"))
     cli.ok("model", "alias", "set", "churn", "production", "3", tenant="acme")
     assert cli.ok("data", "asset", "show", first["asset_id"], tenant="acme")["implicit_holds"] == []
     swept = cli.ok("data", "sweep", user="olga", tenant="acme", env={"SHIFTY_NOW": LATER})
@@ -92,8 +75,8 @@ def test_delete_request_refused_while_in_use_then_certified(
     on main (and would erase the served model). Now it is refused with one line and nothing
     changes; once the alias points elsewhere the files are erased with a certificate."""
     root = _root(cli, tmp_path)
-    v1 = _register(cli, "churn", _checkpoint(root, "v1"))
-    _register(cli, "churn", _checkpoint(root, "v2"))
+    v1 = register_custom(cli, "churn", _checkpoint(root, "v1"))
+    register_custom(cli, "churn", _checkpoint(root, "v2"))
     cli.ok("model", "alias", "set", "churn", "staging", "1", tenant="acme")
     args = ("data", "delete", "request", v1["asset_id"], "--method", "standard")
     res = cli(*args, "--reason", "done", user="olga", tenant="acme")
@@ -120,7 +103,7 @@ def test_trained_version_takes_the_strictest_classification(
     from shifty_ent.model.versions import add_version
 
     root = _root(cli, tmp_path)
-    base = _register(cli, "base", _checkpoint(root, "base"))
+    base = register_custom(cli, "base", _checkpoint(root, "base"))
     data = write_jsonl(root / "train.jsonl", [{"text": "a", "label": "x"}])
     dataset_id = register_dataset(make_context, data, classification="pii")
     with make_context(tenant="acme") as ctx:

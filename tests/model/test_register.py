@@ -8,16 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
-
-def count(db_url: str, sql: str) -> int:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar() or 0)
-    finally:
-        engine.dispose()
+from tests.model.helpers import count, register_args, register_custom, register_hf, register_llama
 
 
 def test_register_huggingface_pins_commit_with_one_request(cli: Any, tenant: Any, hub: Any) -> None:
@@ -64,28 +56,8 @@ def test_register_huggingface_pins_commit_with_one_request(cli: Any, tenant: Any
 def test_register_same_name_creates_next_version_and_revision(
     cli: Any, tenant: Any, hub: Any
 ) -> None:
-    first = cli.ok(
-        "model",
-        "register",
-        "tiny",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/tiny-llama",
-        tenant="acme",
-    )
-    second = cli.ok(
-        "model",
-        "register",
-        "tiny",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/tiny-llama",
-        "--revision",
-        "v1.0",
-        tenant="acme",
-    )
+    first = register_hf(cli, "tiny", "acme/tiny-llama")
+    second = register_hf(cli, "tiny", "acme/tiny-llama", "--revision", "v1.0")
     assert (first["version"], second["version"]) == (1, 2)
     assert second["pinned_revision"] == "1" * 40 and second["requested_revision"] == "v1.0"
     assert hub.requests[-1].path == "/api/models/acme/tiny-llama/revision/v1.0"
@@ -128,28 +100,10 @@ def test_register_huggingface_token_opens_private_and_gated(
     cli: Any, tenant: Any, hub: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HF_TOKEN", "hf_good")
-    row = cli.ok(
-        "model",
-        "register",
-        "g",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "meta/gated-llama",
-        tenant="acme",
-    )
+    row = register_hf(cli, "g", "meta/gated-llama")
     assert row["source_meta"]["gated"] == "manual"
     assert hub.requests[-1].headers["authorization"] == "Bearer hf_good"
-    cli.ok(
-        "model",
-        "register",
-        "p",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/private",
-        tenant="acme",
-    )
+    register_hf(cli, "p", "acme/private")
 
 
 def test_register_huggingface_unreachable_and_rate_limited(
@@ -157,25 +111,13 @@ def test_register_huggingface_unreachable_and_rate_limited(
 ) -> None:
     hub.rate_limit = 100
     res = cli(
-        "model",
-        "register",
-        "m",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/tiny-llama",
+        *register_args("m", "huggingface", "acme/tiny-llama"),
         tenant="acme",
     )
     assert res.exit_code == 6 and "HTTP 429" in res.error["message"]
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     res = cli(
-        "model",
-        "register",
-        "m",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/tiny-llama",
+        *register_args("m", "huggingface", "acme/tiny-llama"),
         tenant="acme",
     )
     assert res.exit_code == 6 and "cannot reach Hugging Face" in res.error["message"]
@@ -203,16 +145,7 @@ def test_hub_transport_errors_cover_both_client_lines(monkeypatch: pytest.Monkey
 
 
 def test_register_ollama_pins_digest(cli: Any, tenant: Any, ollama_server: Any) -> None:
-    row = cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
+    row = register_llama(cli)
     m = ollama_server.models["llama3.1:8b"]
     assert row["pinned_revision"] == m.digest
     meta = row["source_meta"]
@@ -247,13 +180,7 @@ def test_register_ollama_missing_then_pull(
     assert row["source_meta"]["family"] == "qwen2"
     assert ollama_server.requests[1].path == "/api/pull"
     res = cli(
-        "model",
-        "register",
-        "x",
-        "--source",
-        "ollama",
-        "--source-id",
-        "nothing:1b",
+        *register_args("x", "ollama", "nothing:1b"),
         "--pull",
         tenant="acme",
     )
@@ -275,18 +202,7 @@ def test_register_custom_checkpoint_manifest_and_asset(
 ) -> None:
     from shifty_ent.data.assets import get_asset
 
-    row = cli.ok(
-        "model",
-        "register",
-        "mine",
-        "--source",
-        "custom",
-        "--source-id",
-        str(checkpoint),
-        "--classification",
-        "confidential",
-        tenant="acme",
-    )
+    row = register_custom(cli, "mine", checkpoint, "--classification", "confidential")
     files = {f["path"]: f for f in row["source_meta"]["files"]}
     assert files["sub/weights.bin"]["sha256"] == hashlib.sha256(b"\1\2\3" * 100).hexdigest()
     assert row["pinned_revision"].startswith("sha256:")
@@ -297,55 +213,25 @@ def test_register_custom_checkpoint_manifest_and_asset(
         assert asset.sha256 == row["pinned_revision"].removeprefix("sha256:")
     # the same directory changed: a new registration pins a different manifest
     (checkpoint / "config.json").write_text('{"model_type": "llama", "x": 1}')
-    again = cli.ok(
-        "model",
-        "register",
-        "mine",
-        "--source",
-        "custom",
-        "--source-id",
-        str(checkpoint),
-        tenant="acme",
-    )
+    again = register_custom(cli, "mine", checkpoint)
     assert again["version"] == 2 and again["pinned_revision"] != row["pinned_revision"]
     # one location is one live data asset (of one tenant): both versions refer to it, so its
     # retention and erasure cover the files whatever version wrote them
     assert again["asset_id"] == row["asset_id"]
     # the same files again: the live asset of those files is reused, not registered twice
-    third = cli.ok(
-        "model",
-        "register",
-        "mine",
-        "--source",
-        "custom",
-        "--source-id",
-        str(checkpoint),
-        tenant="acme",
-    )
+    third = register_custom(cli, "mine", checkpoint)
     assert third["version"] == 3 and third["asset_id"] == again["asset_id"]
 
 
 def test_register_custom_errors(cli: Any, tenant: Any, tmp_path: Path, db_url: str) -> None:
     res = cli(
-        "model",
-        "register",
-        "m",
-        "--source",
-        "custom",
-        "--source-id",
-        str(tmp_path / "missing"),
+        *register_args("m", "custom", str(tmp_path / "missing")),
         tenant="acme",
     )
     assert res.exit_code == 3 and "does not exist" in res.error["message"]
     (tmp_path / "empty").mkdir()
     res = cli(
-        "model",
-        "register",
-        "m",
-        "--source",
-        "custom",
-        "--source-id",
-        str(tmp_path / "empty"),
+        *register_args("m", "custom", str(tmp_path / "empty")),
         tenant="acme",
     )
     assert res.exit_code == 2 and "holds no files" in res.error["message"]
@@ -409,37 +295,19 @@ def test_register_s3_errors(cli: Any, tenant: Any, s3: Any, db_url: str) -> None
 
 def test_register_bad_input_and_roles(cli: Any, tenant: Any, hub: Any) -> None:
     res = cli(
-        "model",
-        "register",
-        "bad name!",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/tiny-llama",
+        *register_args("bad name!", "huggingface", "acme/tiny-llama"),
         tenant="acme",
     )
     assert res.exit_code == 2
     res = cli(
-        "model",
-        "register",
-        "m",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/tiny-llama",
+        *register_args("m", "huggingface", "acme/tiny-llama"),
         "--temperature",
         "5",
         tenant="acme",
     )
     assert res.exit_code == 2 and "temperature" in res.error["message"]
     res = cli(
-        "model",
-        "register",
-        "m",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/tiny-llama",
+        *register_args("m", "huggingface", "acme/tiny-llama"),
         user="lars",
         tenant="acme",
     )

@@ -8,27 +8,12 @@ from typing import Any
 
 import pytest
 
-from tests.model.helpers import count, query
+from tests.model.helpers import count, query, register_custom_versions
 
 
 @pytest.fixture
 def three_versions(cli: Any, tenant: Any, checkpoint: Path) -> list[dict[str, Any]]:
-    out = []
-    for i in range(3):
-        (checkpoint / "config.json").write_text(f'{{"v": {i}}}')
-        out.append(
-            cli.ok(
-                "model",
-                "register",
-                "clf",
-                "--source",
-                "custom",
-                "--source-id",
-                str(checkpoint),
-                tenant="acme",
-            )
-        )
-    return out
+    return register_custom_versions(cli, checkpoint)
 
 
 def test_version_references(cli: Any, three_versions: list[dict[str, Any]]) -> None:

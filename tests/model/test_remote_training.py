@@ -17,15 +17,25 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.fakes.sshd import Sshd, missing_reason
-from tests.fakes.vastai import API_KEY, FakeVast
-from tests.model.helpers import count, query, register_dataset, require_train_extra, write_jsonl
+from tests.fakes.sshd import Sshd, missing_reason, use_as_instance
+from tests.fakes.vastai import FakeVast, cli_clock, serving
+from tests.model.helpers import (
+    count,
+    hub_with_tiny_base,
+    query,
+    register_custom,
+    register_dataset,
+    require_train_extra,
+    tiny_train_args,
+    wait_for_points,
+    write_jsonl,
+)
 
 require_train_extra()
 if missing_reason():
@@ -51,21 +61,12 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
         yield server
 
 
-def _clock() -> float:
-    from shifty_ent.core.clock import now
-
-    return now().timestamp()
-
-
 @pytest.fixture
 def vast(monkeypatch: pytest.MonkeyPatch, sshd: Sshd) -> Iterator[FakeVast]:
-    fake = FakeVast(clock=_clock)
+    fake = FakeVast(clock=cli_clock)
     fake.ssh_host, fake.ssh_port = "127.0.0.1", sshd.port
     fake.add_offer(1, dph_base=0.40, storage_cost=0.15)
-    with fake:
-        monkeypatch.setenv("VASTAI_URL", fake.url)
-        monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_TIMEOUT", "5")
+    with serving(fake, monkeypatch):
         yield fake
 
 
@@ -81,11 +82,7 @@ def remote_dir(
 
     root = tmp_path / "instance-home"
     scratch = tempfile.mkdtemp(prefix="se-t-")
-    monkeypatch.setenv("TMPDIR", scratch)
-    monkeypatch.setenv("SHIFTY_SSH_KEY", str(sshd.client_key))
-    monkeypatch.setenv("SHIFTY_SSH_USER", sshd.user)
-    monkeypatch.setenv("SHIFTY_REMOTE_PYTHON", sys.executable)
-    monkeypatch.setenv("SHIFTY_REMOTE_DIR", str(root))
+    use_as_instance(monkeypatch, sshd, root, scratch)
     yield root
     for pid_file in root.glob("*/worker.pid"):
         pid = int(pid_file.read_text())
@@ -99,33 +96,14 @@ def setup(cli: Any, tenant: Any, tiny_dir: Path, tmp_path: Path, make_context: A
     """Base ``tiny:1`` (a custom checkpoint) and a dataset asset; returns the dataset id."""
     from tests.model.tiny import sample_texts
 
-    cli.ok(
-        "model",
-        "register",
-        "tiny",
-        "--source",
-        "custom",
-        "--source-id",
-        str(tiny_dir),
-        tenant="acme",
-    )
+    register_custom(cli, "tiny", tiny_dir)
     data = write_jsonl(tmp_path / "triage.jsonl", [{"text": t} for t in sample_texts(64)])
     return register_dataset(make_context, data, classification="confidential")
 
 
 def train_args(dataset: str, steps: int) -> list[str]:
     return [
-        "model",
-        "train",
-        "start",
-        "--base",
-        "tiny:1",
-        "--dataset",
-        dataset,
-        "--learning-rate",
-        "0.01",
-        "--batch-size",
-        "8",
+        *tiny_train_args(dataset),
         "--max-steps",
         str(steps),
         "--lora-r",
@@ -159,14 +137,8 @@ def _follower(db_url: str, *args: str) -> subprocess.Popen[str]:
 
 
 def _wait_for_points(db_url: str, n: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"follower ended early: {proc.stderr.read()}")  # type: ignore[union-attr]
-        if count(db_url, "SELECT count(*) FROM training_points") >= n:
-            return
-        time.sleep(0.2)
-    raise AssertionError("no progress came back from the instance")
+    stalled = "no progress came back from the instance"
+    wait_for_points(db_url, n, proc, seconds=180, who="follower", stalled=stalled)
 
 
 def _job(db_url: str) -> tuple[str, str, str | None]:
@@ -279,19 +251,34 @@ def test_attach_resumes_after_the_follower_died(
     assert not vast.instances and len(vast.destroyed) == 1
 
 
-def test_cancel_kills_the_remote_process_and_the_rental_ends(
-    cli: Any, setup: str, db_url: str, vast: FakeVast, remote_dir: Path
-) -> None:
+def _interrupted_run(
+    db_url: str,
+    setup: str,
+    remote_dir: Path,
+    interrupt: Callable[[subprocess.Popen[str], int], None],
+) -> tuple[subprocess.Popen[str], int, int]:
+    """A long remote fine-tune, followed by a child process, that ``interrupt(follower, worker
+    pid)`` stops once two points are recorded; returns the follower, its exit code, the pid."""
     proc = _follower(db_url, *train_args(setup, 20000), *RENT)
     try:
         _wait_for_points(db_url, 2, proc)
         pid = _worker_pid(remote_dir)
-        row = cli.ok("model", "train", "cancel", str(_job(db_url)[0]), user="olga", tenant="acme")
-        assert row["remote"]["process_stopped"] is True
+        interrupt(proc, pid)
         code = proc.wait(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
+    return proc, code, pid
+
+
+def test_cancel_kills_the_remote_process_and_the_rental_ends(
+    cli: Any, setup: str, db_url: str, vast: FakeVast, remote_dir: Path
+) -> None:
+    def cancel(proc: subprocess.Popen[str], pid: int) -> None:
+        row = cli.ok("model", "train", "cancel", str(_job(db_url)[0]), user="olga", tenant="acme")
+        assert row["remote"]["process_stopped"] is True
+
+    proc, code, pid = _interrupted_run(db_url, setup, remote_dir, cancel)
     assert code == 5, proc.stderr.read()  # type: ignore[union-attr]
     _, status, error = _job(db_url)
     assert status == "cancelled" and "cancelled by olga" in (error or "")
@@ -303,15 +290,9 @@ def test_cancel_kills_the_remote_process_and_the_rental_ends(
 def test_ctrl_c_kills_the_remote_run_and_terminates_the_instance(
     cli: Any, setup: str, db_url: str, vast: FakeVast, remote_dir: Path
 ) -> None:
-    proc = _follower(db_url, *train_args(setup, 20000), *RENT)
-    try:
-        _wait_for_points(db_url, 2, proc)
-        pid = _worker_pid(remote_dir)
-        proc.send_signal(signal.SIGINT)
-        code = proc.wait(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, code, pid = _interrupted_run(
+        db_url, setup, remote_dir, lambda proc, pid: proc.send_signal(signal.SIGINT)
+    )
     assert code == 130, proc.stderr.read()  # type: ignore[union-attr]
     _, status, error = _job(db_url)
     assert status == "cancelled" and "Ctrl-C" in (error or "")
@@ -325,14 +306,9 @@ def test_a_remote_run_that_dies_fails_the_job_and_terminates_the_instance(
 ) -> None:
     """The worker killed on the instance (an OOM kill, say): the job fails with exit 6 and the
     rental is destroyed; nothing is registered."""
-    proc = _follower(db_url, *train_args(setup, 20000), *RENT)
-    try:
-        _wait_for_points(db_url, 2, proc)
-        os.kill(_worker_pid(remote_dir), signal.SIGKILL)
-        code = proc.wait(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, code, _ = _interrupted_run(
+        db_url, setup, remote_dir, lambda proc, pid: os.kill(pid, signal.SIGKILL)
+    )
     assert code == 6, proc.stderr.read()  # type: ignore[union-attr]
     _, status, error = _job(db_url)
     assert status == "failed" and "without a result" in (error or "")
@@ -365,22 +341,9 @@ def test_the_instance_fetches_a_hugging_face_base_at_its_pin(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A Hugging Face base is not shipped: the instance downloads the pinned commit itself."""
-    from tests.fakes.huggingface import FakeHub, FakeRepo
     from tests.model.tiny import sample_texts
 
-    files = {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()}
-    with FakeHub([FakeRepo("acme/tiny-llama", files)]) as hub:
-        monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        base = cli.ok(
-            "model",
-            "register",
-            "hf-tiny",
-            "--source",
-            "huggingface",
-            "--source-id",
-            "acme/tiny-llama",
-            tenant="acme",
-        )
+    with hub_with_tiny_base(cli, tiny_dir, monkeypatch) as (hub, base):
         data = write_jsonl(tmp_path / "d.jsonl", [{"text": t} for t in sample_texts(16)])
         dataset = register_dataset(make_context, data)
         before = len(hub.requests)

@@ -11,7 +11,6 @@ import shutil
 import socket
 import uuid
 from collections.abc import Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +18,25 @@ import pytest
 
 from tests.fakes.server import LoopbackServer, Request, Response
 from tests.fakes.sshd import Sshd, missing_reason
-from tests.fakes.vastai import API_KEY, FakeVast
-from tests.model.helpers import count
+from tests.fakes.vastai import FakeVast, serving
+from tests.model.helpers import count, make_instance, register_custom, register_hf
+
+# ``model deploy`` options that rent an instance for it and wait (briefly) until it serves
+ON_A_RENTAL = (
+    "--gpu-type",
+    "RTX_4090",
+    "--max-price",
+    "1",
+    "--poll-interval",
+    "0.05",
+    "--timeout",
+    "20",
+)
 
 
 @pytest.fixture
 def vast(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeVast]:
-    with FakeVast() as fake:
-        monkeypatch.setenv("VASTAI_URL", fake.url)
-        monkeypatch.setenv("VASTAI_API_KEY", API_KEY)
-        monkeypatch.setenv("VASTAI_TIMEOUT", "5")
+    with serving(FakeVast(), monkeypatch) as fake:
         yield fake
 
 
@@ -79,39 +87,8 @@ class FakeVllm:
         self.server.stop()
 
 
-def _instance(
-    make_context: Any, *, endpoint: str | None, checkpoint: str | None, kind: str | None
-) -> str:
-    from shifty_ent.gpu.tables import GpuInstance
-
-    with make_context(tenant="acme") as ctx:
-        inst = GpuInstance(
-            tenant_id=ctx.tenant_id,
-            label=f"test-{uuid.uuid4().hex[:8]}",
-            gpu_type="RTX_4090",
-            status="running",
-            max_price_per_hour=Decimal("0.5"),
-            endpoint_url=endpoint,
-            server_kind=kind,
-            model_checkpoint=checkpoint,
-            created_by="alice",
-        )
-        ctx.session.add(inst)
-        ctx.session.flush()
-        return str(inst.id)
-
-
 def _hf_base(cli: Any) -> dict[str, Any]:
-    return cli.ok(
-        "model",
-        "register",
-        "tiny",
-        "--source",
-        "huggingface",
-        "--source-id",
-        "acme/tiny-llama",
-        tenant="acme",
-    )
+    return register_hf(cli, "tiny", "acme/tiny-llama")
 
 
 def _adapter(make_context: Any, where: Path, base_ref: str, served: str) -> str:
@@ -142,7 +119,7 @@ def test_health_is_the_served_name_not_any_answer(
     ``running``/healthy. Now it is ``starting`` until ``/v1/models`` lists the served name."""
     _hf_base(cli)
     with FakeVllm("acme/tiny-llama", tmp_path, lists_base=False) as vllm:
-        inst = _instance(
+        inst = make_instance(
             make_context, endpoint=vllm.server.url, checkpoint="acme/tiny-llama", kind="openai"
         )
         dep = cli.ok("model", "deploy", "tiny", "--instance", inst, tenant="acme")
@@ -246,22 +223,7 @@ def test_adapter_served_on_vllm_replicas_over_ssh(
             FakeVllm("acme/tiny-llama", home, vast=vast) as two,
         ):
             vast.endpoint_ports = {7_000_001: one.server.port, 7_000_002: two.server.port}
-            dep = cli.ok(
-                "model",
-                "deploy",
-                ref,
-                "--gpu-type",
-                "RTX_4090",
-                "--max-price",
-                "1",
-                "--replicas",
-                "2",
-                "--poll-interval",
-                "0.05",
-                "--timeout",
-                "20",
-                tenant="acme",
-            )
+            dep = cli.ok("model", "deploy", ref, *ON_A_RENTAL, "--replicas", "2", tenant="acme")
         assert dep["status"] == "running", dep
         assert dep["served_name"] == served
         assert [r["status"] for r in dep["replica_instances"]] == ["running", "running"]
@@ -288,20 +250,11 @@ def test_adapter_served_on_ollama_through_blobs_and_create(
     base_dir.mkdir()
     (base_dir / "config.json").write_text('{"model_type": "llama"}')
     (base_dir / "model.safetensors").write_bytes(b"\1" * 4096)
-    cli.ok(
-        "model",
-        "register",
-        "base",
-        "--source",
-        "custom",
-        "--source-id",
-        str(base_dir),
-        tenant="acme",
-    )
+    register_custom(cli, "base", base_dir)
     served = "tuned:1"
     ref = _adapter(make_context, tmp_path / "adapter", "base", served)
     with FakeOllama() as ollama:
-        inst = _instance(make_context, endpoint=ollama.url, checkpoint=None, kind="ollama")
+        inst = make_instance(make_context, endpoint=ollama.url, checkpoint=None, kind="ollama")
         res = cli("model", "deploy", ref, "--instance", inst, tenant="acme")
         assert res.exit_code == 4 and "--server ollama" in res.error["message"]
         dep = cli.ok(
@@ -347,20 +300,7 @@ def test_adapter_that_cannot_be_sent_is_reported_on_its_replica(
     vast.ssh_host, vast.ssh_port = "127.0.0.1", closed
     monkeypatch.setenv("SHIFTY_SSH_USER", "nobody")
     vast.add_offer(1, dph_base=0.3)
-    res = cli(
-        "model",
-        "deploy",
-        ref,
-        "--gpu-type",
-        "RTX_4090",
-        "--max-price",
-        "1",
-        "--poll-interval",
-        "0.05",
-        "--timeout",
-        "20",
-        tenant="acme",
-    )
+    res = cli("model", "deploy", ref, *ON_A_RENTAL, tenant="acme")
     assert res.exit_code == 6, res.stderr
     assert "sending the adapter" in res.error["message"]
     assert len(res.stderr.strip().splitlines()) == 1

@@ -13,7 +13,18 @@ from typing import Any
 
 import pytest
 
-from tests.model.helpers import count, query, register_dataset, require_train_extra, write_jsonl
+from tests.model.helpers import (
+    count,
+    hub_with_tiny_base,
+    query,
+    register_custom,
+    register_dataset,
+    register_llama,
+    require_train_extra,
+    tiny_train_args,
+    wait_for_points,
+    write_jsonl,
+)
 
 require_train_extra()
 
@@ -34,39 +45,14 @@ def job_setup(
 ) -> dict[str, Any]:
     from tests.model.tiny import sample_texts
 
-    base = cli.ok(
-        "model",
-        "register",
-        "tiny",
-        "--source",
-        "custom",
-        "--source-id",
-        str(tiny_dir),
-        "--temperature",
-        "0.2",
-        tenant="acme",
-    )
+    base = register_custom(cli, "tiny", tiny_dir, "--temperature", "0.2")
     data = write_jsonl(tmp_path / "triage.jsonl", [{"text": t} for t in sample_texts(64)])
     dataset_id = register_dataset(make_context, data, classification="confidential")
     return {"base": base, "dataset_id": dataset_id, "data": data}
 
 
 def start(cli: Any, s: dict[str, Any], *extra: str) -> dict[str, Any]:
-    return cli.ok(
-        "model",
-        "train",
-        "start",
-        "--base",
-        "tiny:1",
-        "--dataset",
-        s["dataset_id"],
-        "--learning-rate",
-        "0.01",
-        "--batch-size",
-        "8",
-        *extra,
-        tenant="acme",
-    )
+    return cli.ok(*tiny_train_args(s["dataset_id"]), *extra, tenant="acme")
 
 
 def subprocess_cli(db_url: str, *args: str) -> subprocess.Popen[str]:
@@ -112,16 +98,7 @@ def test_start_validates_inputs_and_changes_nothing(
     for args, code in bad:
         res = cli("model", "train", "start", *args, tenant="acme")
         assert res.exit_code == code, (args, res.stderr)
-    cli.ok(
-        "model",
-        "register",
-        "llama",
-        "--source",
-        "ollama",
-        "--source-id",
-        "llama3.1:8b",
-        tenant="acme",
-    )
+    register_llama(cli)
     res = cli(
         "model", "train", "start", "--base", "llama", "--dataset", s["dataset_id"], tenant="acme"
     )
@@ -273,14 +250,7 @@ def test_run_next_claims_oldest_queued(cli: Any, job_setup: dict[str, Any], db_u
 
 
 def _wait_for_steps(db_url: str, job_id: str, n: int, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"run ended early: {proc.stderr.read()}")  # type: ignore[union-attr]
-        if count(db_url, "SELECT count(*) FROM training_points") >= n:
-            return
-        time.sleep(0.2)
-    raise AssertionError("training did not progress")
+    wait_for_points(db_url, n, proc, seconds=90, who="run", stalled="training did not progress")
 
 
 @pytest.mark.slow
@@ -366,22 +336,9 @@ def test_finetune_a_pinned_hugging_face_base(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """pin -> download the pinned snapshot from the (fake) Hub -> fine-tune -> adapter version."""
-    from tests.fakes.huggingface import FakeHub, FakeRepo
     from tests.model.tiny import sample_texts
 
-    files = {p.name: p.read_bytes() for p in tiny_dir.iterdir() if p.is_file()}
-    with FakeHub([FakeRepo("acme/tiny-llama", files)]) as hub:
-        monkeypatch.setenv("HF_ENDPOINT", hub.url)
-        base = cli.ok(
-            "model",
-            "register",
-            "hf-tiny",
-            "--source",
-            "huggingface",
-            "--source-id",
-            "acme/tiny-llama",
-            tenant="acme",
-        )
+    with hub_with_tiny_base(cli, tiny_dir, monkeypatch) as (hub, base):
         data = write_jsonl(
             tmp_path / "d.jsonl", [{"prompt": t, "completion": "ok"} for t in sample_texts(16)]
         )
