@@ -66,19 +66,10 @@ def count_requests(tmp: Path) -> list[dict[str, object]]:
     with FakeOllama([FakeModel("llama3.1:8b")]) as oll:
         register("ollama", "llama3.1:8b", OLLAMA_HOST=oll.url)
         out.append({"source": "ollama", "requests": len(oll.requests), "minimum": 2})
-    from moto.server import ThreadedMotoServer
+    from tests.fakes.aws import CREDENTIALS, moto_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
-        os.environ.update(
-            AWS_ENDPOINT_URL_S3=url,
-            AWS_ACCESS_KEY_ID="bench",
-            AWS_SECRET_ACCESS_KEY="bench",
-            AWS_DEFAULT_REGION="us-east-1",
-        )
+    with moto_server() as url:
+        os.environ.update(CREDENTIALS, AWS_ENDPOINT_URL_S3=url)
         import boto3
 
         s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1")
@@ -106,8 +97,6 @@ def count_requests(tmp: Path) -> list[dict[str, object]]:
         register("s3", "s3://weights/p/")
         out.append({"source": "s3 prefix (1,500 keys)", "requests": len(seen), "minimum": 2})
         s3_source.client = original  # type: ignore[assignment]
-    finally:
-        server.stop()
     ckpt = tmp / "ckpt"
     ckpt.mkdir()
     (ckpt / "config.json").write_text("{}")

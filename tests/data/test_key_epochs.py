@@ -25,17 +25,7 @@ from shifty_ent.core.errors import Refused
 from shifty_ent.data.tables import VaultKey
 from tests.conftest import erase
 from tests.data.conftest import create_policy, ingest, make_file, vault_and_archive
-
-
-def _moto(monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", url)
-    return server, url
+from tests.fakes.aws import moto_server, use_aws
 
 
 @pytest.fixture
@@ -43,19 +33,11 @@ def kms(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """AWS KMS on loopback (moto server mode) holding the vault's key-encryption keys."""
     import boto3
 
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_MAX_ATTEMPTS": "1",
-        "SHIFTY_VAULT_KMS": "aws",
-    }.items():
-        monkeypatch.setenv(key, value)
-    server, url = _moto(monkeypatch)
-    try:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("SHIFTY_VAULT_KMS", "aws")
+    with moto_server() as url:
+        use_aws(monkeypatch, url, "KMS")
         yield boto3.client("kms", endpoint_url=url)
-    finally:
-        server.stop()
 
 
 def _crypto_erase(cli: Any, name: str) -> Any:
@@ -279,18 +261,14 @@ def test_open_kms_epoch_is_clear_then_closing_it_amends_the_certificate_to_purge
 ) -> None:
     """Reproduction on main: no key epochs; the certificate of a cryptographic erase can never
     become Purge, and 'data certificate show' has no amendments."""
-    from moto.server import ThreadedMotoServer
-
     from tests.model.helpers import count
 
     ingest(cli, make_file(tmp_path / "x.bin", 20_000), "x")
     ingest(cli, make_file(tmp_path / "y.bin", 20_000), "y")
     before = _record(isolated_env)
     # KMS unreachable at erase time: the key is destroyed, the epoch cannot close
-    down = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    down.start()
-    dead_url = "http://{}:{}".format(*down.get_host_and_port())
-    down.stop()
+    with moto_server() as dead_url:
+        pass  # a port where nothing answers any more
     monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", dead_url)
     done = _crypto_erase(cli, "x")
     result = done["items"][0]["result"]
@@ -301,16 +279,13 @@ def test_open_kms_epoch_is_clear_then_closing_it_amends_the_certificate_to_purge
         and "closing it failed" in (result["notes"][0])
     )
     # KMS back: the administrator closes the epoch
-    server, _ = _moto(monkeypatch)
-    try:
-        out = cli.ok("data", "vault", "rotate-key", tenant="acme")
-        assert out["keys_destroyed"] == [before["kek_id"]]
-        assert out["certificates_amended"] == [done["certificate_id"]]
-        cert = cli.ok(
-            "data", "certificate", "show", done["certificate_id"], user="audrey", tenant="acme"
-        )
-    finally:
-        server.stop()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", kms.meta.endpoint_url)
+    out = cli.ok("data", "vault", "rotate-key", tenant="acme")
+    assert out["keys_destroyed"] == [before["kek_id"]]
+    assert out["certificates_amended"] == [done["certificate_id"]]
+    cert = cli.ok(
+        "data", "certificate", "show", done["certificate_id"], user="audrey", tenant="acme"
+    )
     assert cert["certificate"]["media"][0]["nist_category"] == "Clear"  # signed: unchanged
     [amend] = cert["amendments"]
     assert amend["nist_category_now"] == "Purge"

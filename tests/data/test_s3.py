@@ -8,29 +8,16 @@ from typing import Any
 import pytest
 
 from tests.conftest import erase
+from tests.fakes.aws import moto_server, use_aws
 
 
 @pytest.fixture
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_S3": url,
-    }.items():
-        monkeypatch.setenv(key, value)
-    client = boto3.client("s3", endpoint_url=url)
-    try:
-        yield client
-    finally:
-        server.stop()
+    with moto_server() as url:
+        use_aws(monkeypatch, url, "S3")
+        yield boto3.client("s3", endpoint_url=url)
 
 
 def _versions(client: Any, bucket: str, prefix: str = "") -> list[tuple[str, str]]:

@@ -48,13 +48,10 @@ def ollama_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOllama]:
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
+    from tests.fakes.aws import moto_server as running
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with running() as url:
+        yield url
 
 
 @pytest.fixture
@@ -63,10 +60,9 @@ def s3(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     import httpx
 
     httpx.post(f"{moto_server}/moto-api/reset")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_server)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    from tests.fakes.aws import use_aws
+
+    use_aws(monkeypatch, moto_server, "S3")
     client = boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1")
     yield client
 
