@@ -247,9 +247,9 @@ class Cli:
         return res.json if kw.get("fmt", "json") in ("json",) and res.stdout.strip() else res
 
 
-def erase(cli: Cli, target: str, method: str, reason: str) -> Any:
-    """Request the deletion of ``target`` as olga, approve it as alice and execute it as olga
-    (the four-eyes path of every erasure in ``acme``); returns the ``execute`` output."""
+def approved_job(cli: Cli, target: str, method: str, reason: str) -> Any:
+    """Request the deletion of ``target`` in ``acme`` as olga and approve it as alice (four
+    eyes); returns the request's output (the job)."""
     job = cli.ok(
         "data",
         "delete",
@@ -263,6 +263,12 @@ def erase(cli: Cli, target: str, method: str, reason: str) -> Any:
         tenant="acme",
     )
     cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+    return job
+
+
+def erase(cli: Cli, target: str, method: str, reason: str) -> Any:
+    """:func:`approved_job`, then executed as olga; returns the ``execute`` output."""
+    job = approved_job(cli, target, method, reason)
     return cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
 
 

@@ -13,18 +13,14 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import erase
 from tests.data.conftest import make_file
 
 
 @pytest.fixture
 def done(cli: Any, tenant: Any, root: Path, register: Any) -> dict[str, Any]:
     asset = register("doomed", make_file(root / "doomed.bin", 20_000), "pii")
-    job = cli.ok(
-        "data", "delete", "request", asset["id"], "--method", "nist_800_88", "--reason", "GDPR",
-        user="olga", tenant="acme",
-    )  # fmt: skip
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
-    return cli.ok("data", "delete", "execute", job["id"], "--yes", user="olga", tenant="acme")
+    return erase(cli, asset["id"], "nist_800_88", "GDPR")
 
 
 def test_certificate_carries_appendix_g_fields(cli: Any, done: dict[str, Any]) -> None:

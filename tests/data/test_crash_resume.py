@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import approved_job
 from tests.data.conftest import make_file
 
 
@@ -58,19 +59,7 @@ def test_killed_execute_resumes_with_one_certificate(
     f = make_file(root / "big.bin", 3_000_000)
     original = f.read_bytes()
     asset = register("big", f)
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        asset["id"],
-        "--method",
-        method,
-        "--reason",
-        "r",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+    job = approved_job(cli, asset["id"], method, "r")
 
     killed = _run(db_url, "data", "delete", "execute", job["id"], "--yes", extra_env=fault)
     assert killed.returncode == -9, killed.stderr
@@ -108,19 +97,7 @@ def test_live_executor_is_not_taken_over(
     from shifty_ent.data.tables import DeletionJob
 
     asset = register("a", make_file(root / "a.bin"))
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        asset["id"],
-        "--method",
-        "standard",
-        "--reason",
-        "r",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+    job = approved_job(cli, asset["id"], "standard", "r")
     import socket
     from datetime import UTC, datetime, timedelta
 
@@ -161,19 +138,7 @@ def test_resume_refuses_a_file_moved_or_replaced_after_the_crash(
     original = f.read_bytes()
     st = f.stat()
     asset = register("victim", f)
-    job = cli.ok(
-        "data",
-        "delete",
-        "request",
-        asset["id"],
-        "--method",
-        "secure_overwrite",
-        "--reason",
-        "r",
-        user="olga",
-        tenant="acme",
-    )
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+    job = approved_job(cli, asset["id"], "secure_overwrite", "r")
     with make_context(tenant="acme") as ctx:
         ctx.session.execute(
             update(DeletionJob).values(
@@ -218,11 +183,7 @@ def test_killed_while_hashing_in_the_first_pass_never_claims_a_measured_hash(
     f = make_file(root / "big.bin", 9_000_000)  # three 4 MiB blocks
     original = f.read_bytes()
     asset = register("big", f)
-    job = cli.ok(
-        "data", "delete", "request", asset["id"], "--method", "secure_overwrite",
-        "--reason", "r", user="olga", tenant="acme",
-    )  # fmt: skip
-    cli.ok("data", "delete", "approve", job["id"], user="alice", tenant="acme")
+    job = approved_job(cli, asset["id"], "secure_overwrite", "r")
 
     killed = _run(
         db_url,
