@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from shifty_ent.core.errors import InvalidInput
-from shifty_ent.core.inputs import strict_float, strict_int
+from shifty_ent.core.inputs import size, strict_float, strict_int
 from shifty_ent.model.evaluation import parse_metrics
 
 
@@ -23,6 +23,24 @@ from shifty_ent.model.evaluation import parse_metrics
 def test_strict_int_refuses(text: str) -> None:
     with pytest.raises(ValueError):
         strict_int(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("2G", 2 << 30), ("512MiB", 512 << 20), ("1000000", 1_000_000)]
+)
+def test_size_reads_binary_units(text: str, expected: int) -> None:
+    assert size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["0", " 5", "5\n", "2X", "1_000", "2" + "0" * 20, "2000P"])
+def test_size_refuses_nonsense_and_out_of_range(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        size(text)
+
+
+def test_size_zero_only_where_allowed() -> None:
+    """An asset may be empty (``--size 0``); a workspace allocation may not."""
+    assert size("0", minimum=0) == 0
 
 
 @pytest.mark.parametrize("text", ["1e-400", "1e400", "nan", "inf", "1_0.5", " 1.5", "0x1p3"])

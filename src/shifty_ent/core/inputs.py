@@ -72,6 +72,24 @@ def number(
     return value
 
 
+_SIZE = re.compile(r"^(\d{1,20}(?:\.\d{1,9})?)([kmgtp]?)(i?b?)$", re.I)
+MAX_SIZE = 2**50  # 1 PiB: more than any disk an asset or workspace lives on, far below overflow
+
+
+def size(text: str, what: str = "--size", *, minimum: int = 1) -> int:
+    """``10G``/``10GiB`` (binary units), ``512M``, ``1000000`` -> bytes, from ``minimum`` to
+    1 PiB."""
+    m = _SIZE.fullmatch(text or "")
+    if not m:
+        raise InvalidInput(f"{what} {text!r}: use bytes or a number with K, M, G, T (e.g. 10G)")
+    value, unit = float(m.group(1)), m.group(2).lower()
+    out = int(value * 1024 ** " kmgtp".index(unit)) if unit else int(value)
+    if not minimum <= out <= MAX_SIZE:
+        low = "1 byte" if minimum == 1 else f"{minimum} bytes"
+        raise InvalidInput(f"{what} {text!r} is out of range ({low} to 1 PiB)")
+    return out
+
+
 def check_argv(argv: Sequence[str]) -> None:
     """Refuse arguments that are not valid UTF-8 (surrogates) or hold NUL: nothing stores them."""
     for i, arg in enumerate(argv, start=1):

@@ -305,11 +305,11 @@ def asset_register(
     shifty-ent -t acme data asset register logs --type log -c internal \\
         --location s3://acme-logs/2026/ --size 2147483648
     """
+    from shifty_ent.core import inputs
     from shifty_ent.core.output import message
     from shifty_ent.data.assets import register_asset
-    from shifty_ent.data.workspaces import parse_size
 
-    size_bytes = None if size is None else 0 if size.strip() == "0" else parse_size(size)
+    size_bytes = None if size is None else inputs.size(size, minimum=0)
     with command() as ctx:
         asset = register_asset(
             ctx,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from shifty_ent.core import hosts, outfiles
+from shifty_ent.core import hosts, inputs, outfiles
 from shifty_ent.core.asking import Confirm, ask
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
@@ -31,23 +31,9 @@ from shifty_ent.data.assets import register_asset
 from shifty_ent.data.policies import validate_method
 from shifty_ent.data.tables import WORKSPACE_TYPES, Asset, DeletionJob, Workspace
 
-_SIZE = re.compile(r"^(\d{1,20}(?:\.\d{1,9})?)([kmgtp]?)(i?b?)$", re.I)
-MAX_SIZE = 2**50  # 1 PiB: more than any disk a workspace lives on, far below 64-bit overflow
 _TTL = re.compile(r"(\d+)\s*([smhdw])", re.I)
 _TTL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 MAX_TTL = 366 * 86400
-
-
-def parse_size(text: str) -> int:
-    """``10G``/``10GiB`` (binary units), ``512M``, ``1000000`` -> bytes."""
-    m = _SIZE.match(text or "")
-    if not m:
-        raise InvalidInput(f"--size {text!r}: use bytes or a number with K, M, G, T (e.g. 10G)")
-    number, unit = float(m.group(1)), m.group(2).lower()
-    size = int(number * 1024 ** " kmgtp".index(unit or " ")) if unit else int(number)
-    if not 0 < size <= MAX_SIZE:
-        raise InvalidInput(f"--size {text!r} is out of range (1 byte to 1 PiB)")
-    return size
 
 
 def parse_ttl(text: str) -> int:
@@ -87,7 +73,7 @@ def create_workspace(
         raise InvalidInput(
             f"unknown workspace type {type!r}; choose from {', '.join(WORKSPACE_TYPES)}"
         )
-    allocated = parse_size(size) if isinstance(size, str) else int(size)
+    allocated = inputs.size(size) if isinstance(size, str) else int(size)
     seconds = parse_ttl(ttl) if isinstance(ttl, str) else int(ttl)
     method = validate_method(method)
     if method == "cryptographic_erase":
