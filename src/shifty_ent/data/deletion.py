@@ -19,10 +19,11 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, or_, update
 from sqlmodel import col, select
@@ -61,6 +62,9 @@ from shifty_ent.data.uses import in_use, refuse_if_in_use, uses_of
 
 LEASE = timedelta(seconds=120)
 ERASABLE_STATES = ("active", "erase_failed")
+
+
+_T = TypeVar("_T")
 
 
 def _wall() -> datetime:
@@ -1323,6 +1327,42 @@ def archives_due(ctx: Context, now: datetime) -> list[Asset]:
     return [a for a in rows if (until := archive_until(ctx, a)) is not None and until <= now]
 
 
+def sweep_step(
+    ctx: Context, summary: dict[str, Any], asset_id: Any, step: str, action: Callable[[], _T]
+) -> _T | None:
+    """One step of a sweep for one asset. Another runner holding it (Conflict) is passed over
+    quietly; any other refusal is recorded under ``failures`` for that step. Both roll back and
+    give None, so the sweep goes on with the next asset."""
+    try:
+        return action()
+    except Conflict:
+        ctx.session.rollback()
+        return None
+    except ShiftyError as exc:
+        ctx.session.rollback()
+        summary["failures"].append({"asset_id": asset_id, "step": step, "error": exc.message})
+        return None
+
+
+def _erase_archive(
+    ctx: Context, asset: Asset, policy: RetentionPolicy | None, system_actor: str
+) -> DeletionJob:
+    """Erase an archive whose retention ended, in its own auto-approved, certified job."""
+    job = request_deletion(
+        ctx,
+        asset_refs=[str(asset.id)],
+        method=policy.method if policy and policy.method != "standard" else "nist_800_88",
+        reason="archive retention ended"
+        + (f" (policy {policy.name}: {policy.retention_days} days)" if policy else ""),
+        source="sweep",
+        auto_approved_by=f"policy:{policy.name}" if policy else "archive retention",
+        reserve=True,
+        include_archives=True,
+    )
+    ctx.session.commit()
+    return execute_job(ctx, job, system_actor=system_actor)
+
+
 def sweep_archives(
     ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool, system_actor: str
 ) -> None:
@@ -1334,28 +1374,10 @@ def sweep_archives(
             erased.append({**entry, "would_erase": True})
             continue
         policy = ctx.session.get(RetentionPolicy, asset.policy_id) if asset.policy_id else None
-        try:
-            job = request_deletion(
-                ctx,
-                asset_refs=[str(asset.id)],
-                method=policy.method if policy and policy.method != "standard" else "nist_800_88",
-                reason="archive retention ended"
-                + (f" (policy {policy.name}: {policy.retention_days} days)" if policy else ""),
-                source="sweep",
-                auto_approved_by=f"policy:{policy.name}" if policy else "archive retention",
-                reserve=True,
-                include_archives=True,
-            )
-            ctx.session.commit()
-            done = execute_job(ctx, job, system_actor=system_actor)
-        except Conflict:
-            ctx.session.rollback()
-            continue
-        except ShiftyError as exc:
-            ctx.session.rollback()
-            summary["failures"].append(
-                {"asset_id": asset.id, "step": "archive_erase", "error": exc.message}
-            )
+
+        erase = partial(_erase_archive, ctx, asset, policy, system_actor)
+        done = sweep_step(ctx, summary, asset.id, "archive_erase", erase)
+        if done is None:
             continue
         erased.append({**entry, "job_id": done.id, "certificate_id": done.certificate_id})
         if done.status != "completed":

@@ -19,6 +19,7 @@ import stat
 import time
 import uuid
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from sqlalchemy import exists, or_, select
@@ -154,6 +155,23 @@ def _noticeable(ctx: Context, now: datetime) -> list[tuple[Asset, RetentionPolic
 
 def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else "unknown"
+
+
+def _request(ctx: Context, asset: Asset, policy: RetentionPolicy) -> DeletionJob:
+    """The auto-approved job that erases an expired asset, reserved for this sweep."""
+    from shifty_ent.data.deletion import request_deletion
+
+    job = request_deletion(
+        ctx,
+        asset_refs=[str(asset.id)],
+        method=policy.method,
+        reason=f"retention policy {policy.name}: expired at {_iso(asset.expires_at)}",
+        source="sweep",
+        auto_approved_by=f"policy:{policy.name}",
+        reserve=True,
+    )
+    ctx.session.commit()
+    return job
 
 
 def _brief(asset: Asset) -> dict[str, Any]:
@@ -392,7 +410,7 @@ def _settle_workspace_of(ctx: Context, job: DeletionJob) -> None:
 def _expired_assets(
     ctx: Context, now: datetime, summary: dict[str, Any], dry_run: bool, progress: Progress
 ) -> None:
-    from shifty_ent.data.deletion import execute_job, request_deletion
+    from shifty_ent.data.deletion import execute_job, sweep_step
 
     due = select_due(ctx, now)
     if dry_run:
@@ -423,40 +441,27 @@ def _expired_assets(
         if asset.open_job_id is not None or asset.status != "active" or asset.legal_hold:
             ctx.session.rollback()
             continue
-        try:
-            job = request_deletion(
-                ctx,
-                asset_refs=[str(asset.id)],
-                method=policy.method,
-                reason=f"retention policy {policy.name}: expired at {_iso(asset.expires_at)}",
-                source="sweep",
-                auto_approved_by=f"policy:{policy.name}",
-                reserve=True,
-            )
-            ctx.session.commit()
-        except Conflict:
-            ctx.session.rollback()
-            continue  # another sweep claimed it
-        except ShiftyError as exc:
-            ctx.session.rollback()
-            summary["failures"].append(
-                {"asset_id": asset.id, "step": "request", "error": exc.message}
-            )
+        job = sweep_step(  # None: another sweep claimed it, or the request was refused
+            ctx,
+            summary,
+            asset.id,
+            "request",
+            partial(_request, ctx, asset, policy),
+        )
+        if job is None:
             continue
         progress.item(f"asset {asset.name}", rank, len(due))
         needs_archive = policy.archive_before_delete and asset.archived_at is None
         if needs_archive and not _archive(ctx, asset, job, summary):
             continue
-        try:
-            done = execute_job(ctx, job, system_actor=SYSTEM_ACTOR, progress=progress)
-        except Conflict:
-            ctx.session.rollback()
-            continue
-        except ShiftyError as exc:
-            ctx.session.rollback()
-            summary["failures"].append(
-                {"asset_id": asset.id, "step": "erase", "error": exc.message}
-            )
+        done = sweep_step(
+            ctx,
+            summary,
+            asset.id,
+            "erase",
+            partial(execute_job, ctx, job, system_actor=SYSTEM_ACTOR, progress=progress),
+        )
+        if done is None:
             continue
         entry = {
             **_brief(asset),
