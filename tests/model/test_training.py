@@ -286,7 +286,7 @@ def test_ctrl_c_marks_job_cancelled(cli: Any, job_setup: dict[str, Any], db_url:
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert code == 130
+    assert code == 130, proc.stderr.read() if proc.stderr else ""
     status, error = query(db_url, "SELECT status, error FROM training_jobs")[0]
     assert status == "cancelled" and "Ctrl-C" in error
 

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlmodel import col
 
 from shifty_ent.arcade import api as arcade_api
+from shifty_ent.core import interrupts
 from shifty_ent.core.authz import authorize
 from shifty_ent.core.context import Context
 from shifty_ent.core.errors import Conflict, Interrupted, InvalidInput, NotFound, ShiftyError
@@ -234,26 +235,27 @@ def run_job(
     state: dict[str, Any] = {"cancelled_by": None}
 
     def on_step(point: dict[str, Any]) -> bool:
-        ctx.session.add(
-            TrainingPoint(
-                tenant_id=job.tenant_id,
-                job_id=job.id,
-                step=point["step"],
-                epoch=point["epoch"],
-                loss=point["loss"],
-                learning_rate=point["learning_rate"],
-                at=ctx.now(),
+        with interrupts.deferred():  # a Ctrl-C here would strand the write lock
+            ctx.session.add(
+                TrainingPoint(
+                    tenant_id=job.tenant_id,
+                    job_id=job.id,
+                    step=point["step"],
+                    epoch=point["epoch"],
+                    loss=point["loss"],
+                    learning_rate=point["learning_rate"],
+                    at=ctx.now(),
+                )
             )
-        )
-        ctx.session.execute(
-            update(TrainingJob).where(col(TrainingJob.id) == job.id).values(progress=point)
-        )
-        flag = ctx.session.execute(
-            select(col(TrainingJob.cancel_requested), col(TrainingJob.cancel_requested_by)).where(
-                col(TrainingJob.id) == job.id
+            ctx.session.execute(
+                update(TrainingJob).where(col(TrainingJob.id) == job.id).values(progress=point)
             )
-        ).first()
-        ctx.session.commit()
+            flag = ctx.session.execute(
+                select(
+                    col(TrainingJob.cancel_requested), col(TrainingJob.cancel_requested_by)
+                ).where(col(TrainingJob.id) == job.id)
+            ).first()
+            ctx.session.commit()
         if progress is not None:
             progress(point)
         if flag is not None and flag[0]:
